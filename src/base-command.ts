@@ -1,0 +1,146 @@
+/**
+ * What every command shares: the global flags, a lazily created containerd client, Ctrl-C turned into an
+ * abort of in-flight calls, and one funnel that turns every error into `ctr: <one line>` and an exit code.
+ */
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+
+import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from './lib/containerd/client'
+import {CtrError, EXIT} from './lib/containerd/errors'
+import {parseDuration} from './lib/duration'
+import {toJson, write} from './lib/output/print'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static baseFlags = {
+    address: Flags.string({
+      description: `containerd socket (before the command also -a) [default: ${DEFAULT_ADDRESS}]`,
+      env: 'CONTAINERD_ADDRESS',
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({description: 'print stack traces and gRPC details on errors', helpGroup: 'GLOBAL'}),
+    namespace: Flags.string({
+      char: 'n',
+      description: `containerd namespace [default: ${DEFAULT_NAMESPACE}]`,
+      env: 'CONTAINERD_NAMESPACE',
+      helpGroup: 'GLOBAL',
+    }),
+    timeout: Flags.string({
+      description: 'deadline for each call to containerd, e.g. 500ms, 10s, 2m; 0 for none [default: 10s]',
+      env: 'CTR_TIMEOUT',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  /** Aborted on SIGINT/SIGTERM; pass it to long operations. */
+  protected readonly abortController = new AbortController()
+  /** The signal that interrupted this run, if any (decides exit code 130 or 143). */
+  protected interruptedBy?: NodeJS.Signals
+  private clientInstance?: ContainerdClient
+  private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
+
+  public async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The containerd client, created on first use so commands that never call the daemon never load gRPC. */
+  protected get client(): ContainerdClient {
+    if (!this.clientInstance) {
+      const {address, namespace, timeout} = this.flags as BaseFlags<typeof BaseCommand>
+      this.clientInstance = new ContainerdClient({
+        address,
+        namespace,
+        timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, '--timeout'),
+        signal: this.abortController.signal,
+      })
+    }
+    return this.clientInstance
+  }
+
+  protected get signal(): AbortSignal {
+    return this.abortController.signal
+  }
+
+  /**
+   * Default reaction to SIGINT/SIGTERM: cancel in-flight calls; the command then unwinds through its own
+   * clean-up. A second signal exits at once. Commands that proxy signals to a container override this.
+   */
+  protected interrupt(signal: NodeJS.Signals): void {
+    if (this.interruptedBy) process.exit(exitCodeFor(signal))
+    this.interruptedBy = signal
+    this.abortController.abort(new CtrError('cancelled', 'interrupted', {exitCode: exitCodeFor(signal)}))
+  }
+
+  /** oclif prints `--json` results through here; ours handles bigint and never colours. */
+  public logJson(json: unknown): void {
+    write(toJson(json))
+  }
+
+  protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+    if (this.interruptedBy) {
+      // Interrupted on purpose: no error text, the conventional 128+signal exit code.
+      process.exitCode = exitCodeFor(this.interruptedBy)
+      return
+    }
+    const ctrError = toCtrError(error, this.id)
+    if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
+      process.stderr.write(`ctr: ${ctrError.message}\n`)
+    }
+    if (this.debugEnabled()) process.stderr.write(`${debugDetails(error)}\n`)
+    process.exitCode = ctrError.exitCode
+  }
+
+  protected async finally(error: Error | undefined): Promise<any> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    this.clientInstance?.close()
+    return super.finally(error)
+  }
+
+  private debugEnabled(): boolean {
+    return Boolean((this.flags as {debug?: boolean} | undefined)?.debug) || this.argv.includes('--debug')
+  }
+}
+
+export function exitCodeFor(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+}
+
+/** oclif's parse errors and everything else, as one CtrError. */
+export function toCtrError(error: unknown, commandId?: string): CtrError {
+  if (error instanceof CtrError) return error
+  if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
+    // Parse errors come multi-line ("Missing 1 required arg:\nid  container ID\nSee more help with --help").
+    const firstLine = String((error as Error).message).split('\n')[0].replace(/:$/, '')
+    const detail = String((error as Error).message).split('\n')[1]?.trim().split(/\s{2,}/)[0]
+    const what = detail && /^Missing/.test(firstLine) ? `${firstLine}: ${detail}` : firstLine
+    const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
+    return new CtrError('usage', `${what}${hint}`, {cause: error})
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new CtrError('internal', message.split('\n')[0], {cause: error})
+}
+
+function debugDetails(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  while (current) {
+    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current))
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.join('\ncaused by: ')
+}

@@ -1,0 +1,79 @@
+/**
+ * The bundle's entry: oclif with an explicit command list (no filesystem scan at start-up), plus the
+ * argv habits of Go ctr scripts that oclif does not have by itself.
+ */
+import {Errors, run as oclifRun, flush} from '@oclif/core'
+import {join} from 'node:path'
+
+import {EXIT} from './lib/containerd/errors'
+import {COMMANDS} from './command-registry'
+
+export {COMMANDS}
+
+/** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
+const LEADING_VALUE_FLAGS: Record<string, string> = {
+  '-a': '--address',
+  '--address': '--address',
+  '-n': '--namespace',
+  '--namespace': '--namespace',
+  '--timeout': '--timeout',
+}
+const LEADING_BOOLEAN_FLAGS = new Set(['--debug'])
+
+/**
+ * Moves global flags given before the command to just after the command ID, where oclif parses them.
+ * `-a` and `-n` before the command are --address and --namespace; after it, `-a` is the command's own.
+ */
+export function normalizeArgv(argv: readonly string[], commandIds: ReadonlySet<string>): string[] {
+  const leading: string[] = []
+  let i = 0
+  for (; i < argv.length; i++) {
+    const token = argv[i]
+    if (!token.startsWith('-') || token === '--') break
+    const eq = token.indexOf('=')
+    const name = eq > 0 ? token.slice(0, eq) : token
+    if (LEADING_BOOLEAN_FLAGS.has(name)) {
+      leading.push(token)
+    } else if (LEADING_VALUE_FLAGS[name]) {
+      const value = eq > 0 ? token.slice(eq + 1) : argv[++i]
+      if (value === undefined) leading.push(LEADING_VALUE_FLAGS[name])
+      else leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
+    } else {
+      break // --help, --version and anything else: leave the rest to oclif
+    }
+  }
+  const rest = argv.slice(i)
+  let idLength = 0
+  for (let k = 1; k <= Math.min(3, rest.length); k++) {
+    const words = rest.slice(0, k)
+    if (words.some((w) => w.startsWith('-'))) break
+    if (commandIds.has(words.join(':'))) idLength = k
+  }
+  return [...rest.slice(0, idLength), ...leading, ...rest.slice(idLength)]
+}
+
+const ROOT = join(__dirname, '..')
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    process.stdout.write(`ctr ${require('../package.json').version}\n`)
+    return
+  }
+  const ids = new Set(Object.keys(COMMANDS))
+  for (const command of Object.values(COMMANDS)) for (const alias of command.aliases ?? []) ids.add(alias)
+  try {
+    await oclifRun(normalizeArgv(argv, ids), ROOT)
+  } catch (error) {
+    // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
+    if (error instanceof Errors.ExitError) {
+      process.exitCode = error.oclif.exit
+    } else {
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+      process.stderr.write(`ctr: ${message}\n`)
+      if (argv.includes('--debug') && error instanceof Error) process.stderr.write(`${error.stack}\n`)
+      process.exitCode = EXIT.failure
+    }
+  }
+  await flush()
+}

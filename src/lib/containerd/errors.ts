@@ -1,0 +1,157 @@
+/**
+ * Every failure ctr reports becomes one CtrError: a kind a program can branch on, a one-line message a
+ * person can read, and the exit code a script sees. gRPC errors are converted here and nowhere else.
+ */
+
+export type ErrorKind =
+  | 'usage' // bad flags, arguments or input files
+  | 'not-found'
+  | 'already-exists'
+  | 'failed-precondition' // e.g. deleting a running task
+  | 'invalid-argument' // the daemon rejected a value
+  | 'unavailable' // cannot reach the daemon
+  | 'deadline-exceeded'
+  | 'cancelled' // the user interrupted
+  | 'permission-denied'
+  | 'unimplemented'
+  | 'internal'
+
+/**
+ * Exit codes a script can rely on (README, "Exit codes and errors"). ctr's own failures use 125, as docker
+ * does, so they are told apart from a container's own exit code with --attach.
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 125,
+  /** The process in the container could not be started (not executable). */
+  cannotInvoke: 126,
+  /** The process in the container was not found. */
+  commandNotFound: 127,
+  interrupted: 130,
+  terminated: 143,
+} as const
+
+export class CtrError extends Error {
+  readonly kind: ErrorKind
+  readonly exitCode: number
+
+  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number}) {
+    super(message, options?.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'CtrError'
+    this.kind = kind
+    this.exitCode = options?.exitCode ?? (kind === 'cancelled' ? EXIT.interrupted : EXIT.failure)
+  }
+}
+
+export const usageError = (message: string): CtrError => new CtrError('usage', message)
+
+/** gRPC status codes (grpc/status.proto), so this module need not load grpc-js. */
+const GRPC = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const
+
+interface GrpcLikeError {
+  code: number
+  details?: string
+  message?: string
+}
+
+export function isGrpcError(error: unknown): error is GrpcLikeError {
+  return typeof error === 'object' && error !== null && typeof (error as GrpcLikeError).code === 'number' && 'details' in error
+}
+
+export interface CallContext {
+  /** Socket path, for connection errors. */
+  address: string
+  /** What was being done, e.g. `start container "web"`; prefixes daemon errors that do not name it. */
+  operation?: string
+  /** The call's deadline in ms, for deadline errors. */
+  timeoutMs?: number
+}
+
+/** Converts anything thrown by a gRPC call into a CtrError with containerd's own text kept. */
+export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
+  if (error instanceof CtrError) return error
+  if (!isGrpcError(error)) {
+    const message = error instanceof Error ? error.message : String(error)
+    return new CtrError('internal', message, {cause: error})
+  }
+
+  const details = (error.details ?? error.message ?? '').trim()
+  const prefix = ctx.operation ? `${ctx.operation}: ` : ''
+  switch (error.code) {
+    case GRPC.UNAVAILABLE:
+      return new CtrError('unavailable', connectionMessage(ctx.address, details), {cause: error})
+    case GRPC.DEADLINE_EXCEEDED: {
+      const after = ctx.timeoutMs ? ` after ${formatMs(ctx.timeoutMs)}` : ''
+      return new CtrError(
+        'deadline-exceeded',
+        `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`,
+        {cause: error},
+      )
+    }
+    case GRPC.CANCELLED:
+      return new CtrError('cancelled', `${prefix}cancelled`, {cause: error})
+    case GRPC.NOT_FOUND:
+      return new CtrError('not-found', prefix + tidyNotFound(details), {cause: error})
+    case GRPC.ALREADY_EXISTS:
+      return new CtrError('already-exists', prefix + details, {cause: error})
+    case GRPC.INVALID_ARGUMENT:
+    case GRPC.OUT_OF_RANGE:
+      return new CtrError('invalid-argument', prefix + details, {cause: error})
+    case GRPC.FAILED_PRECONDITION:
+    case GRPC.ABORTED:
+      return new CtrError('failed-precondition', prefix + details, {cause: error})
+    case GRPC.PERMISSION_DENIED:
+      return new CtrError('permission-denied', prefix + details, {cause: error})
+    case GRPC.UNIMPLEMENTED:
+      return new CtrError('unimplemented', `${prefix}not supported by this containerd: ${details}`, {cause: error})
+    default:
+      return new CtrError('internal', prefix + tidyRuntimeError(details), {cause: error})
+  }
+}
+
+/** `container "x" in namespace "n": not found` → `container "x" not found in namespace "n"`. */
+function tidyNotFound(details: string): string {
+  const m = /^(.*) in namespace "([^"]*)": not found$/.exec(details)
+  if (m) return `${m[1]} not found in namespace "${m[2]}"`
+  return details.replace(/: not found$/, ' not found')
+}
+
+/**
+ * runc and the shim wrap their errors in several layers ("failed to create shim task: OCI runtime create
+ * failed: runc create failed: unable to start container process: exec: "x": executable file not found in
+ * $PATH: unknown"). Keep the text (it names the cause) but drop the trailing gRPC ": unknown".
+ */
+function tidyRuntimeError(details: string): string {
+  return details.replace(/: unknown$/, '')
+}
+
+function connectionMessage(address: string, details: string): string {
+  const reason = /ENOENT/.test(details)
+    ? 'no such file'
+    : /EACCES|EPERM/.test(details)
+      ? 'permission denied'
+      : /ECONNREFUSED/.test(details)
+        ? 'connection refused (is containerd running?)'
+        : /Connection dropped|ECONNRESET|EPIPE|closed/i.test(details)
+          ? 'connection lost'
+          : details || 'unavailable'
+  return `cannot connect to containerd at ${address}: ${reason}`
+}
+
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+}

@@ -1,0 +1,17 @@
+import {VersionDefinition} from '../gen/containerd/services/version/v1/version'
+import type {ContainerdClient} from './containerd/client'
+
+export interface VersionInfo {
+  client: {version: string; node: string}
+  server: {version: string; revision: string}
+}
+
+export const CLIENT_VERSION: string = require('../../package.json').version
+
+export async function getVersion(client: ContainerdClient): Promise<VersionInfo> {
+  const server = await client.service(VersionDefinition).version({})
+  return {
+    client: {version: CLIENT_VERSION, node: process.version},
+    server: {version: server.version, revision: server.revision},
+  }
+}
