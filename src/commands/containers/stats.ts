@@ -1,0 +1,70 @@
+import {totalmem} from 'node:os'
+
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {usageError} from '../../lib/containerd/errors'
+import {positionalArgs} from '../../lib/each-id'
+import {parseDuration} from '../../lib/duration'
+import {type ContainerStats, watchStats} from '../../lib/metrics'
+import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../lib/output/live'
+
+const active = (s: ContainerStats) => s.memoryUsage !== undefined
+/** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
+const cell = (s: ContainerStats, text: () => string) => (active(s) ? text() : '--')
+
+const columns: LiveColumn<ContainerStats>[] = [
+  {header: 'ID', width: 20, value: (s) => s.id},
+  {header: 'CPU %', width: 7, value: (s) => (active(s) ? formatPercent(s.cpuPercent) : s.state)},
+  {
+    header: 'MEM USAGE / LIMIT',
+    width: 19,
+    // Unlimited: the host's memory, as docker shows it.
+    value: (s) => cell(s, () => `${humanBytes(s.memoryUsage!)} / ${humanBytes(s.memoryLimit ?? totalmem())}`),
+  },
+  {header: 'MEM %', width: 6, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
+  {header: 'NET I/O', width: 15, value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`))},
+  {header: 'BLOCK I/O', width: 15, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
+  {header: 'PIDS', width: 0, value: (s) => cell(s, () => String(s.pids))},
+]
+
+export default class ContainersStats extends BaseCommand<typeof ContainersStats> {
+  static args = {
+    id: Args.string({description: 'container ID (several may be given; none: every running container)'}),
+  }
+  static description = `Live CPU, memory, block I/O and PIDs of containers
+
+CPU % is the share of one core between two samples (4 busy cores = 400%). Memory excludes inactive page cache; with no limit it is shown against the host's memory. On a terminal the table refreshes in place; when piped, rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`
+  static examples = [
+    '<%= config.bin %> containers stats redis',
+    '<%= config.bin %> containers stats --no-stream',
+    '<%= config.bin %> containers stats --interval 5s --json web worker',
+  ]
+  static flags = {
+    interval: Flags.string({default: '1s', description: 'time between samples, e.g. 500ms, 2s'}),
+    json: Flags.boolean({description: 'one JSON object per container and sample'}),
+    'no-stream': Flags.boolean({description: 'print one sample and exit'}),
+  }
+  static strict = false
+
+  async run(): Promise<ContainerStats[]> {
+    const {flags} = this
+    const intervalMs = parseDuration(flags.interval, '--interval')
+    if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval}": must be at least 100ms`)
+    const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
+    exitOnBrokenPipe()
+    const rows = new RowWriter(columns)
+    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock() : undefined
+    let last: ContainerStats[] = []
+    for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal})) {
+      last = round
+      if (flags.json) for (const stats of round) writeJsonLine(stats)
+      else if (block) block.render(rows.lines(round))
+      else if (round.length === 0) rows.header()
+      else for (const stats of round) rows.row(stats)
+      if (flags['no-stream']) break
+    }
+    return last
+  }
+}
+

@@ -1,0 +1,72 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command'
+import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events'
+import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../lib/output/live'
+
+/** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
+const columns: LiveColumn<CtrEvent>[] = [
+  {header: 'TYPE', width: 16, value: (e) => e.type},
+  {header: 'ID', width: 20, value: (e) => (e.id ? (e.execId ? `${e.id}/${e.execId}` : e.id) : '')},
+  {header: 'PID', width: 7, value: (e) => (e.pid === undefined ? '' : String(e.pid))},
+  {header: 'STATUS', width: 0, value: (e) => (e.status === undefined ? '' : String(e.status))},
+]
+const namespaceColumn: LiveColumn<CtrEvent> = {header: 'NAMESPACE', width: 12, value: (e) => e.namespace}
+
+export default class Events extends BaseCommand<typeof Events> {
+  static description = `Print containerd's events as they happen, one row each (also when piped)
+
+Rows are TYPE ID PID STATUS: TYPE is the short kind (create, start, exit, delete, exec-added, exec-started, oom, paused, resumed, checkpointed, container-create, image-delete, ...; unknown topics as they are). If the stream breaks (containerd restarted), ctr says so on stderr, re-subscribes with back-off and says which span of events may have been missed. Events are never replayed.
+
+Filters use containerd's syntax: field==value, field!=value, field~=regex; a comma means AND, several --filter mean OR. Fields: topic, namespace, event.<field> (string fields only, e.g. event.container_id, event.id; numbers such as event.exit_status never match).`
+  static examples = [
+    '<%= config.bin %> events',
+    '<%= config.bin %> events --filter \'topic=="/tasks/exit"\'',
+    '<%= config.bin %> events --id redis --json',
+    '<%= config.bin %> events --exit-on redis  # exits with redis\'s exit status',
+    '<%= config.bin %> events | grep --line-buffered exit',
+  ]
+  static flags = {
+    'all-namespaces': Flags.boolean({char: 'A', description: 'events of every namespace (adds a NAMESPACE column)'}),
+    'exit-on': Flags.string({description: "exit when this container's init process exits, with its exit status", helpValue: 'ID'}),
+    filter: Flags.string({char: 'f', description: 'containerd filter; repeat for OR', multiple: true}),
+    id: Flags.string({description: 'only events about this container'}),
+    json: Flags.boolean({description: 'one JSON object per line'}),
+    'no-reconnect': Flags.boolean({description: 'exit non-zero when the stream breaks instead of re-subscribing'}),
+  }
+
+  async run(): Promise<StreamEventsResult> {
+    const {flags} = this
+    exitOnBrokenPipe()
+    const rows = new RowWriter(flags['all-namespaces'] ? [namespaceColumn, ...columns] : columns)
+    const result = await streamEvents(
+      this.client,
+      {
+        namespace: this.client.namespace,
+        allNamespaces: flags['all-namespaces'],
+        filters: flags.filter,
+        id: flags.id,
+        exitOn: flags['exit-on'],
+        reconnect: !flags['no-reconnect'],
+        signal: this.signal,
+        onStatus: (status) => reportStatus(status, flags.debug),
+        // The header appears once the daemon has answered and the subscription is sent: a sign it is live.
+        onSubscribed: () => (flags.json ? undefined : rows.header()),
+      },
+      (event) => (flags.json ? writeJsonLine(toJsonEvent(event)) : rows.row(event)),
+    )
+    if (result.exit) process.exitCode = result.exit.status
+    return result
+  }
+}
+
+function toJsonEvent(e: CtrEvent) {
+  return {timestamp: e.timestamp, namespace: e.namespace, topic: e.topic, type: e.type, id: e.id, execId: e.execId, pid: e.pid, status: e.status, typeUrl: e.typeUrl, event: e.payload}
+}
+
+function reportStatus(status: WatchStatus, debug: boolean): void {
+  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${status.reason}); reconnecting…\n`)
+  else if (status.kind === 'reconnected')
+    process.stderr.write(`ctr: reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed\n`)
+  else if (debug) process.stderr.write(`ctr: still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms\n`)
+}
