@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command'
+import {parseDuration} from '../lib/duration'
 import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events'
 import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../lib/output/live'
 
@@ -30,6 +31,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
     'all-namespaces': Flags.boolean({char: 'A', description: 'events of every namespace (adds a NAMESPACE column)'}),
     'exit-on': Flags.string({description: "exit when this container's init process exits, with its exit status", helpValue: 'ID'}),
     filter: Flags.string({char: 'f', description: 'containerd filter; repeat for OR', multiple: true}),
+    heartbeat: Flags.string({default: '15s', description: 'how often a quiet stream checks that containerd still answers (0: never)'}),
     id: Flags.string({description: 'only events about this container'}),
     json: Flags.boolean({description: 'one JSON object per line'}),
     'no-reconnect': Flags.boolean({description: 'exit non-zero when the stream breaks instead of re-subscribing'}),
@@ -47,6 +49,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
         filters: flags.filter,
         id: flags.id,
         exitOn: flags['exit-on'],
+        heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
         reconnect: !flags['no-reconnect'],
         signal: this.signal,
         onStatus: (status) => reportStatus(status, flags.debug),

@@ -302,15 +302,26 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
     const stream = new AbortController()
     const streamSignal = signal ? AbortSignal.any([signal, stream.signal]) : stream.signal
     let heartbeatFailure: unknown
+    let lastActivity = Date.now()
+    let probing = false
     const heartbeat =
       heartbeatMs > 0
         ? setInterval(() => {
-            version.version({}, {timeoutMs: probeTimeoutMs, signal: streamSignal}).catch((error) => {
-              if (streamSignal.aborted) return
-              heartbeatFailure = error
-              stream.abort()
-            })
-          }, heartbeatMs)
+            // Only a quiet stream needs proof of life; one probe at a time.
+            if (probing || Date.now() - lastActivity < heartbeatMs) return
+            probing = true
+            version
+              .version({}, {timeoutMs: probeTimeoutMs, signal: streamSignal})
+              .then(
+                () => (lastActivity = Date.now()),
+                (error) => {
+                  if (streamSignal.aborted) return
+                  heartbeatFailure = error
+                  stream.abort()
+                },
+              )
+              .finally(() => (probing = false))
+          }, Math.min(heartbeatMs, 1000))
         : undefined
     let reason: string
     const events = client.service(EventsDefinition).subscribe({filters: [...options.filters]}, {timeoutMs: null, signal: streamSignal})
@@ -325,6 +336,7 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
         const step = await pending
         if (step.done) break
         backoff.reset()
+        lastActivity = Date.now()
         yield decodeEnvelope(step.value)
         pending = iterator.next()
         pending.catch(() => undefined)
