@@ -189,15 +189,16 @@ export function buildFilters(options: FilterOptions): string[] {
  */
 export function checkFilter(filter: string): void {
   for (const selector of splitSelectors(filter)) {
-    const m = /^\s*[^=!~\s]+\s*(==|!=|~=)\s*(.*?)\s*$/.exec(selector)
+    // A field path's parts may be quoted ("a b".c); only the operator and what follows matter here.
+    const m = /^\s*((?:"(?:[^"\\]|\\.)*"|[^=!~\s"])+)\s*(==|!=|~=)\s*(.*?)\s*$/.exec(selector)
     if (!m) {
-      if (/[=!~]=/.test(selector) || !/^\s*[A-Za-z"][\w."]*\s*$/.test(selector)) {
+      if (!/^\s*(?:"(?:[^"\\]|\\.)*"|[\w.])+\s*$/.test(selector)) {
         throw usageError(`invalid --filter "${filter}": expected field==value, field!=value or field~=regex`)
       }
       continue
     }
-    if (m[1] !== '~=') continue
-    let pattern = m[2]
+    if (m[2] !== '~=') continue
+    let pattern = m[3]
     if (pattern.startsWith('"')) {
       try {
         pattern = JSON.parse(pattern)
@@ -346,7 +347,7 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
       if (signal?.aborted) throw error
       if (heartbeatFailure) reason = `daemon stopped answering: ${reasonOf(heartbeatFailure)}`
       else if (isStreamBreak(error)) reason = reasonOf(error)
-      else throw error
+      else throw filterError(error)
     } finally {
       if (heartbeat) clearInterval(heartbeat)
       stream.abort()
@@ -359,6 +360,12 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
     const delayMs = backoff.next()
     await sleep(delayMs, signal)
   }
+}
+
+/** The daemon's parse error for a filter, as a usage error in our words (its detail kept). */
+function filterError(error: unknown): unknown {
+  const m = error instanceof CtrError ? /failed parsing subscription filters: (?:filters: )?(.*?)(?:: invalid argument)?$/.exec(error.message) : null
+  return m ? new CtrError('usage', `invalid --filter: ${m[1]}`, {cause: error}) : error
 }
 
 /** Errors that mean "the connection or daemon went away", as opposed to "the request was wrong". */

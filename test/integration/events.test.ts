@@ -114,6 +114,10 @@ describe('ctr events', () => {
     const bad = events(['--filter', 'topic~="(unclosed"'])
     expect(await exited(bad.child)).toEqual({code: 125, signal: null})
     expect(bad.err.text).toMatch(/^ctr: invalid --filter .*bad regular expression/)
+    // What only the daemon's parser catches comes back as a usage error too, without retries.
+    const empty = events(['--filter', 'topic=='])
+    expect(await exited(empty.child)).toEqual({code: 125, signal: null})
+    expect(empty.err.text).toMatch(/^ctr: invalid --filter: .*topic==\]: expected value or quoted$/)
     const missing = events([], join(tmp, 'no.sock'))
     expect(await exited(missing.child)).toEqual({code: 125, signal: null})
     expect(missing.err.text).toMatch(/^ctr: cannot connect to containerd at .*no\.sock: no such file$/)
