@@ -9,3 +9,6 @@ export {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS
 export type {CallOptions, ConnectOptions, ServiceClient} from './lib/containerd/client'
 export {CtrError, EXIT, type ErrorKind} from './lib/containerd/errors'
 export {getVersion, type VersionInfo} from './lib/version'
+export {buildFilters, decodeEnvelope, streamEvents, watchEvents, type CtrEvent, type WatchStatus} from './lib/events'
+export {cpuPercent, decodeMetrics, readMetrics, watchStats, type ContainerStats, type MetricsSample} from './lib/metrics'
+export {Backoff, backoffDelay, type BackoffOptions} from './lib/backoff'
