@@ -231,6 +231,11 @@ export interface WatchStatsOptions {
   /** Gap between the two first samples (CPU % needs two). Default min(250 ms, intervalMs). */
   firstGapMs?: number
   signal?: AbortSignal
+  /**
+   * Called when a round fails because the daemon went away or did not answer (then the round is skipped and
+   * the next one tried) and with null when rounds work again. Without it such a failure ends the stream.
+   */
+  onOutage?: (error: CtrError | null) => void
 }
 
 /**
@@ -260,9 +265,25 @@ export async function* watchStats(client: ContainerdClient, options: WatchStatsO
 
   await round()
   await sleep(options.firstGapMs ?? Math.min(250, options.intervalMs), signal)
+  let down = false
   for (;;) {
     const started = Date.now()
-    yield await round()
+    let stats: ContainerStats[] | undefined
+    try {
+      stats = await round()
+    } catch (error) {
+      const transient = error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded')
+      if (!options.onOutage || !transient || signal?.aborted) throw error
+      if (!down) options.onOutage(error)
+      down = true
+      // CPU % across an outage would average over it: start over from a fresh pair of samples.
+      previous.clear()
+    }
+    if (stats) {
+      if (down) options.onOutage?.(null)
+      down = false
+      yield stats
+    }
     await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), signal)
   }
 }

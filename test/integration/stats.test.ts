@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
-import {goCtr, uniqueName} from '../helpers/daemon'
+import {goCtr, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
 import {runCli, spawnCli} from '../helpers/run-cli'
 
@@ -116,4 +116,30 @@ describe('ctr containers stats', () => {
     expect(result.code).toBe(125)
     expect(result.stderr).toMatch(/^ctr: invalid --interval "10ms"/)
   })
+})
+
+describe('ctr containers stats across a daemon outage (own private containerd)', () => {
+  it('reports the outage on stderr and goes on when containerd is back', async () => {
+    const daemon = await startPrivateContainerd()
+    try {
+      const started = await goCtr(daemon, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, 'st-x', 'sleep', '1000'])
+      expect(started.code, started.stderr).toBe(0)
+      const child = spawnCli(['containers', 'stats', '--json', '--interval', '200ms', 'st-x'], {address: daemon.address, namespace})
+      const out = new LineReader(child.stdout!)
+      const err = new LineReader(child.stderr!)
+      await out.waitFor(/"id":"st-x"/)
+      daemon.kill('SIGKILL')
+      await err.waitFor(/^ctr: cannot connect to containerd at .*; retrying every interval…$/, 5000)
+      const seen = out.lines.length
+      await daemon.restart()
+      await err.waitFor(/^ctr: containerd answers again$/, 10_000)
+      await out.waitFor((l) => l.includes('"id":"st-x"') && l.includes('"running"'), 5000, seen)
+      expect(child.exitCode).toBeNull()
+      child.kill('SIGINT')
+      expect(await exited(child)).toEqual({code: 130, signal: null})
+      expect(err.lines.filter(Boolean)).toHaveLength(2)
+    } finally {
+      await daemon.stop()
+    }
+  }, 60_000)
 })

@@ -3,7 +3,7 @@ import {totalmem} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command'
-import {usageError} from '../../lib/containerd/errors'
+import {type CtrError, usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../lib/each-id'
 import {parseDuration} from '../../lib/duration'
 import {type ContainerStats, watchStats} from '../../lib/metrics'
@@ -56,7 +56,9 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
     const rows = new RowWriter(columns)
     const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock() : undefined
     let last: ContainerStats[] = []
-    for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal})) {
+    // Once running, a daemon restart is an outage to report and ride out, not the end (--no-stream: an error).
+    const onOutage = flags['no-stream'] ? undefined : reportOutage
+    for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal, onOutage})) {
       last = round
       if (flags.json) for (const stats of round) writeJsonLine(stats)
       else if (block) block.render(rows.lines(round))
@@ -68,3 +70,6 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
   }
 }
 
+function reportOutage(error: CtrError | null): void {
+  process.stderr.write(error ? `ctr: ${error.message}; retrying every interval…\n` : 'ctr: containerd answers again\n')
+}
