@@ -31,7 +31,7 @@ const v1Payload = () =>
 
 describe('decodeMetrics v1 (these machines)', () => {
   it('reads cpu, memory minus inactive file, no limit, pids, block I/O by op', () => {
-    const sample = decodeMetrics('redis', at, {typeUrl: METRICS_V1_TYPE, value: v1Payload()})
+    const sample = decodeMetrics('redis', at, {typeUrl: METRICS_V1_TYPE, value: Buffer.from(v1Payload())})
     expect(sample).toEqual({
       id: 'redis',
       timestamp: at,
@@ -50,7 +50,7 @@ describe('decodeMetrics v1 (these machines)', () => {
     const value = MetricsV1.encode(
       MetricsV1.fromPartial({network: [{name: 'eth0', rxBytes: 100n, txBytes: 50n}, {name: 'lo', rxBytes: 1n, txBytes: 2n}], memory: {usage: {usage: 10n, limit: 1024n}}, pids: {current: 2n, limit: 64n}}),
     ).finish()
-    expect(decodeMetrics('c', at, {typeUrl: METRICS_V1_TYPE, value})).toMatchObject({netRx: 101, netTx: 52, memoryLimit: 1024, pidsLimit: 64})
+    expect(decodeMetrics('c', at, {typeUrl: METRICS_V1_TYPE, value: Buffer.from(value)})).toMatchObject({netRx: 101, netTx: 52, memoryLimit: 1024, pidsLimit: 64})
   })
 })
 
@@ -89,11 +89,11 @@ describe('decodeMetrics v2 (recorded payload, hand-encoded from the proto field 
 
   it('treats max (2^64-1) memory and pids as unlimited', () => {
     const unlimited = MetricsV2.encode(MetricsV2.fromPartial({memory: {usage: 100n, usageLimit: 18446744073709551615n}, pids: {current: 1n, limit: 18446744073709551615n}})).finish()
-    expect(decodeMetrics('c', at, {typeUrl: 'type.googleapis.com/' + METRICS_V2_TYPE, value: unlimited})).toMatchObject({memoryLimit: undefined, pidsLimit: undefined, memoryUsage: 100})
+    expect(decodeMetrics('c', at, {typeUrl: 'type.googleapis.com/' + METRICS_V2_TYPE, value: Buffer.from(unlimited)})).toMatchObject({memoryLimit: undefined, pidsLimit: undefined, memoryUsage: 100})
   })
 
   it('refuses an unknown metrics type by name', () => {
-    expect(() => decodeMetrics('c', at, {typeUrl: 'io.example.Metrics', value: new Uint8Array()})).toThrow(/io\.example\.Metrics/)
+    expect(() => decodeMetrics('c', at, {typeUrl: 'io.example.Metrics', value: Buffer.alloc(0)})).toThrow(/io\.example\.Metrics/)
   })
 })
 
