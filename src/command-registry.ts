@@ -2,11 +2,21 @@
  * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
  * start-up; the build bundles it into dist/cli.js.
  */
+import ContainersExec from './commands/containers/exec'
+import ContainersKill from './commands/containers/kill'
+import ContainersPause from './commands/containers/pause'
+import ContainersPs from './commands/containers/ps'
+import ContainersResume from './commands/containers/resume'
 import ContainersStats from './commands/containers/stats'
 import Events from './commands/events'
 import Version from './commands/version'
 
 export const COMMANDS = {
+  'containers:exec': ContainersExec,
+  'containers:kill': ContainersKill,
+  'containers:pause': ContainersPause,
+  'containers:ps': ContainersPs,
+  'containers:resume': ContainersResume,
   'containers:stats': ContainersStats,
   events: Events,
   version: Version,

@@ -1,0 +1,82 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {usageError} from '../../lib/containerd/errors'
+import {positionalArgs} from '../../lib/each-id'
+import {execProcess, type ExecResult} from '../../lib/exec'
+import {attachedExecIo} from '../../lib/exec-io'
+import {write} from '../../lib/output/print'
+
+export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
+  static description = `Run another process in a running container
+
+The process starts from the container's own process spec (environment, capabilities, limits) with the
+given overrides. With --attach, ctr wires its stdin, stdout and stderr to the process, forwards the signals
+it receives (unless --tty), and exits with the process's exit code (128+N if killed by signal N). Without
+it, ctr prints the exec ID and leaves the process running; its output is discarded.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> containers exec --id redis -a -- redis-cli ping',
+    "<%= config.bin %> containers exec --id redis -a --cwd /tmp -e FOO=bar -u 1000 -g 1000 -- sh -c 'echo $FOO'",
+    '<%= config.bin %> containers exec --id redis -a -t -- sh',
+    '<%= config.bin %> containers exec --id redis --exec-id backup -- sh -c "tar c /data > /tmp/data.tar"',
+  ]
+  static flags = {
+    attach: Flags.boolean({char: 'a', description: "connect to the process's stdio and exit with its exit code"}),
+    cwd: Flags.string({description: 'working directory of the process (absolute; default the container\'s)'}),
+    env: Flags.string({char: 'e', description: 'environment variable KEY=VALUE for the process (repeatable)', multiple: true, multipleNonGreedy: true}),
+    'exec-id': Flags.string({description: 'name of the exec process (default: a unique exec-<hex>)'}),
+    gid: Flags.string({char: 'g', description: "group ID of the process (default the container's)"}),
+    id: Flags.string({description: 'container ID to add the process to', required: true}),
+    tty: Flags.boolean({char: 't', description: 'allocate a terminal for the process (needs --attach)'}),
+    uid: Flags.string({char: 'u', description: "user ID of the process (default the container's)"}),
+  }
+  static strict = false
+  static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
+
+  /** Set while an attached, non-TTY process runs: SIGINT/SIGTERM go to it instead of aborting ctr. */
+  private forwarding = false
+
+  async run(): Promise<ExecResult> {
+    const {flags} = this
+    if (flags.tty && !flags.attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
+    const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
+    const result = await execProcess(
+      this.client,
+      {
+        id: flags.id,
+        execId: flags['exec-id'],
+        args,
+        cwd: flags.cwd,
+        env: flags.env,
+        uid: parseUserId(flags.uid, '--uid'),
+        gid: parseUserId(flags.gid, '--gid'),
+        terminal: flags.tty,
+      },
+      {
+        io: flags.attach ? (execId, terminal) => attachedExecIo(this.client, execId, terminal) : undefined,
+        forwardSignals: flags.attach && !flags.tty,
+        onStarted: () => {
+          this.forwarding = flags.attach && !flags.tty
+        },
+        signal: this.signal,
+      },
+    )
+    if (result.exitStatus === undefined) {
+      if (!this.jsonEnabled()) write(result.execId)
+    } else {
+      process.exitCode = result.exitStatus
+    }
+    return result
+  }
+
+  protected interrupt(signal: NodeJS.Signals): void {
+    if (!this.forwarding) super.interrupt(signal)
+  }
+}
+
+function parseUserId(text: string | undefined, flag: '--uid' | '--gid'): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text.trim())) throw usageError(`invalid ${flag} "${text}": must be a non-negative integer`)
+  return Number(text.trim())
+}

@@ -1,0 +1,22 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
+import {pauseTask} from '../../lib/processes'
+
+export default class ContainersPause extends BaseCommand<typeof ContainersPause> {
+  static args = {
+    id: Args.string({description: 'container ID (several may be given)', required: true}),
+  }
+  static description = "Pause a container's processes (freeze its cgroup)"
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> containers pause redis', '<%= config.bin %> containers pause web worker']
+  static strict = false
+
+  async run(): Promise<Array<{id: string}>> {
+    const ids = positionalArgs(await this.parse(ContainersPause), " (see 'ctr containers pause --help')")
+    const {results, failures} = await forEachId(ids, (id) => pauseTask(this.client, id))
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}

@@ -1,0 +1,22 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
+import {resumeTask} from '../../lib/processes'
+
+export default class ContainersResume extends BaseCommand<typeof ContainersResume> {
+  static args = {
+    id: Args.string({description: 'container ID (several may be given)', required: true}),
+  }
+  static description = 'Resume the processes of a paused container'
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> containers resume redis', '<%= config.bin %> containers resume web worker']
+  static strict = false
+
+  async run(): Promise<Array<{id: string}>> {
+    const ids = positionalArgs(await this.parse(ContainersResume), " (see 'ctr containers resume --help')")
+    const {results, failures} = await forEachId(ids, (id) => resumeTask(this.client, id))
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}
