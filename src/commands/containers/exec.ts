@@ -27,7 +27,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
     env: Flags.string({char: 'e', description: 'environment variable KEY=VALUE for the process (repeatable)', multiple: true, multipleNonGreedy: true}),
     'exec-id': Flags.string({description: 'name of the exec process (default: a unique exec-<hex>)'}),
     gid: Flags.string({char: 'g', description: "group ID of the process (default the container's)"}),
-    id: Flags.string({description: 'container ID to add the process to', required: true}),
+    id: Flags.string({description: 'container ID to add the process to (required)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the process (needs --attach)'}),
     uid: Flags.string({char: 'u', description: "user ID of the process (default the container's)"}),
   }
@@ -39,6 +39,8 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
 
   async run(): Promise<ExecResult> {
     const {flags} = this
+    // Checked here, not with oclif's `required`, whose message is several lines.
+    if (!flags.id) throw usageError("missing --id: the container to run the process in (see 'ctr containers exec --help')")
     if (flags.tty && !flags.attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
     const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
     const result = await execProcess(
