@@ -26,6 +26,8 @@ export interface ExecOverrides {
   uid?: number
   gid?: number
   terminal?: boolean
+  /** Initial terminal size (with terminal): runc sets it before the process starts, so it never sees 0x0. */
+  consoleSize?: {width: number; height: number}
 }
 
 /** containerd's identifier rule (identifiers.Validate), which exec IDs must follow too. */
@@ -81,8 +83,11 @@ export function deriveProcessSpec(containerProcess: OciProcess | undefined, over
   checkOverrides(overrides)
   const base: OciProcess = structuredClone(containerProcess ?? {})
   const process: OciProcess = {...base, args: [...overrides.args], terminal: Boolean(overrides.terminal)}
-  // A console size belongs to the container's own terminal, not to this exec's.
+  // The container's console size belongs to its own terminal, not to this exec's.
   delete process.consoleSize
+  if (overrides.terminal && overrides.consoleSize?.width && overrides.consoleSize.height) {
+    process.consoleSize = {width: overrides.consoleSize.width, height: overrides.consoleSize.height}
+  }
   if (overrides.cwd !== undefined) process.cwd = overrides.cwd
   if (!process.cwd) process.cwd = '/'
   process.env = mergeEnv(base.env ?? [], overrides.env ?? [])

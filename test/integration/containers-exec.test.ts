@@ -3,9 +3,12 @@
  * through, stdio is wired both ways, signals are forwarded, detached execs show up in `ps`, and failures are
  * one line with nothing left behind (no exec process, no FIFO directory).
  */
+import {spawn} from 'node:child_process'
+
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {exited, LineReader} from '../helpers/line-reader'
+import {CLI, cliEnv} from '../helpers/run-cli'
 import {eventually, expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
 
 let f: Fixture
@@ -79,6 +82,45 @@ describe('ctr containers exec --attach', () => {
     await exec(['-a', '--id', 'ex-a', '--exec-id', 'gone-after', '--', 'true'])
     // The name is free again: a second exec with it works.
     expect((await exec(['-a', '--id', 'ex-a', '--exec-id', 'gone-after', '--', 'true'])).code).toBe(0)
+  })
+})
+
+/**
+ * Runs a shell snippet under a real pseudo-terminal (util-linux `script`); `$CTR` is the built CLI. Resolves
+ * with everything the terminal showed. `input` is typed into the terminal after `typeAfterMs`.
+ */
+function underPty(snippet: string, input = '', typeAfterMs = 1500): Promise<string> {
+  const env = {...cliEnv({address: f.address, namespace: f.namespace, env: {TMPDIR: f.cliTmp}}), CTR: `${process.execPath} ${CLI}`}
+  const child = spawn('script', ['-qec', snippet, '/dev/null'], {env, stdio: ['pipe', 'pipe', 'pipe']})
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  // script ends the session when its stdin ends: keep it open until the snippet is done.
+  const typing = setTimeout(() => child.stdin.write(input), typeAfterMs)
+  return exited(child, 20_000).then(() => {
+    clearTimeout(typing)
+    return output.replaceAll('\r', '')
+  })
+}
+
+describe('ctr containers exec --tty', () => {
+  it('runs an interactive shell: typed input reaches it, its exit code comes back, the terminal is restored', async () => {
+    const shown = await underPty(
+      'stty cols 100 rows 30; before=$(stty -g); $CTR containers exec -a -t --id ex-a -- sh; echo "rc=$?"; [ "$before" = "$(stty -g)" ] && echo mode-restored',
+      'stty size; echo tty-$((6*7)); exit 6\r',
+    )
+    expect(shown).toMatch(/^30 100$/m)
+    expect(shown).toMatch(/^tty-42$/m)
+    expect(shown).toMatch(/^rc=6$/m)
+    expect(shown).toMatch(/^mode-restored$/m)
+    expect(await f.leftovers()).toEqual([])
+  })
+
+  it('follows window size changes', async () => {
+    const shown = await underPty(
+      'stty cols 100 rows 30; (sleep 1.5; stty cols 120 rows 40 </dev/tty) & $CTR containers exec -a -t --id ex-a -- sh -c "stty size; sleep 3; stty size"; echo "rc=$?"',
+    )
+    expect(shown).toMatch(/^30 100\n(?:.*\n)*40 120$/m)
+    expect(shown).toMatch(/^rc=0$/m)
   })
 })
 

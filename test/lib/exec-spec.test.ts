@@ -53,6 +53,13 @@ describe('deriveProcessSpec', () => {
     expect(spec.env).toEqual(['PATH=/usr/bin:/bin', 'HOME=/tmp', 'TERM=xterm', 'FOO=bar', 'EMPTY=', 'EQ=a=b'])
   })
 
+  it('sets the console size only for a terminal', () => {
+    const size = {width: 100, height: 30}
+    expect(deriveProcessSpec(containerProcess, {args: ['sh'], terminal: true, consoleSize: size}).consoleSize).toEqual(size)
+    expect(deriveProcessSpec(containerProcess, {args: ['sh'], terminal: false, consoleSize: size}).consoleSize).toBeUndefined()
+    expect(deriveProcessSpec(containerProcess, {args: ['sh'], terminal: true, consoleSize: {width: 0, height: 0}}).consoleSize).toBeUndefined()
+  })
+
   it('sets uid and gid, dropping the container user groups and name', () => {
     expect(deriveProcessSpec(containerProcess, {args: ['id'], uid: 1000, gid: 1000}).user).toEqual({uid: 1000, gid: 1000, umask: 18})
     expect(deriveProcessSpec(containerProcess, {args: ['id'], uid: 1000}).user).toEqual({uid: 1000, gid: 0, umask: 18})

@@ -54,6 +54,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
         uid: parseUserId(flags.uid, '--uid'),
         gid: parseUserId(flags.gid, '--gid'),
         terminal: flags.tty,
+        consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
       },
       {
         io: flags.attach ? (execId, terminal) => attachedExecIo(this.client, execId, terminal) : undefined,
