@@ -4,22 +4,18 @@
  * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
  * a full pipe nobody reads, and are left for containerd to keep until the container's task is deleted.
  */
-import {constants} from 'node:os'
-
 import {ContainersDefinition} from '../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
 import {Status} from '../gen/containerd/types/task/task'
+import {proxySignals} from './attach'
 import {ContainerdClient} from './containerd/client'
 import {CtrError, EXIT} from './containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
 import {withContainer} from './processes'
 import {SIGKILL} from './signals'
+import {NULL_STDIO, type StdioPaths} from './stdio'
 
-/** How long after the process exits its remaining output may take to arrive. */
-const DRAIN_LIMIT_MS = 2000
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
-/** Signals a non-TTY attached exec passes on to its process (Go ctr forwards all but SIGURG; these are the ones Node can catch). */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2']
 
 export interface ExecOptions extends ExecOverrides {
   /** The container to run the process in. */
@@ -28,23 +24,22 @@ export interface ExecOptions extends ExecOverrides {
   execId?: string
 }
 
+/** The stdio of an attached exec: attach.ts's attachStdio, or any stand-in of the same shape (tests). */
 export interface ExecIo {
   /** FIFO paths (or '' for none) for Tasks.Exec; read ends must already be open. */
-  stdin: string
-  stdout: string
-  stderr: string
-  /** Called once the process has started: wire the streams, terminal size, stdin EOF. */
-  started(process: {containerId: string; execId: string; pid: number}): void | Promise<void>
-  /** Resolves when the process's output has been fully copied (after it exits). */
+  readonly paths: StdioPaths
+  /** Called once the process has started: wire stdin (EOF → CloseIO), terminal mode and size. */
+  started(target: {containerId: string; execId: string}): Promise<void>
+  /** Resolves when the process's output has been copied, or after a grace period. */
   drained(): Promise<void>
   /** Removes FIFOs and restores the terminal; safe to call more than once and on every path. */
-  close(): void | Promise<void>
+  close(): Promise<void>
 }
 
 export interface ExecHooks {
   /** Creates the stdio for an attached exec (FIFOs with read ends open). Without it the exec is detached. */
   io?: (execId: string, terminal: boolean) => Promise<ExecIo>
-  /** Forward the signals ctr receives (FORWARDED_SIGNALS) to the attached process while it runs. */
+  /** Forward the signals ctr receives (attach.ts PROXIED_SIGNALS) to the attached process while it runs. */
   forwardSignals?: boolean
   /** Called once the process runs (e.g. so the command stops treating Ctrl-C as its own abort). */
   onStarted?: () => void
@@ -88,9 +83,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       .exec({
         containerId: id,
         execId,
-        stdin: io?.stdin ?? '',
-        stdout: io?.stdout ?? '',
-        stderr: io?.stderr ?? '',
+        ...(io?.paths ?? NULL_STDIO),
         terminal: Boolean(options.terminal),
         spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
       })
@@ -109,13 +102,14 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     started = true
     if (!io || !exited) return {id, execId, pid}
 
-    await io.started({containerId: id, execId, pid})
-    if (hooks.forwardSignals) stopForwarding = forwardSignals((signal) => tasks.kill({containerId: id, execId, signal}))
+    await io.started({containerId: id, execId})
+    if (hooks.forwardSignals) stopForwarding = proxySignals((signal) => tasks.kill({containerId: id, execId, signal}))
     hooks.onStarted?.()
     const status = await exited
     exitStatus = status.exitStatus
-    // Output still in the pipes arrives after the exit; a background child holding them open must not hang ctr.
-    await Promise.race([io.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_LIMIT_MS).unref())])
+    // Output still in the pipes arrives after the exit (drained() gives up after a grace period, so a
+    // background child holding them open cannot hang ctr).
+    await io.drained()
     return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
   } finally {
     stopForwarding?.()
@@ -141,21 +135,6 @@ async function removeExec(client: ContainerdClient, id: string, execId: string, 
     await tasks.deleteProcess({containerId: id, execId}).catch(() => undefined)
   } finally {
     if (cleanup !== client) cleanup.close()
-  }
-}
-
-/**
- * Passes each of FORWARDED_SIGNALS that ctr receives on to the process (Ctrl-C included); returns the
- * function that stops it. A failed forward (the process just exited) is not worth an error.
- */
-export function forwardSignals(kill: (signal: number) => Promise<unknown>): () => void {
-  const listeners = FORWARDED_SIGNALS.map((name) => {
-    const listener = () => void kill(constants.signals[name]).catch(() => undefined)
-    process.on(name, listener)
-    return [name, listener] as const
-  })
-  return () => {
-    for (const [name, listener] of listeners) process.off(name, listener)
   }
 }
 

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command'
+import {attachStdio} from '../../lib/attach'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../lib/each-id'
 import {execProcess, type ExecResult} from '../../lib/exec'
-import {attachedExecIo} from '../../lib/exec-io'
 import {write} from '../../lib/output/print'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
@@ -57,7 +57,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
         consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
       },
       {
-        io: flags.attach ? (execId, terminal) => attachedExecIo(this.client, execId, terminal) : undefined,
+        io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
         forwardSignals: flags.attach && !flags.tty,
         onStarted: () => {
           this.forwarding = flags.attach && !flags.tty
