@@ -1,0 +1,70 @@
+import {describe, expect, it} from 'vitest'
+
+import {CtrError} from '../../src/lib/containerd/errors'
+import {positionalArgs} from '../../src/lib/each-id'
+import {startError} from '../../src/lib/exec'
+import {checkKillOptions, parsePid, withContainer} from '../../src/lib/processes'
+
+describe('kill options', () => {
+  it('parses --pid as a non-negative integer', () => {
+    expect(parsePid('0')).toBe(0)
+    expect(parsePid('4242')).toBe(4242)
+    for (const bad of ['-1', 'x', '1.5', '', '0x10']) expect(() => parsePid(bad)).toThrow(`invalid --pid "${bad}"`)
+  })
+
+  it('refuses --pid with --all', () => {
+    expect(() => checkKillOptions({pid: 5, all: true})).toThrow('--pid and --all cannot be used together')
+    expect(() => checkKillOptions({pid: 0, all: true})).not.toThrow()
+  })
+})
+
+describe('withContainer', () => {
+  it('turns a missing task into "has no running task"', () => {
+    const error = withContainer(new CtrError('not-found', 'task web not found'), 'web') as CtrError
+    expect(error.message).toBe('container "web" has no running task')
+    expect(error.kind).toBe('not-found')
+  })
+
+  it('names the container in errors that do not, and keeps those that do', () => {
+    expect((withContainer(new CtrError('internal', 'cannot pause a paused container'), 'web') as CtrError).message).toBe(
+      'container "web": cannot pause a paused container',
+    )
+    const named = new CtrError('not-found', 'container "web" not found in namespace "n"')
+    expect(withContainer(named, 'web')).toBe(named)
+    const lost = new CtrError('unavailable', 'cannot connect to containerd at /x: no such file')
+    expect(withContainer(lost, 'web')).toBe(lost)
+  })
+})
+
+describe('startError', () => {
+  it('maps runc exec failures to the shell exit codes', () => {
+    const notFound = startError(
+      new CtrError('internal', 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH'),
+      'web',
+      'nope',
+    ) as CtrError
+    expect(notFound.exitCode).toBe(127)
+    expect(notFound.message).toBe('cannot exec "nope" in container "web": executable file not found')
+    const denied = startError(new CtrError('internal', 'exec: "/etc/passwd": permission denied'), 'web', '/etc/passwd') as CtrError
+    expect(denied.exitCode).toBe(126)
+    const other = startError(new CtrError('internal', 'something else'), 'web', 'x') as CtrError
+    expect(other.exitCode).toBe(125)
+  })
+})
+
+describe('positionalArgs', () => {
+  it('keeps the order and repeats oclif would re-sort', () => {
+    const raw = [
+      {type: 'flag', input: '/tmp'},
+      {type: 'arg', input: 'sh'},
+      {type: 'arg', input: 'a'},
+      {type: 'arg', input: '/tmp'},
+      {type: 'arg', input: 'a'},
+    ]
+    expect(positionalArgs({raw}, '')).toEqual(['sh', 'a', '/tmp', 'a'])
+  })
+
+  it('makes an unknown flag a usage error', () => {
+    expect(() => positionalArgs({raw: [], nonExistentFlags: ['--bogus']}, ' (hint)')).toThrow('unknown flag --bogus (hint)')
+  })
+})
