@@ -2,21 +2,27 @@
  * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
  * start-up; the build bundles it into dist/cli.js.
  */
+import Containers from './commands/containers/index'
+import ContainersDelete from './commands/containers/delete'
 import ContainersExec from './commands/containers/exec'
 import ContainersKill from './commands/containers/kill'
 import ContainersPause from './commands/containers/pause'
 import ContainersPs from './commands/containers/ps'
 import ContainersResume from './commands/containers/resume'
+import ContainersStart from './commands/containers/start'
 import ContainersStats from './commands/containers/stats'
 import Events from './commands/events'
 import Version from './commands/version'
 
 export const COMMANDS = {
+  containers: Containers,
+  'containers:delete': ContainersDelete,
   'containers:exec': ContainersExec,
   'containers:kill': ContainersKill,
   'containers:pause': ContainersPause,
   'containers:ps': ContainersPs,
   'containers:resume': ContainersResume,
+  'containers:start': ContainersStart,
   'containers:stats': ContainersStats,
   events: Events,
   version: Version,

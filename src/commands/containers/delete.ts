@@ -1,0 +1,38 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {deleteContainer} from '../../lib/containers'
+import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
+import {write} from '../../lib/output/print'
+
+export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {
+  static aliases = ['containers:rm']
+  static args = {
+    id: Args.string({description: 'container ID (several may be given)', required: true}),
+  }
+  static description = `Delete stopped containers (with --force, running ones too)
+
+Prints each deleted ID. With several IDs, ctr keeps going past a failure, reports each on stderr and exits
+non-zero if any failed.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> containers delete redis',
+    '<%= config.bin %> containers rm --force web worker',
+    '<%= config.bin %> containers rm $(<%= config.bin %> containers -q --filter status=stopped)',
+  ]
+  static flags = {
+    force: Flags.boolean({char: 'f', description: 'kill (SIGKILL) a running container first'}),
+  }
+  static strict = false
+
+  async run(): Promise<Array<{id: string}>> {
+    const ids = positionalArgs(await this.parse(ContainersDelete), " (see 'ctr containers delete --help')")
+    const {results, failures} = await forEachId(ids, async (id) => {
+      const deleted = await deleteContainer(this.client, id, {force: this.flags.force})
+      if (!this.jsonEnabled()) write(deleted.id)
+      return deleted
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}

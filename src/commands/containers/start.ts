@@ -1,0 +1,68 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {attachStdio} from '../../lib/attach'
+import {usageError} from '../../lib/containerd/errors'
+import {startSpinner} from '../../lib/output/style'
+import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/start'
+
+export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
+  static args = {
+    id: Args.string({description: 'container ID', required: true}),
+    bundle: Args.string({description: 'OCI bundle directory (config.json and the rootfs it names)', required: true}),
+  }
+  static description = `Start a container from an OCI bundle
+
+Detached (the default), ctr returns once the container runs and prints nothing; the container has no stdio
+(its output is discarded) and no terminal, even if config.json asks for one. With --attach, ctr wires its
+stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or
+--no-sig-proxy), and exits with the container's exit code (128+N if killed by signal N). A failed start
+leaves nothing behind.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> containers start redis /containers/redis',
+    '<%= config.bin %> containers start --attach job ./bundle',
+    '<%= config.bin %> containers start -a -t --rm shell ./bundle',
+  ]
+  static flags = {
+    attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
+    'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
+    rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
+    tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
+  }
+
+  /** Set while an attached process runs with signal proxying: SIGINT/SIGTERM go to it, not to ctr's abort. */
+  private proxying = false
+
+  async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
+    const {args, flags} = this
+    if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
+    const options = {id: args.id, bundle: args.bundle, tty: flags.tty, signal: this.signal}
+    if (!flags.attach) {
+      const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
+      try {
+        const {io: _io, exited: _exited, ...started} = await startContainer(this.client, options)
+        return started
+      } finally {
+        spinner.stop()
+      }
+    }
+    const proxy = !flags['no-sig-proxy']
+    const result = await runAttached(this.client, {
+      ...options,
+      attach: (name, terminal) => attachStdio(this.client, {name, terminal}),
+      rm: flags.rm,
+      consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
+      proxySignals: proxy,
+      onRunning: (started) => {
+        this.proxying = proxy && !started.terminal
+      },
+    })
+    process.exitCode = result.exitStatus
+    return result
+  }
+
+  protected interrupt(signal: NodeJS.Signals): void {
+    if (!this.proxying) super.interrupt(signal)
+  }
+}

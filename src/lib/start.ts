@@ -1,0 +1,180 @@
+/**
+ * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (CONTAINERD-NOTES "Starting
+ * from a bundle"): check the bundle → Containers.Create → (attached: FIFOs, read ends open) → Tasks.Create
+ * (with a deadline) → Tasks.Wait (attached: before Start, so a fast exit is not missed) → Tasks.Start.
+ * Any failure rolls back everything this call created (task, container, FIFOs): a failed start leaves
+ * nothing behind. A library function: no oclif, no shared state, safe to run concurrently on one client.
+ */
+import {ContainersDefinition} from '../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
+import type {Descriptor} from '../gen/containerd/types/descriptor'
+import type {Any} from '../gen/google/protobuf/any'
+import {type AttachedIo, proxySignals} from './attach'
+import {loadBundle, containerSpec} from './bundle'
+import {ContainerdClient} from './containerd/client'
+import {CtrError, EXIT, usageError} from './containerd/errors'
+import {BUNDLE_LABEL, checkContainerId} from './containers'
+import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
+
+export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
+export const RUNC_RUNTIME = 'io.containerd.runc.v2'
+
+export interface StartOptions {
+  id: string
+  /** Bundle directory (relative to the working directory, symlinks allowed). */
+  bundle: string
+  /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
+  tty?: boolean
+  /**
+   * Attach the process's stdio: creates it given the FIFO name and whether there is a terminal, e.g.
+   * `(name, terminal) => attachStdio(client, {name, terminal})`. Without it the container runs detached
+   * with no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
+   */
+  attach?: (name: string, terminal: boolean) => Promise<AttachedIo>
+  /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
+  consoleSize?: {width: number; height: number}
+  /** More container labels (BUNDLE_LABEL is always set). */
+  labels?: Record<string, string>
+  /** Restore the task from a checkpoint: passed to Tasks.Create as they are. */
+  restore?: {checkpoint?: Descriptor; options?: Any}
+  /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
+  signal?: AbortSignal
+}
+
+export interface StartedContainer {
+  id: string
+  /** Absolute real path of the bundle. */
+  bundle: string
+  namespace: string
+  pid: number
+  terminal: boolean
+  /** Attached only: the stdio, already wired (stdin, raw mode, window size). Close it when done. */
+  io?: AttachedIo
+  /** Attached only: the exit of the process (Tasks.Wait, begun before Start). */
+  exited?: Promise<ExitStatus>
+}
+
+/** Creates and starts the container; resolves once its process runs. Rolls back on any failure. */
+export async function startContainer(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
+  const {id} = options
+  checkContainerId(id)
+  if (options.tty && !options.attach) throw usageError('--tty needs --attach (a detached container has no terminal to talk to)')
+  const bundle = await loadBundle(options.bundle)
+  // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
+  // default) then runs without one rather than failing or blocking on a console nobody drains.
+  const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
+  const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
+  if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  const call = {signal: options.signal}
+
+  await client.service(ContainersDefinition).create(
+    {
+      container: {
+        id,
+        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path},
+        runtime: {name: RUNC_RUNTIME},
+        spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+      },
+    },
+    call,
+  ).catch(async (error) => {
+    // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
+    if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+    throw startError(error, id, spec.process.args[0])
+  })
+  // From here on, everything is ours to roll back.
+  let io: AttachedIo | undefined
+  let taskMayExist = false
+  const waitAbort = new AbortController()
+  try {
+    io = await options.attach?.(id, terminal)
+    taskMayExist = true // a Create that timed out may still have made the task
+    await createTask(client, {id, stdio: io?.paths, terminal, ...options.restore}, call)
+    let exited: Promise<ExitStatus> | undefined
+    if (io) {
+      exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
+      exited.catch(() => undefined) // observed by the caller; a failed start must not leave it unhandled
+    }
+    const {pid} = await startTask(client, id, call)
+    await io?.started({containerId: id, execId: ''})
+    return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, io, exited}
+  } catch (error) {
+    waitAbort.abort()
+    await rollback(client, id, taskMayExist, options.signal)
+    await io?.close()
+    throw startError(error, id, spec.process.args[0])
+  }
+}
+
+export interface RunOptions extends StartOptions {
+  attach: NonNullable<StartOptions['attach']>
+  /** Delete the container after its process exits. */
+  rm?: boolean
+  /** Pass the signals ctr receives to the process (attach.PROXIED_SIGNALS) while it runs; not with a terminal. */
+  proxySignals?: boolean
+  /** Called once the process runs (so a command stops treating Ctrl-C as its own abort). */
+  onRunning?: (started: StartedContainer) => void
+}
+
+export interface RunResult {
+  id: string
+  bundle: string
+  pid: number
+  /** The process's exit status (128+N when killed by signal N). */
+  exitStatus: number
+  exitedAt?: Date
+  /** Whether the container was deleted (--rm). */
+  removed: boolean
+}
+
+/**
+ * `start --attach`: starts the container with its stdio wired to ours, waits for the exit and for its
+ * output, deletes the task (and with rm the container). Aborted while the process runs (ctr interrupted
+ * without proxying, e.g. in a terminal), it detaches: the container keeps running, ctr lets go of it.
+ */
+export async function runAttached(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
+  const started = await startContainer(client, options)
+  const {id, io, exited} = started
+  // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
+  const stopProxy = options.proxySignals && !started.terminal ? proxySignals((signal) => client.service(TasksDefinition).kill({containerId: id, execId: '', signal, all: false})) : undefined
+  try {
+    options.onRunning?.(started)
+    const {exitStatus, exitedAt} = await exited!
+    await io!.drained()
+    await deleteTask(client, id)
+    if (options.rm) await client.service(ContainersDefinition).delete({id})
+    return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
+  } finally {
+    stopProxy?.()
+    await io!.close()
+  }
+}
+
+/** Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). */
+async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<void> {
+  const cleanup = signal?.aborted ? new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: client.timeoutMs || 10_000}) : client
+  try {
+    if (taskMayExist) await removeTask(cleanup, id).catch(() => undefined)
+    await cleanup.service(ContainersDefinition).delete({id}).catch(() => undefined)
+  } finally {
+    if (cleanup !== client) cleanup.close()
+  }
+}
+
+/**
+ * runc's "exec: "x": executable file not found" / "permission denied" (at Tasks.Create or Start) become
+ * the shell's 127 and 126 in one line; anything else names the container.
+ */
+export function startError(error: unknown, id: string, command: string): unknown {
+  if (!(error instanceof CtrError)) return error
+  const exec = /exec: "([^"]*)": (.*?)(?::\s*unknown)?$/.exec(error.message)
+  if (exec && /executable file not found|no such file or directory/.test(exec[2])) {
+    return new CtrError('not-found', `cannot start container "${id}": "${exec[1] || command}": executable file not found`, {cause: error, exitCode: EXIT.commandNotFound})
+  }
+  if (exec && /permission denied/.test(exec[2])) {
+    return new CtrError('permission-denied', `cannot start container "${id}": "${exec[1] || command}": permission denied`, {cause: error, exitCode: EXIT.cannotInvoke})
+  }
+  if (error.kind === 'already-exists') return new CtrError('already-exists', `container "${id}" already exists`, {cause: error})
+  if (error.kind === 'cancelled' || error.message.includes(`"${id}"`)) return error
+  return new CtrError(error.kind, `cannot start container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
+}
