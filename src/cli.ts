@@ -7,6 +7,7 @@ import {join} from 'node:path'
 
 import {EXIT} from './lib/containerd/errors'
 import {COMMANDS} from './command-registry'
+import {suggestCommand} from './lib/suggest'
 
 export {COMMANDS}
 
@@ -62,6 +63,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const ids = new Set(Object.keys(COMMANDS))
   for (const command of Object.values(COMMANDS)) for (const alias of command.aliases ?? []) ids.add(alias)
+  // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
+  if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
     await oclifRun(normalizeArgv(argv, ids), ROOT)
   } catch (error) {
@@ -70,10 +73,19 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.oclif.exit
     } else {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-      process.stderr.write(`ctr: ${message}\n`)
+      process.stderr.write(`ctr: ${withSuggestion(message, ids)}\n`)
       if (argv.includes('--debug') && error instanceof Error) process.stderr.write(`${error.stack}\n`)
       process.exitCode = EXIT.failure
     }
   }
   await flush()
+}
+
+/** `command contaners not found` → `command contaners not found; did you mean "containers"?` */
+function withSuggestion(message: string, ids: ReadonlySet<string>): string {
+  const notFound = /^command (\S+) not found\.?$/i.exec(message)
+  if (!notFound) return message
+  const typed = notFound[1].replaceAll(':', ' ')
+  const suggestion = suggestCommand(notFound[1], ids)
+  return `command ${typed} not found${suggestion ? `; did you mean "${suggestion}"?` : ` (see 'ctr --help')`}`
 }
