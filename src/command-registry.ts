@@ -2,6 +2,7 @@
  * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
  * start-up; the build bundles it into dist/cli.js.
  */
+import Completion from './commands/completion'
 import Containers from './commands/containers/index'
 import ContainersDelete from './commands/containers/delete'
 import ContainersExec from './commands/containers/exec'
@@ -15,6 +16,7 @@ import Events from './commands/events'
 import Version from './commands/version'
 
 export const COMMANDS = {
+  completion: Completion,
   containers: Containers,
   'containers:delete': ContainersDelete,
   'containers:exec': ContainersExec,

@@ -1,0 +1,121 @@
+/**
+ * `ctr completion bash|zsh`: the generated bash script is sourced in a real bash and driven the way bash's
+ * programmable completion drives it (COMP_WORDS, COMP_CWORD, then the -F function), against the built CLI
+ * and the private containerd for container IDs. zsh is only syntax-checked, and only if it is installed.
+ */
+import {execFile, execFileSync} from 'node:child_process'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {CLI} from '../helpers/run-cli'
+import {type Fixture, setupFixture} from './containers-fixture'
+
+let f: Fixture
+let script: string
+
+beforeAll(async () => {
+  f = await setupFixture('completion')
+  const generated = await f.cli(['completion', 'bash'])
+  expect(generated.code, generated.stderr).toBe(0)
+  script = join(f.cliTmp, '..', 'ctr.bash')
+  await writeFile(script, generated.stdout)
+  await f.run('comp-redis')
+  await f.run('comp-web')
+})
+
+afterAll(async () => {
+  await f?.cleanup()
+})
+
+/** What bash would offer for the words typed so far (the last one is the word being completed). */
+async function complete(words: string[], env: Record<string, string> = {}): Promise<string[]> {
+  const driver = `
+    source ${JSON.stringify(script)} || exit 3
+    complete -p ctr >/dev/null || exit 4
+    ctr() { ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"; }
+    COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
+    _ctr_complete
+    printf '%s\\n' "\${COMPREPLY[@]}"`
+  const {stdout} = await promisify(execFile)('bash', ['-c', driver, 'bash', ...words], {
+    env: {...process.env, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: 'default', ...env},
+    timeout: 20_000,
+  })
+  return stdout.split('\n').filter(Boolean).sort()
+}
+
+describe('ctr completion bash', () => {
+  it('is valid bash', () => {
+    execFileSync('bash', ['-n', script])
+  })
+
+  it('completes command and topic names from the registry', async () => {
+    expect(await complete(['ctr', 'cont'])).toEqual(['containers'])
+    expect(await complete(['ctr', 'containers', 'st'])).toEqual(['start', 'stats'])
+    expect(await complete(['ctr', 'ev'])).toEqual(['events'])
+    expect(await complete(['ctr', ''])).toEqual(expect.arrayContaining(['containers', 'events', 'version', 'completion']))
+    // Aliases are words too, and `help` takes command words.
+    expect(await complete(['ctr', 'containers', 'l'])).toEqual(['list', 'ls'])
+    expect(await complete(['ctr', 'help', 'cont'])).toEqual(['containers'])
+    // Global flags before the command do not stop command completion.
+    expect(await complete(['ctr', '-n', 'x', '--address', '/s', 'cont'])).toEqual(['containers'])
+  })
+
+  it("completes a command's flags, long and short", async () => {
+    expect(await complete(['ctr', 'containers', 'kill', '--si'])).toEqual(['--signal'])
+    expect(await complete(['ctr', 'containers', 'kill', '-'])).toEqual(expect.arrayContaining(['-s', '-p', '--all', '--namespace', '-n', '--json']))
+    expect(await complete(['ctr', '--'])).toEqual(expect.arrayContaining(['--address', '--namespace', '--debug']))
+  })
+
+  it('completes container IDs with the namespace typed on the line', async () => {
+    expect(await complete(['ctr', '-n', f.namespace, 'containers', 'kill', ''])).toEqual(['comp-redis', 'comp-web'])
+    expect(await complete(['ctr', 'containers', 'kill', '--namespace', f.namespace, 'comp-r'])).toEqual(['comp-redis'])
+    // bash splits --namespace=NS at '=' (COMP_WORDBREAKS).
+    expect(await complete(['ctr', 'containers', 'pause', '--namespace', '=', f.namespace, 'comp-w'])).toEqual(['comp-web'])
+    // Repeating ID arguments, and flags that take a container ID.
+    expect(await complete(['ctr', '-n', f.namespace, 'containers', 'kill', 'comp-redis', 'comp-'])).toEqual(['comp-redis', 'comp-web'])
+    expect(await complete(['ctr', '-n', f.namespace, 'containers', 'exec', '--id', ''])).toEqual(['comp-redis', 'comp-web'])
+    // From the environment's namespace, as ctr itself would use it.
+    expect(await complete(['ctr', 'containers', 'ps', ''], {CONTAINERD_NAMESPACE: f.namespace})).toEqual(['comp-redis', 'comp-web'])
+    // Other namespace: none of ours.
+    expect(await complete(['ctr', '-n', `${f.namespace}-empty`, 'containers', 'kill', ''])).toEqual([])
+  })
+
+  it('offers nothing (quickly, without an error) when the daemon is not there', async () => {
+    const started = Date.now()
+    expect(await complete(['ctr', '--address', join(f.cliTmp, 'missing.sock'), 'containers', 'kill', ''])).toEqual([])
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('does not complete after -- or for the ID of a new container', async () => {
+    expect(await complete(['ctr', '-n', f.namespace, 'containers', 'exec', '--id', 'comp-redis', '--', ''])).toEqual([])
+    expect(await complete(['ctr', '-n', f.namespace, 'containers', 'start', 'comp'])).toEqual([])
+  })
+})
+
+describe('ctr completion zsh', () => {
+  const zsh = ['/usr/bin/zsh', '/bin/zsh'].find((p) => {
+    try {
+      execFileSync(p, ['-c', 'true'])
+      return true
+    } catch {
+      return false
+    }
+  })
+
+  it.skipIf(!zsh)('is valid zsh', async () => {
+    const generated = await f.cli(['completion', 'zsh'])
+    expect(generated.code, generated.stderr).toBe(0)
+    const file = join(f.cliTmp, '..', '_ctr')
+    await writeFile(file, generated.stdout)
+    execFileSync(zsh!, ['-n', file])
+  })
+
+  it('rejects other shells with a one-line error', async () => {
+    const result = await f.cli(['completion', 'fish'])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toMatch(/^ctr: [^\n]*fish[^\n]*\n$/)
+  })
+})
