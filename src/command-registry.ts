@@ -2,6 +2,9 @@
  * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
  * start-up; the build bundles it into dist/cli.js.
  */
+import Checkpoints from './commands/checkpoints/index'
+import CheckpointsCreate from './commands/checkpoints/create'
+import CheckpointsDelete from './commands/checkpoints/delete'
 import Completion from './commands/completion'
 import Containers from './commands/containers/index'
 import ContainersDelete from './commands/containers/delete'
@@ -16,6 +19,9 @@ import Events from './commands/events'
 import Version from './commands/version'
 
 export const COMMANDS = {
+  checkpoints: Checkpoints,
+  'checkpoints:create': CheckpointsCreate,
+  'checkpoints:delete': CheckpointsDelete,
   completion: Completion,
   containers: Containers,
   'containers:delete': ContainersDelete,

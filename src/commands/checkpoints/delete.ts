@@ -1,0 +1,35 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command'
+import {deleteCheckpoint} from '../../lib/checkpoints'
+import {usageError} from '../../lib/containerd/errors'
+import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
+import {write} from '../../lib/output/print'
+
+export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDelete> {
+  static aliases = ['checkpoints:rm']
+  static args = {
+    id: Args.string({description: 'container ID', required: true}),
+    name: Args.string({description: 'checkpoint name (several may be given)', required: true}),
+  }
+  static description = `Delete checkpoints of a container
+
+Prints each deleted name. With several names, ctr keeps going past a failure, reports each on stderr and
+exits non-zero if any failed.`
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> checkpoints delete redis test', '<%= config.bin %> checkpoints rm redis test test2']
+  static strict = false
+
+  async run(): Promise<Array<{container: string; name: string}>> {
+    const hint = " (see 'ctr checkpoints delete --help')"
+    const [id, ...names] = positionalArgs(await this.parse(CheckpointsDelete), hint)
+    if (names.length === 0) throw usageError(`Missing 1 required arg: name${hint}`)
+    const {results, failures} = await forEachId(names, async (name) => {
+      const deleted = await deleteCheckpoint(this.client, id, name)
+      if (!this.jsonEnabled()) write(deleted.name)
+      return deleted
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}
