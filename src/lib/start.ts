@@ -35,8 +35,11 @@ export interface StartOptions {
   consoleSize?: {width: number; height: number}
   /** More container labels (BUNDLE_LABEL is always set). */
   labels?: Record<string, string>
-  /** Restore the task from a checkpoint: passed to Tasks.Create as they are. */
-  restore?: {checkpoint?: Descriptor; options?: Any}
+  /**
+   * Restore the task from a checkpoint: checkpoint and options go to Tasks.Create as they are; annotations
+   * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints.ts.
+   */
+  restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>}
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
   signal?: AbortSignal
 }
@@ -65,6 +68,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const call = {signal: options.signal}
 
   await client.service(ContainersDefinition).create(
@@ -89,7 +93,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   try {
     io = await options.attach?.(id, terminal)
     taskMayExist = true // a Create that timed out may still have made the task
-    await createTask(client, {id, stdio: io?.paths, terminal, ...options.restore}, call)
+    await createTask(client, {id, stdio: io?.paths, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call)
     let exited: Promise<ExitStatus> | undefined
     if (io) {
       exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})

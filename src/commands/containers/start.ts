@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command'
 import {attachStdio} from '../../lib/attach'
+import {restoreFrom} from '../../lib/checkpoints'
 import {usageError} from '../../lib/containerd/errors'
 import {startSpinner} from '../../lib/output/style'
 import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/start'
@@ -23,9 +24,11 @@ leaves nothing behind.`
     '<%= config.bin %> containers start redis /containers/redis',
     '<%= config.bin %> containers start --attach job ./bundle',
     '<%= config.bin %> containers start -a -t --rm shell ./bundle',
+    '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
   ]
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
+    checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
@@ -37,7 +40,8 @@ leaves nothing behind.`
   async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
     const {args, flags} = this
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
-    const options = {id: args.id, bundle: args.bundle, tty: flags.tty, signal: this.signal}
+    const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
+    const options = {id: args.id, bundle: args.bundle, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {
