@@ -348,6 +348,8 @@ export interface Restore {
   options: Any
   /** Spec annotations for the restored container (org.criu.config when the dump needed CRIU options). */
   annotations?: Record<string, string>
+  /** A failed restore's error in one line with CRIU's reason (from restore.log), other errors as they are. */
+  explain(error: unknown): Promise<unknown>
 }
 
 /**
@@ -369,10 +371,25 @@ export async function restoreFrom(client: ContainerdClient, id: string, name: st
   if (exists) {
     throw new CtrError('already-exists', `container "${id}" already exists: delete it first (ctr containers delete ${id}) to restore it from checkpoint "${name}"; its checkpoints are kept`)
   }
-  const runcOptions = RuncOptions.fromPartial({criuImagePath: join(checkpoint.path, 'images'), criuWorkPath: join(checkpoint.path, 'work')})
-  const restore: Restore = {options: {typeUrl: RUNC_OPTIONS_TYPE, value: Buffer.from(RuncOptions.encode(runcOptions).finish())}}
+  const work = join(checkpoint.path, 'work')
+  const restoreLog = join(work, 'restore.log')
+  // A previous restore's log must not explain this one's failure.
+  await rm(restoreLog, {force: true})
+  const runcOptions = RuncOptions.fromPartial({criuImagePath: join(checkpoint.path, 'images'), criuWorkPath: work})
+  const restore: Restore = {
+    options: {typeUrl: RUNC_OPTIONS_TYPE, value: Buffer.from(RuncOptions.encode(runcOptions).finish())},
+    explain: (error) => restoreError(error, id, name, restoreLog),
+  }
   if (criuConfig(checkpoint)) restore.annotations = {[CRIU_CONFIG_ANNOTATION]: join(checkpoint.path, 'criu.conf')}
   return restore
+}
+
+/** runc's restore error is two lines ("criu failed: type RESTORE errno 0" and "log file: ..."): the reason is in the log. */
+async function restoreError(error: unknown, id: string, name: string, restoreLog: string): Promise<unknown> {
+  if (!(error instanceof CtrError) || !/criu|restore failed/i.test(error.message)) return error
+  const reason = criuReason(await readFile(restoreLog, 'utf8').catch(() => ''))
+  const message = reason ? `criu: ${reason}${criuHint(reason)}` : tidyDaemonMessage(error.message)
+  return new CtrError(error.kind, `restore of container "${id}" from checkpoint "${name}" failed: ${message}`, {cause: error, exitCode: error.exitCode})
 }
 
 // -- helpers ---------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ export interface StartOptions {
    * Restore the task from a checkpoint: checkpoint and options go to Tasks.Create as they are; annotations
    * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints.ts.
    */
-  restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>}
+  restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
   signal?: AbortSignal
 }
@@ -106,7 +106,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     waitAbort.abort()
     await rollback(client, id, taskMayExist, options.signal)
     await io?.close()
-    throw startError(error, id, spec.process.args[0])
+    throw startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
   }
 }
 
