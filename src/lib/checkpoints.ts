@@ -77,7 +77,7 @@ export function checkpointRoot(options: StoreOptions = {}, env: NodeJS.ProcessEn
 /** Checkpoint names become directory names: one safe path component, never hidden (staging dirs are). */
 export function checkCheckpointName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.includes('..') || name.length > NAME_MAX_LENGTH) {
-    throw usageError(`invalid checkpoint name "${name}": use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`)
+    throw usageError(`invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`)
   }
 }
 
@@ -247,7 +247,7 @@ async function checkpointError(error: unknown, id: string, name: string, dumpLog
 
 /** Drops the log path and the gRPC suffix from the daemon's message, and anything after its first line. */
 export function tidyDaemonMessage(message: string): string {
-  return message.split('\n')[0].replace(/\s*path=\s*\S*/, '').replace(/: unknown$/, '')
+  return message.split('\n')[0].replace(/: unknown$/, '').replace(/\s*path=\s*\S*$/, '')
 }
 
 /** Generic lines CRIU prints after the real cause, or for probes it recovers from. */
