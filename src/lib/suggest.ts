@@ -46,8 +46,17 @@ export function closest(typed: string, candidates: Iterable<string>): string | u
  */
 export function suggestCommand(typedId: string, ids: Iterable<string>): string | undefined {
   const spaced = [...ids].map((id) => id.replaceAll(':', ' '))
-  const typed = typedId.replaceAll(':', ' ')
-  const words = typed.split(' ')
+  // oclif's ID may include arguments (`containers:strat:redis`): try the longest run of words first.
+  const all = typedId.split(':')
+  for (let k = all.length; k >= 1; k--) {
+    const suggestion = suggestWords(all.slice(0, k), spaced)
+    if (suggestion) return suggestion
+  }
+  return undefined
+}
+
+function suggestWords(words: string[], spaced: string[]): string | undefined {
+  const typed = words.join(' ')
   // Every topic prefix is a candidate too (`contaners` → `containers` even if only `containers start` exists).
   const candidates = new Set<string>()
   for (const id of spaced) {

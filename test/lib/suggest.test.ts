@@ -26,6 +26,9 @@ describe('suggestCommand', () => {
     expect(suggestCommand('containers:strt', ids)).toBe('containers start')
     expect(suggestCommand('containers:kil', ids)).toBe('containers kill')
     expect(suggestCommand('checkpoints:craete', ids)).toBe('checkpoints create')
+    // oclif folds arguments into the ID it could not find.
+    expect(suggestCommand('containers:strat:redis:/containers/redis', ids)).toBe('containers start')
+    expect(suggestCommand('contaners:ls', ids)).toBe('containers ls')
   })
 
   it('stays quiet when nothing is close', () => {
