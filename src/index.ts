@@ -4,7 +4,128 @@
  *   import {Containerd} from '@ctr-dev/ctr'
  *   const ctr = new Containerd({address: '/run/containerd/containerd.sock', namespace: 'default'})
  *   console.log(await ctr.version())
+ *   await ctr.containers.start({id: 'redis', bundle: '/containers/redis'})
+ *   for await (const event of ctr.events.subscribe({id: 'redis'})) console.log(event.type, event.status)
+ *   ctr.close()
+ *
+ * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
+ * this instance's client. Errors are CtrError (kind, message, exitCode), as in the CLI.
  */
+import {
+  createCheckpoint,
+  type Checkpoint,
+  type CreateCheckpointOptions,
+  deleteCheckpoint,
+  listCheckpoints,
+  type StoreOptions,
+} from './lib/checkpoints'
+import {ContainerdClient, type ConnectOptions} from './lib/containerd/client'
+import {CtrError} from './lib/containerd/errors'
+import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers'
+import {buildFilters, type CtrEvent, type FilterOptions, watchEvents, type WatchOptions} from './lib/events'
+import {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
+import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics'
+import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/processes'
+import {parseSignal} from './lib/signals'
+import {type StartedContainer, startContainer, type StartOptions} from './lib/start'
+import {type ExitStatus, waitTask} from './lib/tasks'
+import {getVersion, type VersionInfo} from './lib/version'
+
+export interface ContainerdOptions extends ConnectOptions {
+  /** Where checkpoints are stored; default $CTR_CHECKPOINT_DIR, else /var/lib/ctr/checkpoints (as the CLI). */
+  checkpointRoot?: string
+}
+
+/** Filters as the CLI's --filter takes them (`status=running`, `label=app=web`) or already parsed. */
+export type ListFilter = string | ContainerFilter
+
+export interface SubscribeOptions extends Partial<Omit<WatchOptions, 'filters'>>, Partial<Omit<FilterOptions, 'namespace'>> {}
+
+export class Containerd {
+  /** The connection; use it with the lib functions or the generated service definitions for anything else. */
+  readonly client: ContainerdClient
+  private readonly checkpointStore: StoreOptions
+
+  constructor(options: ContainerdOptions = {}) {
+    this.client = new ContainerdClient(options)
+    this.checkpointStore = {root: options.checkpointRoot}
+  }
+
+  get namespace(): string {
+    return this.client.namespace
+  }
+
+  /** Client and daemon versions. */
+  version(): Promise<VersionInfo> {
+    return getVersion(this.client)
+  }
+
+  readonly containers = {
+    /** The namespace's containers with their task state, sorted by ID. */
+    list: (filters: readonly ListFilter[] = []): Promise<ContainerInfo[]> =>
+      listContainers(this.client, {filters: filters.flatMap((f) => (typeof f === 'string' ? parseFilters([f]) : [f]))}),
+    /** One container with its task state; CtrError 'not-found' if there is none. */
+    get: async (id: string): Promise<ContainerInfo> => {
+      const [found] = await listContainers(this.client, {filters: [{key: 'id', value: id}]})
+      if (!found) throw new CtrError('not-found', `container "${id}" not found in namespace "${this.client.namespace}"`)
+      return found
+    },
+    /**
+     * Creates and starts a container from an OCI bundle, detached (no stdio), as `ctr containers start ID
+     * BUNDLE`. Resolves once its process runs; a failed start leaves nothing behind.
+     */
+    start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
+    /** Deletes a container (and its exited task); `force` kills a live one first. */
+    delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+  }
+
+  readonly tasks = {
+    /** Sends a signal (number or name: 9, 'KILL', 'SIGKILL'; default SIGTERM) to the init or one process. */
+    kill: (id: string, options: Omit<KillOptions, 'signal'> & {signal?: number | string} = {}): Promise<KillResult> =>
+      killTask(this.client, id, {...options, signal: typeof options.signal === 'string' ? parseSignal(options.signal) : options.signal}),
+    pause: (id: string): Promise<{id: string}> => pauseTask(this.client, id),
+    resume: (id: string): Promise<{id: string}> => resumeTask(this.client, id),
+    /** Starts another process in the container, detached (no stdio); resolves with its exec ID and PID. */
+    exec: (options: ExecOptions, hooks: {signal?: AbortSignal} = {}): Promise<ExecResult> => execProcess(this.client, options, {signal: hooks.signal}),
+    /** The processes of the container's task: its init, exec processes and their children. */
+    ps: (id: string): Promise<ProcessEntry[]> => listProcesses(this.client, id),
+    /** Waits (without a deadline) for the init process, or an exec process, to exit. */
+    wait: (id: string, options: {execId?: string; signal?: AbortSignal} = {}): Promise<ExitStatus> => waitTask(this.client, id, options),
+  }
+
+  readonly events = {
+    /**
+     * containerd's events of this namespace (all with allNamespaces), decoded, until `signal` aborts or the
+     * loop is left. A broken stream is re-subscribed with back-off unless `reconnect: false`; events in the
+     * gap are lost (containerd never replays) and reported through onStatus.
+     */
+    subscribe: (options: SubscribeOptions = {}): AsyncGenerator<CtrEvent> => {
+      const {allNamespaces, filters, id, ...watch} = options
+      return watchEvents(this.client, {...watch, filters: buildFilters({namespace: this.client.namespace, allNamespaces, filters, id})})
+    },
+  }
+
+  /** One reading of the container's cgroup (CPU ns, memory, PIDs, block I/O); 'not-found' if it has no running task. */
+  async metrics(id: string, signal?: AbortSignal): Promise<MetricsSample> {
+    const sample = (await readMetrics(this.client, [id], signal)).get(id)
+    if (sample) return sample
+    await checkContainersExist(this.client, [id], signal)
+    throw new CtrError('not-found', `container "${id}" has no running task to read metrics from`)
+  }
+
+  readonly checkpoints = {
+    /** Checkpoints the running container (CRIU) into the checkpoint store; it keeps running unless `exit`. */
+    create: (options: Omit<CreateCheckpointOptions, keyof StoreOptions>): Promise<Checkpoint> => createCheckpoint(this.client, {...this.checkpointStore, ...options}),
+    list: (id: string): Promise<Checkpoint[]> => listCheckpoints(this.client, id, this.checkpointStore),
+    delete: (id: string, name: string): Promise<{container: string; name: string}> => deleteCheckpoint(this.client, id, name, this.checkpointStore),
+  }
+
+  /** Releases the connection (a program exits only once it is closed). */
+  close(): void {
+    this.client.close()
+  }
+}
+
 export {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS, socketPath} from './lib/containerd/client'
 export type {CallOptions, ConnectOptions, ServiceClient} from './lib/containerd/client'
 export {CtrError, EXIT, type ErrorKind} from './lib/containerd/errors'
@@ -12,3 +133,11 @@ export {getVersion, type VersionInfo} from './lib/version'
 export {buildFilters, decodeEnvelope, streamEvents, watchEvents, type CtrEvent, type WatchStatus} from './lib/events'
 export {cpuPercent, decodeMetrics, readMetrics, watchStats, type ContainerStats, type MetricsSample} from './lib/metrics'
 export {Backoff, backoffDelay, type BackoffOptions} from './lib/backoff'
+export {deleteContainer, listContainers, parseFilters, type ContainerFilter, type ContainerInfo, type ContainerStatus} from './lib/containers'
+export {runAttached, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/start'
+export {attachStdio, type AttachedIo} from './lib/attach'
+export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type KillResult, type ProcessEntry} from './lib/processes'
+export {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
+export {parseSignal, signalName} from './lib/signals'
+export {waitTask, type ExitStatus} from './lib/tasks'
+export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints'
