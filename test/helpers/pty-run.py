@@ -5,11 +5,11 @@
                  "steps": [{"wait": "REGEX", "resize": [rows, cols]}, {"wait": "REGEX", "write": "text"}]}'
 
 Each step waits until the output so far matches REGEX (searched after the previous step's match), then
-resizes the terminal (the kernel sends SIGWINCH) or writes input. Prints one JSON object: code (exit code,
+resizes the terminal (the kernel sends SIGWINCH), writes input, or sends a signal ("signal": "TERM"). Prints one JSON object: code (exit code,
 or -signal), output (everything the command wrote), and the terminal's `stty -g`-like attributes before and
 after, read from our own descriptor of the terminal's slave end.
 """
-import fcntl, json, os, re, select, struct, subprocess, sys, termios, time
+import fcntl, json, os, re, select, signal, struct, subprocess, sys, termios, time
 
 cfg = json.loads(sys.argv[1])
 master, slave = os.openpty()
@@ -46,6 +46,8 @@ while time.time() < deadline:
             set_size(*step['resize'])
         if 'write' in step:
             os.write(master, step['write'].encode())
+        if 'signal' in step:
+            child.send_signal(getattr(signal, 'SIG' + step['signal']))
     if child.poll() is not None:
         exited_at = exited_at or time.time()
         if not ready and time.time() - exited_at > 0.3:
