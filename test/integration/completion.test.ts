@@ -1,7 +1,7 @@
 /**
  * `ctr completion bash|zsh`: the generated bash script is sourced in a real bash and driven the way bash's
  * programmable completion drives it (COMP_WORDS, COMP_CWORD, then the -F function), against the built CLI
- * and the private containerd for container IDs. zsh is only syntax-checked, and only if it is installed.
+ * and the private containerd for container IDs. zsh (if installed) checks the syntax and runs the shared logic.
  */
 import {execFile, execFileSync} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
@@ -111,6 +111,21 @@ describe('ctr completion zsh', () => {
     const file = join(f.cliTmp, '..', '_ctr')
     await writeFile(file, generated.stdout)
     execFileSync(zsh!, ['-n', file])
+  })
+
+  it.skipIf(!zsh)('runs the same completion logic under zsh (commands, subcommands, container IDs)', async () => {
+    const generated = await f.cli(['completion', 'zsh'])
+    const file = join(f.cliTmp, '..', '_ctr_logic')
+    await writeFile(file, generated.stdout)
+    const candidates = async (...args: string[]) => {
+      const driver = `source ${JSON.stringify(file)} 2>/dev/null; ctr() { ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"; }; _ctr_candidates ctr "$@"`
+      const {stdout} = await promisify(execFile)(zsh!, ['-c', driver, 'zsh', ...args], {env: {...process.env, CONTAINERD_ADDRESS: f.address}, timeout: 20_000})
+      return stdout.split('\n').filter(Boolean).map((line) => line.split('\t')[0])
+    }
+    expect(await candidates('cont')).toContain('containers')
+    expect(await candidates('st', 'containers')).toEqual(expect.arrayContaining(['start', 'stats']))
+    expect((await candidates('', '-n', f.namespace, 'containers', 'kill')).sort()).toEqual(['comp-redis', 'comp-web'])
+    expect((await candidates('', `--namespace=${f.namespace}`, 'containers', 'kill')).sort()).toEqual(['comp-redis', 'comp-web'])
   })
 
   it('rejects other shells with a one-line error', async () => {
