@@ -1,0 +1,108 @@
+/**
+ * The package as a user gets it: `npm pack`, then `npm install --omit=dev <tarball>` into an empty
+ * directory (no dev tools: no TypeScript, esbuild, oclif sources or protoc), and the installed `ctr` runs
+ * --help and `version` against the private containerd; the library loads with its one runtime dependency
+ * and its types check. Needs `npm run build` first (the test suite builds before it runs). Slow: ~30-60 s.
+ */
+import {execFile} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+
+const ROOT = join(__dirname, '..', '..')
+const run = promisify(execFile)
+const {address} = inject('containerd')
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pkg = require('../../package.json') as {name: string; version: string; dependencies: Record<string, string>}
+
+let tmp: string
+let tarball: string
+let app: string
+let files: string[]
+
+/** The installed bin, run as a user would: a clean environment without our node_modules anywhere near. */
+const installed = (args: string[], env: Record<string, string> = {}) =>
+  run(join(app, 'node_modules', '.bin', 'ctr'), args, {cwd: app, env: {PATH: process.env.PATH!, HOME: tmp, ...env}, timeout: 30_000})
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'ctr-pack-'))
+  const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', tmp], {cwd: ROOT, timeout: 120_000})
+  const [packed] = JSON.parse(stdout) as Array<{filename: string; files: Array<{path: string}>}>
+  tarball = join(tmp, packed.filename)
+  files = packed.files.map((f) => f.path)
+  app = join(tmp, 'app')
+  await run('mkdir', [app])
+  await writeFile(join(app, 'package.json'), JSON.stringify({name: 'ctr-pack-test', version: '1.0.0', private: true}))
+  await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], {cwd: app, timeout: 240_000})
+}, 300_000)
+
+afterAll(async () => {
+  if (tmp) await rm(tmp, {recursive: true, force: true})
+})
+
+describe('npm pack', () => {
+  it('holds the built CLI, the library, its types and the protos, and no sources or tests', () => {
+    for (const file of ['bin/run.js', 'dist/cli.js', 'dist/index.js', 'dist/types/index.d.ts', 'package.json', 'README.md']) expect(files).toContain(file)
+    expect(files.some((f) => f.startsWith('proto/'))).toBe(true)
+    expect(files.filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([])
+  })
+
+  it('installs with its runtime dependencies only: no dev tools', async () => {
+    const modules = await readdir(join(app, 'node_modules'))
+    for (const dev of ['typescript', 'esbuild', 'vitest', 'ts-proto', '@oclif', '@grpc']) expect(modules).not.toContain(dev)
+    expect(Object.keys(pkg.dependencies)).toEqual(['@bufbuild/protobuf'])
+    expect(existsSync(join(app, 'node_modules', '@bufbuild', 'protobuf'))).toBe(true)
+  })
+
+  it('the installed ctr prints help', async () => {
+    const {stdout, stderr} = await installed(['--help'])
+    expect(stderr).toBe('')
+    for (const word of ['containers', 'checkpoints', 'events', 'version']) expect(stdout).toMatch(new RegExp(`^  ${word}\\b`, 'm'))
+    expect((await installed(['containers', 'start', '--help'])).stdout).toContain('ctr containers start redis /containers/redis')
+    expect((await installed(['--version'])).stdout).toBe(`ctr ${pkg.version}\n`)
+  })
+
+  it('the installed ctr talks to containerd', async () => {
+    const {stdout} = await installed(['version'], {CONTAINERD_ADDRESS: address})
+    expect(stdout).toMatch(new RegExp(`Version:\\s+${pkg.version.replaceAll('.', '\\.')}`))
+    expect(stdout).toMatch(/Server:\n\s+Version:\s+v?\d+\.\d+/)
+    const json = JSON.parse((await installed(['--address', address, 'version', '--json'])).stdout)
+    expect(json.server.version).toMatch(/\d+\.\d+/)
+    // A bad address is still one line and exit 125, from the installed copy.
+    const failed = await installed(['version'], {CONTAINERD_ADDRESS: join(tmp, 'missing.sock')}).catch((error) => error)
+    expect(failed.code).toBe(125)
+    expect(failed.stderr).toMatch(/^ctr: [^\n]+\n$/)
+  })
+
+  it('the installed library works from a program, with types', async () => {
+    const program = `const {Containerd} = require(${JSON.stringify(pkg.name)})
+      const ctr = new Containerd({address: process.argv[1], namespace: 'pack-test'})
+      ctr.version().then((v) => { console.log(v.server.version); return ctr.containers.list() }).then((list) => { console.log(list.length); ctr.close() })`
+    const {stdout} = await run(process.execPath, ['-e', program, address], {cwd: app, env: {PATH: process.env.PATH!}, timeout: 30_000})
+    expect(stdout).toMatch(/^v?\d+\.\d+\.\d+\S*\n0\n$/)
+
+    // The shipped declarations type-check a user's program (with the repository's tsc and @types/node).
+    await writeFile(
+      join(app, 'use.ts'),
+      `import {Containerd, CtrError, type ContainerInfo} from ${JSON.stringify(pkg.name)}
+       const ctr = new Containerd({address: '/run/containerd/containerd.sock', namespace: 'default', timeoutMs: 1000})
+       export async function ids(): Promise<string[]> {
+         const list: ContainerInfo[] = await ctr.containers.list(['status=running'])
+         return list.map((c) => c.id)
+       }
+       export const isCtrError = (e: unknown): boolean => e instanceof CtrError
+       // @ts-expect-error: kill wants a container ID string
+       void ctr.tasks.kill(42)
+       `,
+    )
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2022', '--lib', 'es2023', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'use.ts'],
+      {cwd: app, timeout: 60_000},
+    )
+  })
+})
