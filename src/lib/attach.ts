@@ -9,8 +9,9 @@
  *   const stop = proxySignals((signal) => tasks.kill({containerId: id, signal}))   // non-TTY only
  *   await exited; await io.drained(); stop(); await io.close()         // close() on every path
  *
- * Stdin EOF becomes Tasks.CloseIO; with a terminal, ctr's stdin is put in raw mode (Ctrl-C is then a byte
- * for the container, not a signal for ctr) and the window size follows SIGWINCH through Tasks.ResizePty.
+ * Stdin EOF becomes Tasks.CloseIO; with a terminal, ctr's stdin is put in raw mode from the start (Ctrl-C is
+ * then a byte for the container, not a signal for ctr) and the window size follows SIGWINCH through
+ * Tasks.ResizePty.
  * The terminal mode is restored by close(), and at process exit as a last resort.
  */
 import {constants} from 'node:os'
@@ -51,7 +52,7 @@ export interface AttachedIo extends StdioPaths {
   readonly terminal: boolean
   /** The private FIFO directory (gone after close()). */
   readonly dir: string
-  /** Call once the process has started: forwards stdin (EOF → CloseIO), raw mode and window size. */
+  /** Call once the process has started: forwards stdin (EOF → CloseIO) and the window size. */
   started(target: AttachTarget): Promise<void>
   /** Resolves when all output has been copied, or after graceMs (default DRAIN_GRACE_MS), whichever first. */
   drained(graceMs?: number): Promise<void>
@@ -69,6 +70,9 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   fifos.stderr?.pipe(errors, {end: false})
 
   const cleanups: Array<() => void> = []
+  // Raw mode now, before the process starts: it may print a prompt before Tasks.Start even answers, and a
+  // Ctrl-C typed then must reach it as a byte, not interrupt ctr.
+  if (options.terminal && input.isTTY) cleanups.push(rawMode(input))
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
@@ -79,8 +83,7 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   const started = async (target: AttachTarget) => {
     const tasks = client.service(TasksDefinition)
     const ids = {containerId: target.containerId, execId: target.execId ?? ''}
-    if (options.terminal && input.isTTY) {
-      cleanups.push(rawMode(input))
+    if (options.terminal) {
       const resize = () => {
         const size = windowSize(output, errors)
         if (size) void tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)

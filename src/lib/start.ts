@@ -42,6 +42,8 @@ export interface StartOptions {
   restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
   signal?: AbortSignal
+  /** Called just before Tasks.Start, once the terminal decision is made (runAttached proxies signals from here). */
+  beforeStart?: (container: {id: string; terminal: boolean}) => void
 }
 
 export interface StartedContainer {
@@ -99,6 +101,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
       exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
       exited.catch(() => undefined) // observed by the caller; a failed start must not leave it unhandled
     }
+    options.beforeStart?.({id, terminal})
     const {pid} = await startTask(client, id, call)
     await io?.started({containerId: id, execId: ''})
     return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, io, exited}
@@ -116,8 +119,14 @@ export interface RunOptions extends StartOptions {
   rm?: boolean
   /** Pass the signals ctr receives to the process (attach.PROXIED_SIGNALS) while it runs; not with a terminal. */
   proxySignals?: boolean
-  /** Called once the process runs (so a command stops treating Ctrl-C as its own abort). */
-  onRunning?: (started: StartedContainer) => void
+  /**
+   * Called just before Tasks.Start, with whether ctr's signals now go to the process. The process may
+   * print (and the user react) before Start answers: a command should hold its own interrupts from here
+   * until onStarted, rather than cut the Start off half-way.
+   */
+  onStarting?: (proxying: boolean) => void
+  /** Called once Tasks.Start has answered and the process runs. */
+  onStarted?: () => void
 }
 
 export interface RunResult {
@@ -137,12 +146,30 @@ export interface RunResult {
  * without proxying, e.g. in a terminal), it detaches: the container keeps running, ctr lets go of it.
  */
 export async function runAttached(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
-  const started = await startContainer(client, options)
-  const {id, io, exited} = started
-  // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
-  const stopProxy = options.proxySignals && !started.terminal ? proxySignals((signal) => client.service(TasksDefinition).kill({containerId: id, execId: '', signal, all: false})) : undefined
+  const kill = (signal: number) => client.service(TasksDefinition).kill({containerId: options.id, execId: '', signal, all: false})
+  // Proxying begins just before Tasks.Start: the process may write (and the user react to it) before
+  // Start's answer arrives. Signals from then until it arrives are held and delivered once it runs.
+  let running = false
+  const held: number[] = []
+  let stopProxy: (() => void) | undefined
+  const beforeStart = ({terminal}: {terminal: boolean}) => {
+    // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
+    const proxying = Boolean(options.proxySignals) && !terminal
+    if (proxying) stopProxy = proxySignals((signal) => (running ? kill(signal) : Promise.resolve(held.push(signal))))
+    options.onStarting?.(proxying)
+  }
+  let started: StartedContainer
   try {
-    options.onRunning?.(started)
+    started = await startContainer(client, {...options, beforeStart})
+  } catch (error) {
+    stopProxy?.()
+    throw error
+  }
+  const {id, io, exited} = started
+  try {
+    running = true
+    options.onStarted?.()
+    for (const signal of held.splice(0)) await kill(signal).catch(() => undefined)
     const {exitStatus, exitedAt} = await exited!
     await io!.drained()
     await deleteTask(client, id)

@@ -36,6 +36,9 @@ leaves nothing behind.`
 
   /** Set while an attached process runs with signal proxying: SIGINT/SIGTERM go to it, not to ctr's abort. */
   private proxying = false
+  /** Set while Tasks.Start is under way: an interrupt then is held (and acted on once it answers). */
+  private starting = false
+  private heldInterrupt?: NodeJS.Signals
 
   async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
     const {args, flags} = this
@@ -58,8 +61,13 @@ leaves nothing behind.`
       rm: flags.rm,
       consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
       proxySignals: proxy,
-      onRunning: (started) => {
-        this.proxying = proxy && !started.terminal
+      onStarting: (proxying) => {
+        this.proxying = proxying
+        this.starting = true
+      },
+      onStarted: () => {
+        this.starting = false
+        if (this.heldInterrupt) super.interrupt(this.heldInterrupt)
       },
     })
     process.exitCode = result.exitStatus
@@ -67,6 +75,8 @@ leaves nothing behind.`
   }
 
   protected interrupt(signal: NodeJS.Signals): void {
-    if (!this.proxying) super.interrupt(signal)
+    if (this.proxying) return
+    if (this.starting) this.heldInterrupt ??= signal
+    else super.interrupt(signal)
   }
 }
