@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install what is missing, build, start a private containerd (never the
+# system one) and walk through ctr's commands against it. Leaves the daemon running for you to explore;
+# `bash scripts/containerd-down.sh` stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+[ -d node_modules/@oclif/core ] || npm ci --no-audit --no-fund
+npm run --silent build
+
+export CTR_DAEMON_DIR=${CTR_DAEMON_DIR:-/tmp/ctr-containerd}
+eval "$(bash scripts/containerd-up.sh "$CTR_DAEMON_DIR")"
+export CONTAINERD_NAMESPACE=ctr-demo
+bundle=$CTR_DAEMON_DIR/bundles/busybox
+ctr() { node bin/run.js "$@"; }
+step() { printf '\n\033[1m$ ctr %s\033[0m\n' "$*"; ctr "$@"; }
+
+# Leave nothing of an earlier demo behind.
+ctr containers rm --force demo demo-attach >/dev/null 2>&1 || true
+
+step version
+step containers start demo "$bundle"
+step containers
+step containers exec --id demo --attach -- sh -c 'echo hello from $(hostname), pid $$'
+step containers ps demo
+step containers stats --no-stream demo
+step containers start --attach --rm demo-attach "$bundle" -- 2>/dev/null || true
+printf '\n\033[1m$ ctr events   (in the background while demo is killed)\033[0m\n'
+ctr events > "$CTR_DAEMON_DIR/demo-events.txt" & events_pid=$!
+sleep 0.5
+step containers kill --signal KILL demo
+sleep 0.5
+kill -INT "$events_pid"; wait "$events_pid" || true
+cat "$CTR_DAEMON_DIR/demo-events.txt"
+step containers --json
+step checkpoints demo
+step containers delete demo
+printf '\nThe private containerd keeps running:\n  export CONTAINERD_ADDRESS=%s/containerd.sock\nStop it with: bash scripts/containerd-down.sh %s\n' "$CTR_DAEMON_DIR" "$CTR_DAEMON_DIR"
