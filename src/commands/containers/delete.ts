@@ -12,8 +12,7 @@ export default class ContainersDelete extends BaseCommand<typeof ContainersDelet
   }
   static description = `Delete stopped containers (with --force, running ones too)
 
-Prints each deleted ID. With several IDs, ctr keeps going past a failure, reports each on stderr and exits
-non-zero if any failed.`
+Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers delete redis',

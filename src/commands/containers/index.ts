@@ -16,9 +16,11 @@ export default class Containers extends BaseCommand<typeof Containers> {
   static aliases = ['containers:ls', 'containers:list']
   static description = `List the containers of the namespace with their task state
 
-STATUS is the task's (created, running, paused, pausing, stopped); a container without a task is stopped.
-Filters: status=STATUS, id=ID, label=KEY or label=KEY=VALUE. Different keys must all match; repeated
-status= or id= filters match any of their values; repeated label= filters must all match.`
+STATUS is the task's (created, running, paused, pausing, stopped); a container without a task is stopped. PATH is the bundle, or the image for containers made from one.
+
+Filters: status=STATUS, id=ID, label=KEY or label=KEY=VALUE. Different keys must all match; repeated status= or id= filters match any of their values; repeated label= filters must all match.
+
+Other container commands: start, delete (rm), exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers',

@@ -14,11 +14,11 @@ export default class ContainersStart extends BaseCommand<typeof ContainersStart>
   }
   static description = `Start a container from an OCI bundle
 
-Detached (the default), ctr returns once the container runs and prints nothing; the container has no stdio
-(its output is discarded) and no terminal, even if config.json asks for one. With --attach, ctr wires its
-stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or
---no-sig-proxy), and exits with the container's exit code (128+N if killed by signal N). A failed start
-leaves nothing behind.`
+Detached (the default), ctr returns once the container runs and prints nothing; the container has no stdio (its output is discarded) and no terminal, even if config.json asks for one.
+
+With --attach, ctr wires its stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or --no-sig-proxy; then an interrupt detaches ctr and the container keeps running), and exits with the container's exit code (128+N if killed by signal N). With --tty, or when config.json asks for a terminal, the container gets one and ctr's terminal is in raw mode while attached.
+
+A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (bad bundle, bad ID, duplicate ID), 126 when the command is not executable, 127 when it is not found.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers start redis /containers/redis',
