@@ -124,10 +124,13 @@ export function exitCodeFor(signal: NodeJS.Signals): number {
 export function toCtrError(error: unknown, commandId?: string): CtrError {
   if (error instanceof CtrError) return error
   if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
-    // Parse errors come multi-line ("Missing 1 required arg:\nid  container ID\nSee more help with --help").
-    const firstLine = String((error as Error).message).split('\n')[0].replace(/:$/, '')
-    const detail = String((error as Error).message).split('\n')[1]?.trim().split(/\s{2,}/)[0]
-    const what = detail && /^Missing/.test(firstLine) ? `${firstLine}: ${detail}` : firstLine
+    // Parse errors come multi-line ("Missing 1 required arg:\nid  container ID\nSee more help with --help",
+    // "The following error occurred:\n  Missing required flag id"): keep what names the problem, on one line.
+    const lines = String((error as Error).message)
+      .split('\n')
+      .map((line) => line.trim().split(/\s{2,}/)[0])
+      .filter((line) => line && !/^See more help/.test(line) && !/^The following errors? occurred/.test(line))
+    const what = lines.join(' ').replace(/:$/, '').replace(/\s+/g, ' ')
     const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
     return new CtrError('usage', `${what}${hint}`, {cause: error})
   }
