@@ -116,6 +116,32 @@ describe('ctr containers start (detached)', () => {
   })
 })
 
+describe('startContainer (library, built dist) on one client', () => {
+  it('runs many starts concurrently: each runs with its own PID; duplicates and bad bundles fail alone', async () => {
+    type Library = typeof import('../../src/index')
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lib = require(join(__dirname, '..', '..', 'dist', 'index.js')) as Library
+    const client = new lib.ContainerdClient({address: f.address, namespace: f.namespace})
+    try {
+      const ids = Array.from({length: 12}, (_, i) => `c-${i % 10}`) // c-0 and c-1 twice
+      const requests = [...ids.map((id) => ({id, bundle: sleeper})), {id: 'c-bad', bundle: join(dir, 'missing')}]
+      const results = await Promise.allSettled(requests.map((options) => lib.startContainer(client, options)))
+      const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []))
+      expect(started.map((s) => s.id).sort()).toEqual(Array.from({length: 10}, (_, i) => `c-${i}`))
+      expect(failed.sort()).toEqual([expect.stringMatching(/missing does not exist/), 'container "c-0" already exists', 'container "c-1" already exists'])
+      const go = await f.goTasks()
+      for (const s of started) expect(go.get(s.id)).toEqual({pid: s.pid, status: 'RUNNING'})
+      expect(new Set(started.map((s) => s.pid)).size).toBe(10)
+      expect(go.size).toBe(10)
+    } finally {
+      client.close()
+    }
+    await removeAll()
+    await expectNothingLeft()
+  })
+})
+
 describe('ctr containers start: failures leave nothing behind', () => {
   const cases: Array<[string, () => Promise<string>, RegExp]> = [
     ['a missing bundle directory', async () => join(dir, 'missing'), /bundle .*\/missing does not exist/],
