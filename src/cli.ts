@@ -90,5 +90,10 @@ function withSuggestion(message: string, ids: ReadonlySet<string>): string {
   if (!notFound) return message
   const typed = notFound[1].replaceAll(':', ' ')
   const suggestion = suggestCommand(notFound[1], ids)
+  // oclif folds surplus words into the ID (`events extra` → events:extra): the command is right, the words are not.
+  if (suggestion && typed.startsWith(`${suggestion} `)) {
+    const extra = typed.slice(suggestion.length + 1).split(' ')
+    return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ')} for ${suggestion} (see 'ctr ${suggestion} --help')`
+  }
   return `command ${typed} not found${suggestion ? `; did you mean "${suggestion}"?` : ` (see 'ctr --help')`}`
 }

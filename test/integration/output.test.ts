@@ -67,6 +67,7 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   {id: 'containers:kill', args: () => ['containers', 'kill', '--json', '-s', '9', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
+  {id: 'bench', args: () => ['bench', '--json', '-c', '2', '--prefix', 'out-bench', bundle], check: (v) => expect(v).toMatchObject({requested: 2, cleanedUp: 2, interrupted: false})},
 ]
 
 /** Commands that stream one JSON object per line. */
@@ -150,6 +151,7 @@ describe('colour', () => {
       ['--help'],
       ['containers', '--help'],
       ['completion', 'bash'],
+      ['bench', '-c', '1', '--prefix', 'out-plain-bench', bundle],
     ]
     for (const args of runs) {
       const result = await cli(args)
@@ -186,5 +188,10 @@ describe('colour', () => {
     const listed = await onTty(['containers', '--json'])
     expect(JSON.parse(listed.output).map((c: {id: string}) => c.id)).toContain('out-tty')
     expect((await cli(['containers', 'delete', '--force', 'out-tty'])).code).toBe(0)
+    // bench's progress bar is for people only.
+    const bench = await onTty(['bench', '--json', '-c', '3', '--prefix', 'out-tty-bench', bundle])
+    expect(bench.code, bench.output).toBe(0)
+    expect(bench.output).not.toMatch(ANSI)
+    expect(JSON.parse(bench.output)).toMatchObject({requested: 3, cleanedUp: 3})
   })
 })
