@@ -2,6 +2,7 @@
  * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
  * start-up; the build bundles it into dist/cli.js.
  */
+import Bench from './commands/bench'
 import Checkpoints from './commands/checkpoints/index'
 import CheckpointsCreate from './commands/checkpoints/create'
 import CheckpointsDelete from './commands/checkpoints/delete'
@@ -19,6 +20,7 @@ import Events from './commands/events'
 import Version from './commands/version'
 
 export const COMMANDS = {
+  bench: Bench,
   checkpoints: Checkpoints,
   'checkpoints:create': CheckpointsCreate,
   'checkpoints:delete': CheckpointsDelete,
