@@ -1,7 +1,8 @@
 /**
  * `ctr completion bash|zsh`: the generated bash script is sourced in a real bash and driven the way bash's
  * programmable completion drives it (COMP_WORDS, COMP_CWORD, then the -F function), against the built CLI
- * and the private containerd for container IDs. zsh (if installed) checks the syntax and runs the shared logic.
+ * and the private containerd for container IDs. With zsh installed: its syntax, the shared logic, and real TAB
+ * completion in an interactive zsh on a pty (zpty).
  */
 import {execFile, execFileSync} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
@@ -12,6 +13,24 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI} from '../helpers/run-cli'
 import {type Fixture, setupFixture} from './containers-fixture'
+
+const run = promisify(execFile)
+
+/** Starts an interactive zsh on a pty, types $3 and TAB, and prints what the terminal shows once $4 matches (or after 15 s). */
+const ZPTY_DRIVER = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; fpath=($1 \\$fpath); autoload -U compinit; compinit -u -D; ctr() { $2 \\"\\$@\\" }"
+zpty -w -n z "$3"$'\\t'
+out=''
+integer deadline=$(( SECONDS + 15 ))
+while (( SECONDS < deadline )); do
+  while zpty -rt z line; do out+=$line; done
+  [[ \${out//$'\\r'/} =~ $4 ]] && break
+  sleep 0.2
+done
+print -r -- "\${out//$'\\r'/}"
+zpty -d z
+`
 
 let f: Fixture
 let script: string
@@ -126,6 +145,25 @@ describe('ctr completion zsh', () => {
     expect(await candidates('st', 'containers')).toEqual(expect.arrayContaining(['start', 'stats']))
     expect((await candidates('', '-n', f.namespace, 'containers', 'kill')).sort()).toEqual(['comp-redis', 'comp-web'])
     expect((await candidates('', `--namespace=${f.namespace}`, 'containers', 'kill')).sort()).toEqual(['comp-redis', 'comp-web'])
+  })
+
+  it.skipIf(!zsh)('completes for real in an interactive zsh (zpty: type, TAB, read the line)', async () => {
+    const generated = await f.cli(['completion', 'zsh'])
+    const fpathDir = join(f.cliTmp, '..', 'zfunc')
+    await run('mkdir', ['-p', fpathDir])
+    await writeFile(join(fpathDir, '_ctr'), generated.stdout)
+    const driver = join(f.cliTmp, '..', 'zpty-driver.zsh')
+    await writeFile(driver, ZPTY_DRIVER)
+    const tab = async (typed: string, expected: RegExp) => {
+      const {stdout} = await run(zsh!, [driver, fpathDir, `${process.execPath} ${CLI}`, typed, expected.source], {
+        env: {...process.env, CONTAINERD_ADDRESS: f.address, HOME: f.cliTmp},
+        timeout: 30_000,
+      })
+      return stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replaceAll('\b', '')
+    }
+    expect(await tab('ctr cont', /ctr containers/)).toMatch(/ctr containers/)
+    expect(await tab('ctr containers st', /ctr containers sta/)).toMatch(/ctr containers sta/)
+    expect(await tab(`ctr -n ${f.namespace} containers kill comp-r`, /kill comp-redis/)).toMatch(/kill comp-redis/)
   })
 
   it('rejects other shells with a one-line error', async () => {
