@@ -97,7 +97,11 @@ describe('runBench', () => {
 
   it('refuses bad counts, concurrency and prefixes before starting anything', async () => {
     const r = recorder()
-    const run = (o: object) => runBench(client, {bundle: 'b', count: 1, concurrency: 1, start: r.start, cleanup: r.cleanup, ...o}).catch((e: unknown) => e as CtrError)
+    const run = (o: object) =>
+      runBench(client, {bundle: 'b', count: 1, concurrency: 1, start: r.start, cleanup: r.cleanup, ...o}).then(
+        () => new CtrError('internal', 'no error'),
+        (e: unknown) => e as CtrError,
+      )
     expect((await run({count: 0})).kind).toBe('usage')
     expect((await run({concurrency: 1.5})).kind).toBe('usage')
     expect((await run({prefix: 'bad id'})).message).toMatch(/--prefix "bad id"/)
