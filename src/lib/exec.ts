@@ -96,6 +96,11 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       exited = tasks.wait({containerId: id, execId}, {timeoutMs: null, signal: waitSignal})
       exited.catch(() => undefined) // observed below; a start failure must not leave an unhandled rejection
     }
+    // Forwarding begins just before Tasks.Start, as for an attached start: the process may write (and the
+    // user react) before Start answers. Signals until then are held and delivered once it runs.
+    const kill = (signal: number) => tasks.kill({containerId: id, execId, signal})
+    const held: number[] = []
+    if (io && hooks.forwardSignals) stopForwarding = proxySignals((signal) => (started ? kill(signal) : Promise.resolve(held.push(signal))))
     const {pid} = await tasks.start({containerId: id, execId}).catch((error) => {
       throw startError(error, id, options.args[0])
     })
@@ -103,7 +108,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     if (!io || !exited) return {id, execId, pid}
 
     await io.started({containerId: id, execId})
-    if (hooks.forwardSignals) stopForwarding = proxySignals((signal) => tasks.kill({containerId: id, execId, signal}))
+    for (const signal of held.splice(0)) await kill(signal).catch(() => undefined)
     hooks.onStarted?.()
     const status = await exited
     exitStatus = status.exitStatus
