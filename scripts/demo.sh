@@ -12,6 +12,8 @@ export CTR_DAEMON_DIR=${CTR_DAEMON_DIR:-/tmp/ctr-containerd}
 eval "$(bash scripts/containerd-up.sh "$CTR_DAEMON_DIR")"
 export CONTAINERD_NAMESPACE=ctr-demo
 bundle=$CTR_DAEMON_DIR/bundles/busybox
+hello=$CTR_DAEMON_DIR/bundles/hello
+bash scripts/make-bundle.sh --force "$hello" sh -c 'echo "hello from $(hostname)"; echo "to stderr" >&2; exit 3' >/dev/null
 ctr() { node bin/run.js "$@"; }
 step() { printf '\n\033[1m$ ctr %s\033[0m\n' "$*"; ctr "$@"; }
 
@@ -24,7 +26,7 @@ step containers
 step containers exec --id demo --attach -- sh -c 'echo hello from $(hostname), pid $$'
 step containers ps demo
 step containers stats --no-stream demo
-step containers start --attach --rm demo-attach "$bundle" -- 2>/dev/null || true
+step containers start --attach --rm demo-attach "$hello" || echo "(exit code $?: the container's own)"
 printf '\n\033[1m$ ctr events   (in the background while demo is killed)\033[0m\n'
 ctr events > "$CTR_DAEMON_DIR/demo-events.txt" & events_pid=$!
 sleep 0.5
