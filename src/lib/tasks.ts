@@ -108,8 +108,12 @@ export async function removeTask(client: ContainerdClient, id: string, options: 
   if (!task) return undefined
   if (task.status !== 'stopped') {
     const service = tasks(client)
-    const exited = waitTask(client, id, {signal: AbortSignal.timeout(options.waitMs ?? 10_000)}).catch(() => undefined)
-    await service.kill({containerId: id, execId: '', signal: SIGKILL, all: true}).catch(() => undefined)
+    // When the kill itself fails (e.g. a task left "created" by a failed restore) no exit will come:
+    // stop waiting at once and go straight to the delete.
+    const killFailed = new AbortController()
+    const waitSignal = AbortSignal.any([AbortSignal.timeout(options.waitMs ?? 10_000), killFailed.signal])
+    const exited = waitTask(client, id, {signal: waitSignal}).catch(() => undefined)
+    await service.kill({containerId: id, execId: '', signal: SIGKILL, all: true}).catch(() => killFailed.abort())
     if (task.status === 'paused' || task.status === 'pausing') await service.resume({containerId: id}).catch(() => undefined)
     await exited
   }
