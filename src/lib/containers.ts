@@ -17,7 +17,7 @@ const ID_MAX_LENGTH = 76
 
 export function checkContainerId(id: string): void {
   if (!ID_PATTERN.test(id) || id.length > ID_MAX_LENGTH) {
-    throw usageError(`invalid container ID "${id}": use letters, digits and single . _ - between them, at most ${ID_MAX_LENGTH} characters`)
+    throw usageError(`invalid container ID ${JSON.stringify(id)}: use letters, digits and single . _ - between them, at most ${ID_MAX_LENGTH} characters`)
   }
 }
 
