@@ -11,6 +11,7 @@
  * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
  * this instance's client. Errors are CtrError (kind, message, exitCode), as in the CLI.
  */
+import {type BenchOptions, type BenchResult, runBench} from './lib/bench'
 import {
   createCheckpoint,
   type Checkpoint,
@@ -120,6 +121,14 @@ export class Containerd {
     delete: (id: string, name: string): Promise<{container: string; name: string}> => deleteCheckpoint(this.client, id, name, this.checkpointStore),
   }
 
+  /**
+   * The seed's benchmark: starts `count` containers from the bundle, `concurrency` at a time, times each start
+   * and removes them all again; resolves with the statistics (min, max, mean, percentiles in ms, rate).
+   */
+  bench(options: Pick<BenchOptions, 'bundle' | 'count' | 'concurrency' | 'prefix' | 'stop' | 'onProgress'>): Promise<BenchResult> {
+    return runBench(this.client, options)
+  }
+
   /** Releases the connection (a program exits only once it is closed). */
   close(): void {
     this.client.close()
@@ -141,3 +150,5 @@ export {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
 export {parseSignal, signalName} from './lib/signals'
 export {waitTask, type ExitStatus} from './lib/tasks'
 export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints'
+export {runBench, type BenchOptions, type BenchResult} from './lib/bench'
+export {summarize, type StatsSummary} from './lib/stats-summary'

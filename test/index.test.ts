@@ -120,6 +120,15 @@ describe('Containerd (dist/index.js)', () => {
     unreachable.close()
   })
 
+  it('benchmarks starts and leaves nothing behind', async () => {
+    const result = await ctr.bench({bundle, count: 3, concurrency: 2, prefix: 'lib-bench'})
+    expect(result).toMatchObject({requested: 3, concurrency: 2, interrupted: false, cleanedUp: 3})
+    expect(result.startMs.count).toBe(3)
+    expect(result.startMs.min).toBeGreaterThan(0)
+    expect(result.startMs.max).toBeGreaterThanOrEqual(result.startMs.min)
+    expect(await ctr.containers.list()).toEqual([])
+  })
+
   it('lists and deletes checkpoints in its own store', async () => {
     await ctr.containers.start({id: 'lib-ckpt', bundle})
     expect(await ctr.checkpoints.list('lib-ckpt')).toEqual([])
