@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, ids), ROOT)
+    await oclifRun(normalizeArgv(argv, ids), {root: ROOT, userPlugins: false}) // no user plugins: and no warning when $HOME is unreadable
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
     if (error instanceof Errors.ExitError) {
