@@ -54,7 +54,10 @@ function compileWithCache() {
   const target = out || (!cachedData || script.cachedDataRejected ? personal : undefined)
   if (target) {
     // Written at exit, after the command ran, so the cache also holds the functions this run compiled.
-    process.once('exit', () => writeAtomically(target, () => script.createCachedData()))
+    process.once('exit', () => {
+      writeAtomically(target, () => script.createCachedData())
+      if (target === personal) removeOlder(userDir, `cli-${tag}-`, personal)
+    })
   }
 
   const mod = new Module(bundle, module)
@@ -102,5 +105,17 @@ function writeAtomically(file, produce) {
     fs.renameSync(temp, file)
   } catch {
     // no cache this time
+  }
+}
+
+/** One personal cache per Node version: the ones for earlier builds of the bundle are dead weight. */
+function removeOlder(dir, prefix, keep) {
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name)
+      if (name.startsWith(prefix) && name.endsWith('.cache') && file !== keep) fs.rmSync(file, {force: true})
+    }
+  } catch {
+    // best effort
   }
 }

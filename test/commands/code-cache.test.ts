@@ -1,0 +1,70 @@
+/**
+ * bin/run.js loads dist/cli.js through a V8 code cache. Whatever the cache's state (missing, garbage, from
+ * another build, in a directory nobody can write), ctr must behave exactly as without it.
+ */
+import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {runCli} from '../helpers/run-cli'
+
+const BUNDLE = join(__dirname, '..', '..', 'dist', 'cli.js')
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ctr-code-cache-'))
+})
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true})
+})
+
+async function personalCacheName(): Promise<string> {
+  const s = await stat(BUNDLE)
+  return `cli-${process.version}-${process.arch}-${s.size}-${Math.trunc(s.mtimeMs)}.cache`
+}
+
+const help = (env: Record<string, string>) => runCli(['containers', '--help'], {env})
+const usageError = (env: Record<string, string>) => runCli(['containers', '--bogus'], {env})
+
+describe('the code cache never changes what ctr does', () => {
+  it('a garbage cache is rejected silently, and replaced by a good one', async () => {
+    const cacheDir = join(dir, 'garbage')
+    await mkdir(cacheDir)
+    const name = await personalCacheName()
+    await writeFile(join(cacheDir, name), Buffer.alloc(4096, 0x5a))
+    const result = await help({CTR_CACHE_DIR: cacheDir})
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toMatch(/List the containers/)
+    const replaced = await stat(join(cacheDir, name))
+    expect(replaced.size).toBeGreaterThan(4096)
+  })
+
+  it('a cache directory that cannot be created is no problem', async () => {
+    for (const env of [{CTR_CACHE_DIR: '/proc/ctr-no-such-dir'}, {CTR_CACHE_DIR: join(BUNDLE, 'not-a-dir')}]) {
+      const result = await usageError(env)
+      expect(result.code).toBe(125)
+      expect(result.stderr).toMatch(/^ctr: Nonexistent flag: --bogus/)
+      expect((await help(env)).code).toBe(0)
+    }
+  })
+
+  it('CTR_NO_CODE_CACHE=1 loads the bundle with a plain require and writes nothing', async () => {
+    const cacheDir = join(dir, 'none')
+    const result = await help({CTR_NO_CODE_CACHE: '1', CTR_CACHE_DIR: cacheDir})
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/List the containers/)
+    await expect(readdir(cacheDir)).rejects.toThrow(/ENOENT/)
+  })
+
+  it('keeps one personal cache per Node version', async () => {
+    const cacheDir = join(dir, 'prune')
+    await mkdir(cacheDir)
+    await writeFile(join(cacheDir, `cli-${process.version}-${process.arch}-1-1.cache`), 'old build')
+    await writeFile(join(cacheDir, await personalCacheName()), 'garbage: rejected, so rewritten')
+    await runCli(['--version'], {env: {CTR_CACHE_DIR: cacheDir}})
+    expect(await readdir(cacheDir)).toEqual([await personalCacheName()])
+  })
+})
