@@ -5,9 +5,9 @@
  * of their own, so the cases can run concurrently in one namespace.
  */
 import {existsSync} from 'node:fs'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {join, relative} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -204,6 +204,23 @@ describe('security of input', () => {
       }
       expect(await leftovers(address, namespace, box, {keep: FIXTURES})).toEqual([])
     }
+  })
+})
+
+describe('bundle paths that work', () => {
+  it('a relative and a symlinked bundle path start, and record the real absolute path', async () => {
+    const link = join(root, 'sleeper-link')
+    await symlink(sleeper, link)
+    const box = await makeSandbox(root)
+    // The CLI runs in this process's working directory, so a path relative to it is relative for ctr too.
+    for (const [id, path] of [['p-relative', relative(process.cwd(), sleeper)], ['p-symlink', link]]) {
+      const result = await runCli(['containers', 'start', '--json', id, path], {address, namespace, env: box.env})
+      expect(result.code, result.stderr).toBe(0)
+      expect(JSON.parse(result.stdout)).toMatchObject({id, bundle: sleeper})
+    }
+    const removed = await runCli(['containers', 'delete', '--force', 'p-relative', 'p-symlink'], {address, namespace, env: box.env})
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(await leftovers(address, namespace, box, {keep: FIXTURES})).toEqual([])
   })
 })
 
