@@ -3,7 +3,7 @@
  * promptly (never a hang) with one clear `ctr: ` line and exit 125, and leaves no FIFO directory behind.
  * Kills use a private containerd of this file's own, never the shared one.
  */
-import {type ChildProcess, execFileSync} from 'node:child_process'
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -92,7 +92,6 @@ describe('permission denied as an unprivileged user', () => {
   const asNobody = (args: string[], env: Record<string, string>) => {
     const box = {TMPDIR: join(root, 'nobody-tmp'), HOME: '/nonexistent', ...env}
     return new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
-      const {spawn} = require('node:child_process') as typeof import('node:child_process')
       const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
         env: {...process.env, FORCE_COLOR: undefined, CONTAINERD_NAMESPACE: namespace, ...box},
         stdio: ['ignore', 'ignore', 'pipe'],
