@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the system packages the integration tests need: containerd (daemon + Go `ctr` probe), runc, criu
-# and a static busybox (copied into test bundles). Idempotent: a fast no-op when everything is present.
+# Installs the system packages the integration tests need: containerd (daemon + Go `ctr` probe), runc, criu,
+# a static busybox (copied into test bundles) and zsh (the zsh completion tests). Idempotent: a fast no-op
+# when everything is present.
 # Never starts the system containerd service (there is no systemd here; the tests run a private daemon).
 set -euo pipefail
 
@@ -10,6 +11,7 @@ command -v containerd >/dev/null 2>&1 || missing+=(containerd)
 command -v containerd-shim-runc-v2 >/dev/null 2>&1 || missing+=(containerd)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 command -v criu >/dev/null 2>&1 || missing+=(criu)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 # The bundles need a *static* busybox at /bin/busybox (busybox-static); a dynamic one would not run in a
 # rootfs without libc.
 if [ ! -x /bin/busybox ] || ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
@@ -33,7 +35,7 @@ fi
 cleanup() { if [ -n "$created_policy" ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 log=$(mktemp)
-if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static; } >"$log" 2>&1; then
+if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static zsh; } >"$log" 2>&1; then
   cat "$log" >&2
   rm -f "$log"
   echo "install-deps: apt-get failed" >&2
