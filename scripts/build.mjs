@@ -4,6 +4,7 @@
 import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
 import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
 // Not the whole of dist at once: other shells may be running the CLI while it is rebuilt.
@@ -39,6 +40,47 @@ const oclifCommandSort = {
   },
 }
 
+/**
+ * Node built-ins that only some commands use, loaded on first use instead of when the bundle starts: a
+ * bundle hoists every `import ... from 'node:x'` (ours and oclif's) to its top, and these cost 0.3-2 ms each
+ * at every start-up (crypto alone ≈2 ms) though `ctr version` or `ctr containers` never touch them. Each
+ * becomes a proxy that requires the real module on the first access to one of its exports. The export names
+ * are taken here, from the building Node, so that esbuild's ESM interop (which copies them as getters) does
+ * not load the module early; a name missing from that list still works once the module is loaded.
+ */
+const LAZY_BUILTINS = ['assert', 'child_process', 'crypto', 'perf_hooks', 'readline']
+const require = createRequire(import.meta.url)
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`)
+    b.onResolve({filter}, (args) =>
+      args.namespace === 'lazy-builtin'
+        ? {path: args.path, external: true}
+        : {path: `node:${args.path.replace(/^node:/, '')}`, namespace: 'lazy-builtin'},
+    )
+    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, (args) => ({
+      loader: 'js',
+      contents: `let real
+const load = () => (real ??= require(${JSON.stringify(args.path)}))
+const names = ${JSON.stringify(Object.getOwnPropertyNames(require(args.path)))}
+module.exports = new Proxy({}, {
+  get: (_, key) => (key === '__esModule' && !real ? undefined : load()[key]),
+  set: (_, key, value) => ((load()[key] = value), true),
+  has: (_, key) => key in load(),
+  ownKeys: () => (real ? Reflect.ownKeys(real) : names),
+  getOwnPropertyDescriptor(_, key) {
+    if (!real && typeof key === 'string' && names.includes(key)) {
+      return {get: () => load()[key], set: (value) => (load()[key] = value), enumerable: true, configurable: true}
+    }
+    const descriptor = Reflect.getOwnPropertyDescriptor(load(), key)
+    return descriptor && {...descriptor, configurable: true}
+  },
+})`,
+    }))
+  },
+}
+
 await Promise.all([
   // The CLI bundles everything for start-up speed, except typescript: oclif requires it only to run .ts
   // sources in development (src/cli.ts turns that off), and bundling it made dist/cli.js 12 MB (+180 ms).
@@ -49,7 +91,7 @@ await Promise.all([
     entryPoints: ['src/cli.ts'],
     outfile: 'dist/cli.js',
     external: ['typescript'],
-    plugins: [oclifCommandSort],
+    plugins: [oclifCommandSort, lazyBuiltins],
     minifyWhitespace: true,
     minifySyntax: true,
   }),
