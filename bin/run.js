@@ -12,6 +12,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli.js')
+// oclif checks the Node version against its own engines range with semver when it loads (≈2 ms of every
+// start-up); npm already checks ours (package.json "engines") at install.
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
 // Exit explicitly once the command is done: a leftover handle must never keep a script waiting.
 load()
