@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {goCtr, uniqueName} from './helpers/daemon'
+import {removeNamespace} from './helpers/leftovers'
 
 type Library = typeof import('../src/index')
 
@@ -30,13 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ctr?.close()
-  const {stdout} = await goCtr(address, ['-n', namespace, 'containers', 'list', '-q'])
-  for (const id of stdout.split('\n').filter(Boolean)) {
-    await goCtr(address, ['-n', namespace, 'tasks', 'kill', '-s', 'KILL', id])
-    await goCtr(address, ['-n', namespace, 'tasks', 'delete', '-f', id])
-    await goCtr(address, ['-n', namespace, 'containers', 'delete', id])
-  }
-  await goCtr(address, ['namespaces', 'remove', namespace])
+  await removeNamespace(address, namespace)
   await rm(checkpointRoot, {recursive: true, force: true})
 })
 

@@ -12,6 +12,7 @@ import {expect, inject} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
 import {goCtr, uniqueName} from '../helpers/daemon'
+import {removeNamespace} from '../helpers/leftovers'
 import {type RunOptions, runCli, spawnCli} from '../helpers/run-cli'
 
 export interface Fixture {
@@ -64,13 +65,7 @@ export async function setupFixture(name: string): Promise<Fixture> {
     },
     leftovers: () => readdir(cliTmp),
     async cleanup() {
-      const {stdout} = await go(['containers', 'list', '-q'])
-      for (const id of stdout.split('\n').filter(Boolean)) {
-        await go(['tasks', 'kill', '-s', 'KILL', id])
-        await go(['tasks', 'delete', '-f', id])
-        await go(['containers', 'delete', id])
-      }
-      await goCtr(address, ['namespaces', 'remove', namespace])
+      await removeNamespace(address, namespace)
       await rm(tmp, {recursive: true, force: true})
     },
   }

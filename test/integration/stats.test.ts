@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {makeBundle} from '../helpers/bundle'
 import {goCtr, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
+import {removeNamespace} from '../helpers/leftovers'
 import {runCli, spawnCli} from '../helpers/run-cli'
 
 const {address} = inject('containerd')
@@ -33,13 +34,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  const {stdout} = await goCtr(address, ['-n', namespace, 'containers', 'list', '-q'])
-  for (const id of stdout.split('\n').filter(Boolean)) {
-    await goCtr(address, ['-n', namespace, 'tasks', 'kill', '-s', 'KILL', id])
-    await goCtr(address, ['-n', namespace, 'tasks', 'delete', '-f', id])
-    await goCtr(address, ['-n', namespace, 'containers', 'delete', id])
-  }
-  await goCtr(address, ['namespaces', 'remove', namespace])
+  await removeNamespace(address, namespace)
   await rm(tmp, {recursive: true, force: true})
 })
 
