@@ -3,9 +3,9 @@
  * on every call, a deadline on every unary call, abort for everything, and errors converted at the boundary.
  *
  * Services are typed from ts-proto's generic definitions (src/gen), so the transport is ours to choose and
- * nothing parses .proto files at run time. The transport (./transport.ts) is a small node:http2 gRPC
- * client, loaded on the first call, so `--help` and flag errors never pay for it; grpc-js was measured at
- * ≈20 ms more per start-up (README "Performance").
+ * nothing parses .proto files at run time. The transport (./transport.ts) is a small gRPC client on our own
+ * HTTP/2 client over node:net (./http2/), created on the first call; grpc-js was measured at ≈20 ms more per
+ * start-up, node:http2 at ≈14 ms more (README "Performance").
  */
 import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
@@ -128,7 +128,7 @@ export class ContainerdClient {
   private connect(): Http2Transport {
     if (this.transport) return this.transport
     checkSocket(this.address)
-    // The transport loads node:http2 on its first call, so commands that never call the daemon never do.
+    // The transport connects on its first call, so commands that never call the daemon never do.
     this.transport = new Http2Transport(this.address, {maxMessageBytes: MAX_MESSAGE_BYTES})
     return this.transport
   }

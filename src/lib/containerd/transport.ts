@@ -1,8 +1,10 @@
 /**
- * A small gRPC client transport on node:http2, for the two call shapes containerd's API uses: unary and
- * server streaming. It replaces @grpc/grpc-js at run time because loading grpc-js costs more than the call
- * (≈14 ms of a ctr start-up; see README "Performance"), and ctr needs none of its channel machinery (name
- * resolution, load balancing, retries, TLS): one unix socket, one HTTP/2 session shared by every call.
+ * A small gRPC client transport, for the two call shapes containerd's API uses: unary and server streaming.
+ * It replaces @grpc/grpc-js at run time because loading grpc-js costs more than the call (≈14 ms of a ctr
+ * start-up; see README "Performance"), and ctr needs none of its channel machinery (name resolution, load
+ * balancing, retries, TLS): one unix socket, one HTTP/2 connection shared by every call. The HTTP/2 client
+ * is our own (./http2/), over node:net, which Node's start-up snapshot already holds: node:http2 cost ≈10 ms
+ * to load and ≈5 ms to connect, on every ctr start-up.
  *
  * The wire protocol (grpc/doc/PROTOCOL-HTTP2.md): a POST to /package.Service/Method with
  * `content-type: application/grpc` and `te: trailers`; each message is a 5-byte prefix (compressed flag,
@@ -14,7 +16,11 @@
  * DEADLINE_EXCEEDED (sent to the server as `grpc-timeout` and enforced by a local timer, so a daemon that
  * accepts and never answers cannot hang a call), an abort is CANCELLED.
  */
-import type {ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader} from 'node:http2'
+import type {Socket} from 'node:net'
+
+import {Http2Connection, StreamEnd, StreamFailure, StreamHandle} from './http2/connection'
+import {ErrorCode} from './http2/frames'
+import type {HeaderField} from './http2/hpack'
 
 /** gRPC status codes used here (grpc/status.proto). */
 export const Status = {
@@ -60,15 +66,13 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 /** Stream and connection receive windows: the 64 KiB HTTP/2 default makes a large listing take round trips. */
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 const SESSION_WINDOW_BYTES = 16 * 1024 * 1024
-/** A server stream pauses the socket once this many messages wait unread. */
+/** A server stream stops granting the server window once this many messages wait unread. */
 const MAX_QUEUED_MESSAGES = 64
 
 export class Http2Transport {
-  private session?: ClientHttp2Session
-  /** Why a session failed, for the calls that were on it. */
-  private readonly sessionErrors = new WeakMap<ClientHttp2Session, Error>()
-  private activeCalls = 0
-  private readonly closedByUs = new WeakSet<ClientHttp2Session>()
+  private connection?: Http2Connection
+  /** Every open connection: the current one and any still finishing calls after GOAWAY. */
+  private readonly connections = new Set<Http2Connection>()
   private readonly maxMessageBytes: number
 
   constructor(
@@ -134,14 +138,10 @@ export class Http2Transport {
     }
   }
 
-  /** Closes the session; calls still running fail with CANCELLED. */
+  /** Closes the connections; calls still running fail with CANCELLED. */
   close(): void {
-    const session = this.session
-    this.session = undefined
-    if (session && !session.destroyed) {
-      this.closedByUs.add(session)
-      session.destroy()
-    }
+    this.connection = undefined
+    for (const connection of [...this.connections]) connection.close()
   }
 
   private call(
@@ -151,7 +151,7 @@ export class Http2Transport {
     handlers: {onMessage(message: Uint8Array): void; onEnd(error?: Error): void},
   ): {cancel(): void; pause(): void; resume(): void} {
     let done = false
-    let stream: ClientHttp2Stream | undefined
+    let stream: StreamHandle | undefined
     let timer: NodeJS.Timeout | undefined
     const signal = options.signal
     const finish = (error?: Error) => {
@@ -159,34 +159,81 @@ export class Http2Transport {
       done = true
       if (timer) clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
-      this.release()
       handlers.onEnd(error)
     }
     /** Ends the call from our side: tell the server (RST_STREAM CANCEL) and report `error`. */
     const cancel = (error?: Error) => {
-      if (stream && !stream.closed && !stream.destroyed) stream.close(http2Constants().NGHTTP2_CANCEL)
+      stream?.cancel()
       finish(error)
     }
     const onAbort = () => cancel(new GrpcStatusError(Status.CANCELLED, 'Cancelled on client'))
     const handle = {cancel: () => cancel(), pause: () => stream?.pause(), resume: () => stream?.resume()}
 
     if (signal?.aborted) {
-      // finish() releases a call; count this one so the books balance.
-      this.activeCalls++
       onAbort()
       return handle
     }
     if (request.length > this.maxMessageBytes) {
-      this.activeCalls++
       finish(new GrpcStatusError(Status.RESOURCE_EXHAUSTED, `request message larger than ${this.maxMessageBytes} bytes (${request.length})`))
       return handle
     }
 
-    let session: ClientHttp2Session
+    const headers: HeaderField[] = [
+      [':method', 'POST'],
+      [':scheme', 'http'],
+      [':path', path],
+      [':authority', 'localhost'],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ['user-agent', 'ctr-node-http2'],
+    ]
+    for (const [name, value] of Object.entries(options.metadata ?? {})) headers.push([name.toLowerCase(), value])
+    if (options.timeoutMs) headers.push(['grpc-timeout', grpcTimeout(options.timeoutMs)])
+
+    let status: number | undefined
+    let message = ''
+    let httpStatus: number | undefined
+    const decoder = new FrameDecoder(this.maxMessageBytes)
+    const onEnd = (end: StreamEnd) => {
+      if (done) return
+      if (status !== undefined) {
+        if (status === Status.OK && decoder.pending()) finish(new GrpcStatusError(Status.INTERNAL, 'response ended inside a message'))
+        else finish(status === Status.OK ? undefined : new GrpcStatusError(status, message))
+      } else if (httpStatus !== undefined && httpStatus !== 200) {
+        finish(new GrpcStatusError(statusFromHttp(httpStatus), `HTTP status ${httpStatus} from ${this.socketPath}`))
+      } else if (end.type === 'failed') {
+        finish(statusFromFailure(end.failure))
+      } else if (end.type === 'reset' && end.code !== ErrorCode.NO_ERROR) {
+        finish(statusFromRst(end.code))
+      } else {
+        finish(new GrpcStatusError(Status.UNKNOWN, 'stream ended without a gRPC status'))
+      }
+    }
+
     try {
-      session = this.acquire()
+      stream = this.acquire().request(headers, frame(request), {
+        // Response headers first (":status"), trailers last; either may carry the status ("Trailers-Only").
+        onHeaders: (fields) => {
+          for (const [name, value] of fields) {
+            if (name === ':status') httpStatus = Number(value)
+            else if (name === 'grpc-status') status = Number(value)
+            else if (name === 'grpc-message') message = decodeGrpcMessage(value)
+          }
+        },
+        onData: (chunk) => {
+          if (done) return
+          let messages: Uint8Array[]
+          try {
+            messages = decoder.push(chunk)
+          } catch (error) {
+            cancel(error as Error)
+            return
+          }
+          for (const m of messages) handlers.onMessage(m)
+        },
+        onEnd,
+      })
     } catch (error) {
-      this.activeCalls++
       finish(unavailable(error))
       return handle
     }
@@ -194,153 +241,105 @@ export class Http2Transport {
     if (options.timeoutMs) {
       timer = setTimeout(() => cancel(new GrpcStatusError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')), options.timeoutMs)
     }
-
-    const headers: Record<string, string> = {
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': 'ctr-node-http2',
-      ...options.metadata,
-    }
-    if (options.timeoutMs) headers['grpc-timeout'] = grpcTimeout(options.timeoutMs)
-    try {
-      stream = session.request(headers, {endStream: false})
-    } catch (error) {
-      finish(unavailable(error))
-      return handle
-    }
-
-    let status: number | undefined
-    let message = ''
-    let httpStatus: number | undefined
-    const readStatus = (fields: IncomingHttpHeaders & IncomingHttpStatusHeader) => {
-      const code = fields['grpc-status']
-      if (code !== undefined) {
-        status = Number(code)
-        message = decodeGrpcMessage(String(fields['grpc-message'] ?? ''))
-      }
-    }
-    stream.on('response', (fields) => {
-      httpStatus = Number(fields[':status'])
-      readStatus(fields)
-    })
-    stream.on('trailers', readStatus)
-
-    const decoder = new FrameDecoder(this.maxMessageBytes)
-    stream.on('data', (chunk: Buffer) => {
-      if (done) return
-      let messages: Uint8Array[]
-      try {
-        messages = decoder.push(chunk)
-      } catch (error) {
-        cancel(error as Error)
-        return
-      }
-      for (const m of messages) handlers.onMessage(m)
-    })
-    // A stream error (RST_STREAM, session torn down) is followed by 'close', which decides the outcome.
-    let streamError: Error | undefined
-    stream.on('error', (error) => (streamError = error))
-    stream.on('close', () => {
-      if (done) return
-      const rstCode = stream!.rstCode ?? 0
-      if (status !== undefined) {
-        if (status === Status.OK && decoder.pending()) finish(new GrpcStatusError(Status.INTERNAL, 'response ended inside a message'))
-        else finish(status === Status.OK ? undefined : new GrpcStatusError(status, message))
-      } else if (httpStatus !== undefined && httpStatus !== 200) {
-        finish(new GrpcStatusError(statusFromHttp(httpStatus), `HTTP status ${httpStatus} from ${this.socketPath}`))
-      } else if (this.closedByUs.has(session)) {
-        finish(new GrpcStatusError(Status.CANCELLED, 'Channel closed'))
-      } else if (this.sessionErrors.has(session) || session.destroyed || session.closed) {
-        // The session's own error names the cause (connect ECONNREFUSED ...); a pending stream's wraps it.
-        finish(unavailable(this.sessionErrors.get(session) ?? streamError ?? new Error('Connection dropped')))
-      } else if (rstCode !== 0) {
-        finish(statusFromRst(rstCode))
-      } else {
-        finish(new GrpcStatusError(Status.UNKNOWN, 'stream ended without a gRPC status'))
-      }
-    })
-    stream.end(frame(request))
     return handle
   }
 
-  /** The shared session, opened on first use and again after the daemon went away (restart, GOAWAY). */
-  private acquire(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) {
-      if (this.activeCalls++ === 0) this.session.ref()
-      return this.session
-    }
-    // Required here rather than imported: commands that never call the daemon never load http2.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const http2 = require('node:http2') as typeof import('node:http2')
+  /** The shared connection, opened on first use and again after the daemon went away (restart, GOAWAY). */
+  private acquire(): Http2Connection {
+    if (this.connection?.usable) return this.connection
+    // node:net is in Node's start-up snapshot: requiring it costs nothing. The module object, not a
+    // destructured function, so tests can watch connect().
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const net = require('node:net') as typeof import('node:net')
-    const socketPath = this.socketPath
-    const session = http2.connect('http://localhost', {
-      createConnection: () => net.connect({path: socketPath}),
-      settings: {enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES},
-      // Header lists are small; the default session memory cap (10 MB) is below one large message.
-      maxSessionMemory: 64,
+    const socket: Socket = net.connect({path: this.socketPath})
+    const connection: Http2Connection = new Http2Connection(socket, {
+      streamWindowBytes: STREAM_WINDOW_BYTES,
+      connectionWindowBytes: SESSION_WINDOW_BYTES,
+      onClose: () => {
+        this.connections.delete(connection)
+        if (this.connection === connection) this.connection = undefined
+      },
     })
-    this.session = session
-    session.on('connect', () => {
-      try {
-        session.setLocalWindowSize(SESSION_WINDOW_BYTES)
-      } catch {
-        // an older peer or a closing session: keep the default window
-      }
-    })
-    session.on('error', (error) => this.sessionErrors.set(session, error))
-    // GOAWAY (daemon shutting down) or a closed socket: new calls open a new session.
-    const forget = () => {
-      if (this.session === session) this.session = undefined
-    }
-    session.on('goaway', forget)
-    session.on('close', forget)
-    this.activeCalls++
-    return session
-  }
-
-  /** One call fewer; an idle session must not keep the process alive. */
-  private release(): void {
-    if (--this.activeCalls === 0) this.session?.unref()
+    this.connections.add(connection)
+    this.connection = connection
+    return connection
   }
 }
 
 /** Reassembles length-prefixed gRPC messages from DATA chunks, which split and join them arbitrarily. */
 export class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0)
+  /** Received bytes not yet returned as messages; joined only when a message is complete. */
+  private chunks: Buffer[] = []
+  private length = 0
 
   constructor(private readonly maxMessageBytes: number) {}
 
   push(chunk: Buffer): Uint8Array[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+    if (chunk.length > 0) {
+      this.chunks.push(chunk)
+      this.length += chunk.length
+    }
     const messages: Uint8Array[] = []
-    while (this.buffer.length >= 5) {
-      if (this.buffer[0] !== 0) {
+    while (this.length >= 5) {
+      const prefix = this.peek(5)
+      if (prefix[0] !== 0) {
         // We never announce grpc-accept-encoding, so a compressed message is a protocol error.
         throw new GrpcStatusError(Status.INTERNAL, 'compressed message received, but no compression was negotiated')
       }
-      const length = this.buffer.readUInt32BE(1)
+      const length = prefix.readUInt32BE(1)
       if (length > this.maxMessageBytes) {
         throw new GrpcStatusError(
           Status.RESOURCE_EXHAUSTED,
           `Received message larger than max (${length} vs. ${this.maxMessageBytes})`,
         )
       }
-      if (this.buffer.length < 5 + length) break
-      messages.push(this.buffer.subarray(5, 5 + length))
-      this.buffer = this.buffer.subarray(5 + length)
+      if (this.length < 5 + length) break
+      this.take(5)
+      messages.push(this.take(length))
     }
     return messages
   }
 
   /** True while part of a message is still missing. */
   pending(): boolean {
-    return this.buffer.length > 0
+    return this.length > 0
+  }
+
+  /** The first `n` buffered bytes, joining chunks only if the first is shorter. */
+  private peek(n: number): Buffer {
+    let count = 1
+    for (let have = this.chunks[0].length; have < n; count++) have += this.chunks[count].length
+    if (count > 1) this.chunks.splice(0, count, Buffer.concat(this.chunks.slice(0, count)))
+    return this.chunks[0]
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY
+    this.length -= n
+    const first = this.chunks[0]
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    // A message spread over several DATA frames: one copy, however many frames.
+    const out = Buffer.allocUnsafe(n)
+    let filled = 0
+    let used = 0
+    while (filled < n) {
+      const chunk = this.chunks[used]
+      const part = Math.min(chunk.length, n - filled)
+      chunk.copy(out, filled, 0, part)
+      filled += part
+      if (part === chunk.length) used++
+      else this.chunks[used] = chunk.subarray(part)
+    }
+    this.chunks.splice(0, used)
+    return out
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 /** One uncompressed gRPC message frame. */
 export function frame(message: Uint8Array): Buffer {
@@ -395,18 +394,29 @@ export function statusFromHttp(httpStatus: number): number {
 
 /** A stream reset by the server without a status (grpc-js maps RST_STREAM codes the same way). */
 function statusFromRst(rstCode: number): GrpcStatusError {
-  const c = http2Constants()
   switch (rstCode) {
-    case c.NGHTTP2_REFUSED_STREAM:
+    case ErrorCode.REFUSED_STREAM:
       return new GrpcStatusError(Status.UNAVAILABLE, 'Stream refused by server')
-    case c.NGHTTP2_CANCEL:
+    case ErrorCode.CANCEL:
       return new GrpcStatusError(Status.CANCELLED, 'Call cancelled')
-    case c.NGHTTP2_ENHANCE_YOUR_CALM:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return new GrpcStatusError(Status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded')
-    case c.NGHTTP2_INADEQUATE_SECURITY:
+    case ErrorCode.INADEQUATE_SECURITY:
       return new GrpcStatusError(Status.PERMISSION_DENIED, 'Protocol not secure enough')
     default:
       return new GrpcStatusError(Status.INTERNAL, `Received RST_STREAM with code ${rstCode}`)
+  }
+}
+
+/** A stream ended by its connection: closed by us, lost, or broken by a protocol error. */
+function statusFromFailure(failure: StreamFailure): GrpcStatusError {
+  switch (failure.kind) {
+    case 'closed':
+      return new GrpcStatusError(Status.CANCELLED, failure.message)
+    case 'protocol':
+      return new GrpcStatusError(Status.INTERNAL, failure.message)
+    default:
+      return new GrpcStatusError(Status.UNAVAILABLE, failure.message)
   }
 }
 
@@ -415,9 +425,4 @@ function unavailable(error: unknown): GrpcStatusError {
   if (error instanceof GrpcStatusError) return error
   const text = error instanceof Error ? error.message : String(error)
   return new GrpcStatusError(Status.UNAVAILABLE, text)
-}
-
-function http2Constants(): typeof import('node:http2').constants {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:http2') as typeof import('node:http2')).constants
 }
