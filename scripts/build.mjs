@@ -2,10 +2,12 @@
 // dist/index.js (the library), plus type declarations for the library, then the V8 code cache that
 // bin/run.js loads the CLI bundle with (README "Performance" has the start-up figures behind each choice).
 import {build} from 'esbuild'
-import {execFileSync} from 'node:child_process'
-import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {execFile, execFileSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 // Not the whole of dist at once: other shells may be running the CLI while it is rebuilt.
 rmSync('dist/types', {recursive: true, force: true})
@@ -101,17 +103,54 @@ await Promise.all([
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {stdio: 'inherit'})
 
-// The code cache for this Node: one run that needs no daemon (a missing socket fails after oclif has
-// loaded its config, parsed flags and built the client), written by bin/run.js at exit. Another Node
-// version makes its own cache on first use (bin/run.js).
+// The code cache for this Node, written by bin/run.js at the exit of one `ctr version` whose Version call
+// is answered: by a stand-in for containerd's Version service on a temporary socket, so the cache also holds
+// the transport, HTTP/2 and decoding code every real call runs. (Without it, e.g. no unix sockets, a run
+// against a missing socket still caches oclif, flag parsing and the client.) Another Node version makes
+// its own cache on first use (bin/run.js).
 const tag = `${process.version}-${process.arch}`
-try {
-  execFileSync(process.execPath, ['bin/run.js', 'version', '--address', '/nonexistent/ctr-build.sock'], {
+const cacheRun = (address) =>
+  promisify(execFile)(process.execPath, ['bin/run.js', 'version', '--address', address], {
     env: {...process.env, CTR_CODE_CACHE_OUT: `dist/cli.js.${tag}.cache`, NODE_ENV: 'production'},
-    stdio: 'ignore',
+  }).catch(() => undefined) // the cache file is written whatever the exit code
+const stand = await versionStandIn().catch(() => undefined)
+try {
+  await cacheRun(stand?.address ?? '/nonexistent/ctr-build.sock')
+} finally {
+  await stand?.close()
+}
+
+/** A unix-socket gRPC server answering containerd.services.version.v1.Version/Version, for the cache run. */
+async function versionStandIn() {
+  const {createServer} = await import('node:http2')
+  const dir = mkdtempSync(join(tmpdir(), 'ctr-build-'))
+  const address = join(dir, 'containerd.sock')
+  // VersionResponse{version: "build", revision: "build"}: fields 1 and 2, strings; in a gRPC message frame.
+  const text = Buffer.from('build')
+  const message = Buffer.concat([Buffer.from([0x0a, text.length]), text, Buffer.from([0x12, text.length]), text])
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message])
+  const server = createServer()
+  server.on('stream', (stream, headers) => {
+    stream.on('data', () => undefined)
+    stream.on('end', () => {
+      if (headers[':path'] !== '/containerd.services.version.v1.Version/Version') {
+        stream.respond({':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12'}, {endStream: true})
+        return
+      }
+      stream.respond({':status': 200, 'content-type': 'application/grpc'}, {waitForTrailers: true})
+      stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}))
+      stream.end(frame)
+    })
   })
-} catch {
-  // exit code 125 is the expected outcome; the cache file is written either way
+  await new Promise((resolve, reject) => server.once('error', reject).listen(address, resolve))
+  return {
+    address,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        rmSync(dir, {recursive: true, force: true})
+      }),
+  }
 }
 
 function safeList(dir) {
