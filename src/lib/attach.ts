@@ -84,14 +84,13 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
     const tasks = client.service(TasksDefinition)
     const ids = {containerId: target.containerId, execId: target.execId ?? ''}
     if (options.terminal) {
-      const resize = () => {
+      const resize = latestOnly(async () => {
         const size = windowSize(output, errors)
-        if (size) void tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)
-      }
+        if (size) await tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)
+      })
       process.on('SIGWINCH', resize)
       cleanups.push(() => process.off('SIGWINCH', resize))
-      const size = windowSize(output, errors)
-      if (size) await tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)
+      await resize()
     }
     const stdin = fifos.stdin
     if (!stdin) return
@@ -142,6 +141,34 @@ export function proxySignals(kill: (signal: number) => Promise<unknown>, signals
   return () => {
     for (const [name, listener] of listeners) process.off(name, listener)
   }
+}
+
+/**
+ * Runs `task` one call at a time: a call while one is under way makes one more run after it (several
+ * collapse into one). For ResizePty: concurrent calls may be applied in any order, so a stale size could
+ * land last (`stty cols 120 rows 40` is two resizes); each run reads the size afresh, so the last one wins.
+ * The returned promise resolves once a run that started after this call has finished; a run's failure is
+ * ignored (best effort, like the resize itself).
+ */
+export function latestOnly(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined
+  let again: Promise<void> | undefined
+  const run = (): Promise<void> => {
+    if (!running) {
+      running = task()
+        .catch(() => undefined)
+        .finally(() => {
+          running = undefined
+        })
+      return running
+    }
+    again ??= running.then(() => {
+      again = undefined
+      return run()
+    })
+    return again
+  }
+  return run
 }
 
 /** Puts a TTY stdin in raw mode; returns the restore function (also run at process exit, as a last resort). */

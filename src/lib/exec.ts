@@ -41,7 +41,13 @@ export interface ExecHooks {
   io?: (execId: string, terminal: boolean) => Promise<ExecIo>
   /** Forward the signals ctr receives (attach.ts PROXIED_SIGNALS) to the attached process while it runs. */
   forwardSignals?: boolean
-  /** Called once the process runs (e.g. so the command stops treating Ctrl-C as its own abort). */
+  /**
+   * Attached only: called just before Tasks.Start, with whether ctr's signals now go to the process. The
+   * process may print (and the user react) before Start answers: the command should stop treating those
+   * signals as its own abort from here, and hold its other interrupts until onStarted.
+   */
+  onStarting?: (forwarding: boolean) => void
+  /** Called once the process runs and its stdio is wired. */
   onStarted?: () => void
   /** The command's abort signal (Ctrl-C): stops waiting; clean-up then uses a fresh connection. */
   signal?: AbortSignal
@@ -101,6 +107,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     const kill = (signal: number) => tasks.kill({containerId: id, execId, signal})
     const held: number[] = []
     if (io && hooks.forwardSignals) stopForwarding = proxySignals((signal) => (started ? kill(signal) : Promise.resolve(held.push(signal))))
+    if (io) hooks.onStarting?.(Boolean(hooks.forwardSignals))
     const {pid} = await tasks.start({containerId: id, execId}).catch((error) => {
       throw startError(error, id, options.args[0])
     })

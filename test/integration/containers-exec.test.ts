@@ -8,6 +8,7 @@ import {spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {exited, LineReader} from '../helpers/line-reader'
+import {runInPty} from '../helpers/pty'
 import {CLI, cliEnv} from '../helpers/run-cli'
 import {eventually, expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
 
@@ -116,11 +117,22 @@ describe('ctr containers exec --tty', () => {
   })
 
   it('follows window size changes', async () => {
-    const shown = await underPty(
-      'stty cols 100 rows 30; (sleep 1.5; stty cols 120 rows 40 </dev/tty) & $CTR containers exec -a -t --id ex-a -- sh -c "stty size; sleep 3; stty size"; echo "rc=$?"',
-    )
-    expect(shown).toMatch(/^30 100\n(?:.*\n)*40 120$/m)
-    expect(shown).toMatch(/^rc=0$/m)
+    // Resized once ctr is attached (typed input reaches the process only after ctr follows SIGWINCH), twice in
+    // a row as `stty cols 120 rows 40` does; the process polls until it sees the final size (10 s at most).
+    const script = 'stty size; read line; echo attached; i=0; while [ "$(stty size)" != "40 120" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size'
+    const result = await runInPty([process.execPath, CLI, 'containers', 'exec', '-a', '-t', '--id', 'ex-a', '--', 'sh', '-c', script], {
+      env: cliEnv({address: f.address, namespace: f.namespace, env: {TMPDIR: f.cliTmp}}),
+      size: [30, 100],
+      steps: [
+        {wait: '30 100', write: 'go\r'},
+        {wait: 'attached', resize: [30, 120]},
+        {wait: '', resize: [40, 120]},
+      ],
+    })
+    expect(result.pendingSteps, result.output).toBe(0)
+    expect(result.output).toMatch(/^30 100\r+\ngo\r+\nattached\r+\n40 120\r+\n$/)
+    expect(result.code).toBe(0)
+    expect(result.modeRestored).toBe(true)
   })
 })
 

@@ -34,8 +34,11 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
   static strict = false
   static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
 
-  /** Set while an attached, non-TTY process runs: SIGINT/SIGTERM go to it instead of aborting ctr. */
+  /** Set from just before Tasks.Start of an attached, non-TTY process: SIGINT/SIGTERM go to it, not to ctr's abort. */
   private forwarding = false
+  /** Set while Tasks.Start is under way: an interrupt then is held (and acted on once it answers). */
+  private starting = false
+  private heldInterrupt?: NodeJS.Signals
 
   async run(): Promise<ExecResult> {
     const {flags} = this
@@ -59,8 +62,13 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
       {
         io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
         forwardSignals: flags.attach && !flags.tty,
+        onStarting: (forwarding) => {
+          this.forwarding = forwarding
+          this.starting = true
+        },
         onStarted: () => {
-          this.forwarding = flags.attach && !flags.tty
+          this.starting = false
+          if (this.heldInterrupt) super.interrupt(this.heldInterrupt)
         },
         signal: this.signal,
       },
@@ -74,7 +82,9 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
   }
 
   protected interrupt(signal: NodeJS.Signals): void {
-    if (!this.forwarding) super.interrupt(signal)
+    if (this.forwarding) return
+    if (this.starting) this.heldInterrupt ??= signal
+    else super.interrupt(signal)
   }
 }
 
