@@ -22,6 +22,12 @@ load()
   .then(() => process.exit())
 
 function load() {
+  // --debug wants readable stack traces: the bundle's identifiers are minified, so map them back to the
+  // TypeScript sources (dist/cli.js.map). Node maps only modules loaded by require, so no code cache then.
+  if (process.argv.includes('--debug')) {
+    process.setSourceMapsEnabled(true)
+    return require(bundle)
+  }
   if (process.env.CTR_NO_CODE_CACHE) return require(bundle)
   let compiled
   try {

@@ -5,7 +5,7 @@
  * and its types check. Needs `npm run build` first (the test suite builds before it runs). Slow: ~30-60 s.
  */
 import {execFile} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -49,8 +49,10 @@ describe('npm pack', () => {
     for (const file of ['bin/run.js', 'dist/cli.js', 'dist/index.js', 'dist/types/index.d.ts', 'package.json', 'README.md']) expect(files).toContain(file)
     expect(files.some((f) => f.startsWith('proto/'))).toBe(true)
     expect(files.filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([])
-    // Source maps would carry the sources (and triple the size); Node does not use them without a flag.
-    expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
+    // One source map, for --debug stack traces of the minified CLI bundle; it carries no copy of the sources.
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual(['dist/cli.js.map'])
+    const map = JSON.parse(readFileSync(join(ROOT, 'dist', 'cli.js.map'), 'utf8')) as {sourcesContent?: unknown}
+    expect(map.sourcesContent).toBeUndefined()
   })
 
   it('installs with its runtime dependencies only: no dev tools', async () => {
@@ -78,6 +80,10 @@ describe('npm pack', () => {
     const failed = await installed(['version'], {CONTAINERD_ADDRESS: join(tmp, 'missing.sock')}).catch((error) => error)
     expect(failed.code).toBe(125)
     expect(failed.stderr).toMatch(/^ctr: [^\n]+\n$/)
+    // --debug adds the stack trace, mapped back to the TypeScript sources.
+    const debug = await installed(['version', '--debug'], {CONTAINERD_ADDRESS: join(tmp, 'missing.sock')}).catch((error) => error)
+    expect(debug.code).toBe(125)
+    expect(debug.stderr).toMatch(/^ctr: [^\n]+\nCtrError: .*\n\s+at \S+ \(.*src\/lib\/containerd\/client\.ts:\d+:\d+\)/)
   })
 
   it('the installed library works from a program, with types', async () => {

@@ -15,8 +15,9 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {CLI, cliEnv} from '../helpers/run-cli'
 
 /** Built-ins no listing or version call needs: node:http2 (and the tls, crypto, http it pulls in) was
- * replaced by our own HTTP/2 client; the others load lazily (scripts/build.mjs LAZY_BUILTINS). */
-const NEVER_AT_START = ['http2', 'tls', 'http', 'https', 'crypto', 'assert', 'perf_hooks', 'readline']
+ * replaced by our own HTTP/2 client; the others load lazily (scripts/build.mjs: LAZY_BUILTINS, and
+ * wsl-utils, which oclif asks about WSL, no longer loads child_process). */
+const NEVER_AT_START = ['http2', 'tls', 'http', 'https', 'crypto', 'assert', 'perf_hooks', 'readline', 'child_process', 'dgram']
 
 const {address} = inject('containerd')
 let tmp: string
