@@ -24,7 +24,9 @@ load()
 function load() {
   // --debug wants readable stack traces: the bundle's identifiers are minified, so map them back to the
   // TypeScript sources (dist/cli.js.map). Node maps only modules loaded by require, so no code cache then.
-  if (process.argv.includes('--debug')) {
+  const args = process.argv.slice(2)
+  const end = args.indexOf('--') // after it: the container's own arguments (exec -- app --debug)
+  if ((end < 0 ? args : args.slice(0, end)).includes('--debug')) {
     process.setSourceMapsEnabled(true)
     return require(bundle)
   }

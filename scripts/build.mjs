@@ -144,7 +144,10 @@ execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {stdio: 'inherit'})
 const tag = `${process.version}-${process.arch}`
 const cacheRun = (address) =>
   promisify(execFile)(process.execPath, ['bin/run.js', 'containers', '--address', address], {
-    env: {...process.env, CTR_CODE_CACHE_OUT: `dist/cli.js.${tag}.cache`, NODE_ENV: 'production'},
+    env: {...process.env, CTR_CODE_CACHE_OUT: `dist/cli.js.${tag}.cache`, NODE_ENV: 'production', CTR_TIMEOUT: '10s'},
+    // Never a hung build: the run is killed (and the build goes on without a cache) after 30 s.
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
   }).catch(() => undefined) // the cache file is written whatever the exit code
 const stand = await containerdStandIn().catch(() => undefined)
 try {
@@ -168,7 +171,12 @@ async function containerdStandIn() {
       stream.end(emptyMessage)
     })
   })
-  await new Promise((resolve, reject) => server.once('error', reject).listen(address, resolve))
+  try {
+    await new Promise((resolve, reject) => server.once('error', reject).listen(address, resolve))
+  } catch (error) {
+    rmSync(dir, {recursive: true, force: true})
+    throw error
+  }
   return {
     address,
     close: () =>

@@ -75,11 +75,52 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.abortController.signal
   }
 
+  /** Set while an attached process runs with signal forwarding: SIGINT/SIGTERM go to it, not to ctr's abort. */
+  private forwardingSignals = false
+  /** Set while Tasks.Start is under way: an interrupt then is held, and acted on once it answers. */
+  private starting = false
+  private heldInterrupt?: NodeJS.Signals
+
+  /**
+   * Runs an attached start or exec, handing ctr's SIGINT/SIGTERM to the container's process from just
+   * before Tasks.Start (onStarting) when it forwards signals; an interrupt that arrives while Start is under
+   * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
+   * handling comes back, and a held interrupt is acted on.
+   */
+  protected async withSignalHandoff<T>(
+    body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
+  ): Promise<T> {
+    const release = () => {
+      this.starting = false
+      const held = this.heldInterrupt
+      this.heldInterrupt = undefined
+      if (held) this.interrupt(held)
+    }
+    try {
+      return await body({
+        onStarting: (forwarding) => {
+          this.forwardingSignals = forwarding
+          this.starting = true
+        },
+        onStarted: release,
+      })
+    } finally {
+      this.forwardingSignals = false
+      release()
+    }
+  }
+
   /**
    * Default reaction to SIGINT/SIGTERM: cancel in-flight calls; the command then unwinds through its own
-   * clean-up. A second signal exits at once. Commands that proxy signals to a container override this.
+   * clean-up. A second signal exits at once. While an attached process gets ctr's signals
+   * (withSignalHandoff), they are its alone.
    */
   protected interrupt(signal: NodeJS.Signals): void {
+    if (this.forwardingSignals) return
+    if (this.starting) {
+      this.heldInterrupt ??= signal
+      return
+    }
     if (this.interruptedBy) process.exit(exitCodeFor(signal))
     this.interruptedBy = signal
     this.abortController.abort(new CtrError('cancelled', 'interrupted', {exitCode: exitCodeFor(signal)}))

@@ -84,12 +84,16 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
     const tasks = client.service(TasksDefinition)
     const ids = {containerId: target.containerId, execId: target.execId ?? ''}
     if (options.terminal) {
+      let detached = false
       const resize = latestOnly(async () => {
-        const size = windowSize(output, errors)
+        const size = detached ? undefined : windowSize(output, errors)
         if (size) await tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)
       })
       process.on('SIGWINCH', resize)
-      cleanups.push(() => process.off('SIGWINCH', resize))
+      cleanups.push(() => {
+        process.off('SIGWINCH', resize)
+        detached = true // a resize already queued behind a running one must not call containerd any more
+      })
       await resize()
     }
     const stdin = fifos.stdin

@@ -252,6 +252,30 @@ describe('connection failures are UNAVAILABLE with the errno text', () => {
     expect(error.details).toMatch(/ECONNREFUSED/)
   })
 
+  it('a socket whose server does not speak HTTP/2 (an HTTP/1 daemon): UNAVAILABLE, not a gRPC server', async () => {
+    const socket = join(dir, `http1-${++counter}.sock`)
+    const server = netModule.createServer((connection) => {
+      connection.on('error', () => undefined)
+      connection.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n400 Bad Request')
+    })
+    await new Promise<void>((resolve) => server.listen(socket, resolve))
+    try {
+      const error = await failure(transport(socket).unary('/test.Test/Unary', Buffer.from('x')))
+      expect(error.code).toBe(Status.UNAVAILABLE)
+      expect(error.details).toMatch(/^not a gRPC server/)
+      const client = new ContainerdClient({address: socket, namespace: 'default', timeoutMs: 5000})
+      try {
+        const ctrError = await client.service(VersionDefinition).version({}).catch((e: unknown) => e)
+        expect(ctrError).toBeInstanceOf(CtrError)
+        expect((ctrError as CtrError).message).toMatch(new RegExp(`^cannot connect to containerd at ${socket}: not a gRPC server`))
+      } finally {
+        client.close()
+      }
+    } finally {
+      server.close()
+    }
+  })
+
   it('a server that goes away: UNAVAILABLE; after it is back, the next call reconnects', async () => {
     const own = await startServer()
     const t = transport(own.socket)

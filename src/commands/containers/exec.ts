@@ -34,11 +34,6 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
   static strict = false
   static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
 
-  /** Set from just before Tasks.Start of an attached, non-TTY process: SIGINT/SIGTERM go to it, not to ctr's abort. */
-  private forwarding = false
-  /** Set while Tasks.Start is under way: an interrupt then is held (and acted on once it answers). */
-  private starting = false
-  private heldInterrupt?: NodeJS.Signals
 
   async run(): Promise<ExecResult> {
     const {flags} = this
@@ -46,32 +41,28 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
     if (!flags.id) throw usageError("missing --id: the container to run the process in (see 'ctr containers exec --help')")
     if (flags.tty && !flags.attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
     const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
-    const result = await execProcess(
-      this.client,
-      {
-        id: flags.id,
-        execId: flags['exec-id'],
-        args,
-        cwd: flags.cwd,
-        env: flags.env,
-        uid: parseUserId(flags.uid, '--uid'),
-        gid: parseUserId(flags.gid, '--gid'),
-        terminal: flags.tty,
-        consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
-      },
-      {
-        io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
-        forwardSignals: flags.attach && !flags.tty,
-        onStarting: (forwarding) => {
-          this.forwarding = forwarding
-          this.starting = true
+    const id = flags.id
+    const result = await this.withSignalHandoff((handoff) =>
+      execProcess(
+        this.client,
+        {
+          id,
+          execId: flags['exec-id'],
+          args,
+          cwd: flags.cwd,
+          env: flags.env,
+          uid: parseUserId(flags.uid, '--uid'),
+          gid: parseUserId(flags.gid, '--gid'),
+          terminal: flags.tty,
+          consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         },
-        onStarted: () => {
-          this.starting = false
-          if (this.heldInterrupt) super.interrupt(this.heldInterrupt)
+        {
+          io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
+          forwardSignals: flags.attach && !flags.tty,
+          ...handoff,
+          signal: this.signal,
         },
-        signal: this.signal,
-      },
+      ),
     )
     if (result.exitStatus === undefined) {
       if (!this.jsonEnabled()) write(result.execId)
@@ -79,12 +70,6 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
       process.exitCode = result.exitStatus
     }
     return result
-  }
-
-  protected interrupt(signal: NodeJS.Signals): void {
-    if (this.forwarding) return
-    if (this.starting) this.heldInterrupt ??= signal
-    else super.interrupt(signal)
   }
 }
 

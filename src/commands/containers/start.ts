@@ -34,11 +34,6 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
   }
 
-  /** Set while an attached process runs with signal proxying: SIGINT/SIGTERM go to it, not to ctr's abort. */
-  private proxying = false
-  /** Set while Tasks.Start is under way: an interrupt then is held (and acted on once it answers). */
-  private starting = false
-  private heldInterrupt?: NodeJS.Signals
 
   async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
     const {args, flags} = this
@@ -55,28 +50,17 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
       }
     }
     const proxy = !flags['no-sig-proxy']
-    const result = await runAttached(this.client, {
-      ...options,
-      attach: (name, terminal) => attachStdio(this.client, {name, terminal}),
-      rm: flags.rm,
-      consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
-      proxySignals: proxy,
-      onStarting: (proxying) => {
-        this.proxying = proxying
-        this.starting = true
-      },
-      onStarted: () => {
-        this.starting = false
-        if (this.heldInterrupt) super.interrupt(this.heldInterrupt)
-      },
-    })
+    const result = await this.withSignalHandoff((handoff) =>
+      runAttached(this.client, {
+        ...options,
+        attach: (name, terminal) => attachStdio(this.client, {name, terminal}),
+        rm: flags.rm,
+        consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
+        proxySignals: proxy,
+        ...handoff,
+      }),
+    )
     process.exitCode = result.exitStatus
     return result
-  }
-
-  protected interrupt(signal: NodeJS.Signals): void {
-    if (this.proxying) return
-    if (this.starting) this.heldInterrupt ??= signal
-    else super.interrupt(signal)
   }
 }

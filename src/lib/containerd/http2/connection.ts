@@ -244,7 +244,8 @@ export class Http2Connection {
   private sendBody(stream: Stream): void {
     while (!stream.endSent) {
       const remaining = stream.body.length - stream.bodyOffset
-      const size = Math.min(remaining, stream.sendWindow, this.sendWindow, this.peerMaxFrameSize)
+      // An empty body needs no window (a window may even be negative, §6.9.2): just the END_STREAM frame.
+      const size = remaining === 0 ? 0 : Math.min(remaining, stream.sendWindow, this.sendWindow, this.peerMaxFrameSize)
       if (remaining > 0 && size <= 0) {
         this.blocked.add(stream)
         return
@@ -437,8 +438,10 @@ export class Http2Connection {
           // Applies to open streams too, by the difference; a window may go negative (§6.9.2).
           const delta = value - this.peerInitialWindow
           this.peerInitialWindow = value
-          for (const stream of this.streams.values()) stream.sendWindow += delta
-          for (const stream of this.waiting) stream.sendWindow += delta
+          for (const stream of [...this.streams.values(), ...this.waiting]) {
+            stream.sendWindow += delta
+            if (stream.sendWindow > MAX_WINDOW_SIZE) throw new Http2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${stream.id} window above 2^31-1`)
+          }
           break
         }
         case Setting.MAX_FRAME_SIZE:
@@ -595,7 +598,10 @@ export class Http2Connection {
     // Last-stream-id 0: a client accepts no server-initiated streams.
     this.queue(encodeGoaway(0, error.errorCode, error.message))
     this.flush()
-    this.fail(new StreamFailure('protocol', `HTTP/2 protocol error: ${error.message}`))
+    // Before the server's SETTINGS, the peer is most likely not an HTTP/2 server at all (an HTTP/1 server,
+    // another daemon's socket): the caller could not connect to containerd, rather than containerd erring.
+    if (!this.sawSettings) this.fail(new StreamFailure('unavailable', `not a gRPC server (no HTTP/2 preface: ${error.message})`))
+    else this.fail(new StreamFailure('protocol', `HTTP/2 protocol error: ${error.message}`))
   }
 
   /** Closes the socket and ends every stream not yet ended with `failure`. */
