@@ -22,6 +22,7 @@ import {
   Status,
 } from '../../src/lib/containerd/transport'
 import {VersionDefinition} from '../../src/gen/containerd/services/version/v1/version'
+import {failure} from '../helpers/grpc-failure'
 
 const bytes = {
   serialize: (value: Buffer) => value,
@@ -82,14 +83,6 @@ function statusError(code: number, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), {code, details, metadata: new grpc.Metadata()}) as grpc.ServiceError
 }
 
-async function failure(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(GrpcStatusError)
-  return error as GrpcStatusError
-}
 
 async function collect(iterable: AsyncIterable<Uint8Array>): Promise<string[]> {
   const out: string[] = []

@@ -13,7 +13,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 import {Http2Connection, StreamEnd} from '../../../../src/lib/containerd/http2/connection'
 import {Flag, Frame, FrameParser, FrameType, PREFACE} from '../../../../src/lib/containerd/http2/frames'
 import {HeaderField, HpackDecoder} from '../../../../src/lib/containerd/http2/hpack'
-import {frame as grpcFrame, GrpcStatusError, Http2Transport, Status} from '../../../../src/lib/containerd/transport'
+import {frame as grpcFrame, Http2Transport, Status} from '../../../../src/lib/containerd/transport'
+import {failure} from '../../../helpers/grpc-failure'
 
 // -- a raw HTTP/2 peer ---------------------------------------------------------------------------------------
 
@@ -158,14 +159,6 @@ function transport(socket: string): Http2Transport {
   return t
 }
 
-async function failure(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(GrpcStatusError)
-  return error as GrpcStatusError
-}
 
 const isType = (type: number, streamId?: number) => (f: Frame) => f.type === type && (streamId === undefined || f.streamId === streamId)
 
