@@ -119,6 +119,8 @@ interface Stream {
 const MAX_HEADER_BLOCK_BYTES = 1024 * 1024
 /** Writes up to this size are joined into one buffer; larger ones go out as one writev. */
 const JOIN_WRITES_BELOW = 256 * 1024
+/** After a connection error, how long the server gets to read our GOAWAY and close before the socket is destroyed. */
+const GRACEFUL_CLOSE_MS = 1000
 
 export class Http2Connection {
   private readonly parser = new FrameParser(DEFAULT_MAX_FRAME_SIZE)
@@ -600,18 +602,33 @@ export class Http2Connection {
     this.flush()
     // Before the server's SETTINGS, the peer is most likely not an HTTP/2 server at all (an HTTP/1 server,
     // another daemon's socket): the caller could not connect to containerd, rather than containerd erring.
-    if (!this.sawSettings) this.fail(new StreamFailure('unavailable', `not a gRPC server (no HTTP/2 preface: ${error.message})`))
-    else this.fail(new StreamFailure('protocol', `HTTP/2 protocol error: ${error.message}`))
+    const failure = this.sawSettings
+      ? new StreamFailure('protocol', `HTTP/2 protocol error: ${error.message}`)
+      : new StreamFailure('unavailable', `not a gRPC server (no HTTP/2 preface: ${error.message})`)
+    this.fail(failure, true)
   }
 
-  /** Closes the socket and ends every stream not yet ended with `failure`. */
-  private fail(failure: StreamFailure): void {
+  /**
+   * Closes the socket and ends every stream not yet ended with `failure`. `graceful`: the socket is ended,
+   * not destroyed, so bytes already written (the GOAWAY) still reach the server; it is destroyed if the
+   * server has not closed its side within GRACEFUL_CLOSE_MS. Neither the socket nor the timer is ref'd.
+   */
+  private fail(failure: StreamFailure, graceful = false): void {
     if (this.closed) {
       // Already drained and closed, or failed: only streams still owed an end remain (none, normally).
       return
     }
     this.closed = true
-    this.socket.destroy()
+    if (graceful && !this.socket.destroyed) {
+      const socket = this.socket
+      socket.end()
+      socket.unref()
+      const timer = setTimeout(() => socket.destroy(), GRACEFUL_CLOSE_MS)
+      timer.unref()
+      socket.once('close', () => clearTimeout(timer))
+    } else {
+      this.socket.destroy()
+    }
     const streams = [...this.streams.values(), ...this.waiting.splice(0)]
     this.streams.clear()
     this.blocked.clear()

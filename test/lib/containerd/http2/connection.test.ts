@@ -462,6 +462,27 @@ describe('HTTP/2 client: connection life', () => {
     expect(Buffer.from(await again).toString()).toBe('y')
   })
 
+  it('a protocol error: the GOAWAY still reaches the server when it sits behind unsent bytes', async () => {
+    // Windows large enough that a 4 MiB request goes out at once; the peer reads nothing for now, so most of
+    // it waits in the client's socket buffer, and the GOAWAY is queued behind it.
+    const server = await listen({settings: Buffer.concat([settings([4, 0x7fffffff]), rawFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(0x7fffffff - 65_535))])})
+    const socket = net.connect({path: server.socket})
+    const connection = new Http2Connection(socket)
+    let end: StreamEnd | undefined
+    connection.request([[':method', 'POST']], Buffer.alloc(4 * 1024 * 1024, 1), {onHeaders: () => {}, onData: () => {}, onEnd: (e) => (end = e)})
+    const peer = await server.nextPeer()
+    peer.socket.pause()
+    await vi.waitFor(() => expect(socket.writableLength).toBeGreaterThan(0))
+    peer.send(rawFrame(FrameType.DATA, 0, 0, Buffer.from('x')))
+    // The stream fails at once, without waiting for the socket.
+    await vi.waitFor(() => expect(end?.type).toBe('failed'))
+    peer.socket.resume()
+    const goaway = await peer.next(isType(FrameType.GOAWAY))
+    expect(goaway.payload.readUInt32BE(4)).toBe(1) // PROTOCOL_ERROR
+    expect(peer.dataBytes(1)).toBe(4 * 1024 * 1024) // every byte queued before it, then the GOAWAY
+    await vi.waitFor(() => expect(peer.ended).toBe(true))
+  })
+
   it('a server that closes the socket mid-call: UNAVAILABLE "Connection dropped"', async () => {
     const server = await listen()
     const call = transport(server.socket).unary('/pkg.Svc/M', Buffer.from('x'))
