@@ -136,6 +136,11 @@ export class Http2Connection {
   private readonly onClose?: () => void
 
   private nextStreamId = 1
+  /**
+   * The highest stream ID we sent HEADERS on. Streams open in ID order, so every ID above it (allocated and
+   * still waiting, or never used) is idle (RFC 9113 §5.1), and every one at or below it is open or closed.
+   */
+  private highestOpenedId = 0
   /** The header block being received across HEADERS and CONTINUATION frames. */
   private headerBlock?: {stream: Stream | undefined; streamId: number; endStream: boolean; fragments: Buffer[]; size: number}
   private sawSettings = false
@@ -238,6 +243,7 @@ export class Http2Connection {
   private open(stream: Stream): void {
     stream.open = true
     this.streams.set(stream.id, stream)
+    this.highestOpenedId = stream.id
     for (const frame of encodeHeaders(stream.id, stream.headerBlock, false, this.peerMaxFrameSize)) this.queue(frame)
     this.sendBody(stream)
   }
@@ -356,14 +362,17 @@ export class Http2Connection {
     }
   }
 
-  /** The stream a frame names; undefined for one we reset or finished; an error for one never opened. */
+  /**
+   * The stream a frame names; undefined for one we reset or finished; a connection error for an idle one
+   * (§5.1): an even ID (the server may not open streams, push is disabled), or an ID we have not sent HEADERS
+   * on, whether never used or allocated to a stream still waiting for MAX_CONCURRENT_STREAMS.
+   */
   private streamFor(frame: Frame, what: string): Stream | undefined {
     if (frame.streamId === 0) throw protocolError(`${what} on stream 0`)
-    const stream = this.streams.get(frame.streamId)
-    if (!stream && (frame.streamId % 2 === 0 || frame.streamId >= this.nextStreamId)) {
-      throw protocolError(`${what} on stream ${frame.streamId}, which we never opened`)
+    if (frame.streamId % 2 === 0 || frame.streamId > this.highestOpenedId) {
+      throw protocolError(`${what} on stream ${frame.streamId}, which we have not opened`)
     }
-    return stream
+    return this.streams.get(frame.streamId)
   }
 
   private onData(frame: Frame): void {

@@ -483,6 +483,50 @@ describe('HTTP/2 client: connection life', () => {
     await vi.waitFor(() => expect(peer.ended).toBe(true))
   })
 
+  /** A connection whose server allows one stream at a time (known once the first call is answered). */
+  async function oneStreamAtATime(): Promise<{t: Http2Transport; peer: Peer}> {
+    const server = await listen({settings: settings([3, 1])})
+    const t = transport(server.socket)
+    const first = t.unary('/pkg.Svc/M', Buffer.from('1'))
+    const peer = await server.nextPeer()
+    peer.answer(1, Buffer.from('1'))
+    await first
+    return {t, peer}
+  }
+
+  it.each([
+    ['DATA', () => rawFrame(FrameType.DATA, 0, 5, grpcFrame(Buffer.from('x')))],
+    ['HEADERS', () => rawFrame(FrameType.HEADERS, Flag.END_HEADERS, 5, responseHeaders)],
+    ['WINDOW_UPDATE', () => rawFrame(FrameType.WINDOW_UPDATE, 0, 5, u32(1000))],
+    ['RST_STREAM', () => rawFrame(FrameType.RST_STREAM, 0, 5, u32(8))],
+  ])('%s on a stream still queued behind MAX_CONCURRENT_STREAMS (idle, §5.1) is a connection PROTOCOL_ERROR', async (_name, bad) => {
+    const {t, peer} = await oneStreamAtATime()
+    const three = t.unary('/pkg.Svc/M', Buffer.from('3'))
+    const five = t.unary('/pkg.Svc/M', Buffer.from('5'))
+    await peer.next(isType(FrameType.DATA, 3))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(peer.headers.has(5)).toBe(false) // stream 5 is allocated, not opened
+    peer.send(bad())
+    const goaway = await peer.next(isType(FrameType.GOAWAY))
+    expect(goaway.payload.readUInt32BE(4)).toBe(1) // PROTOCOL_ERROR
+    for (const call of [three, five]) expect((await failure(call)).code).toBe(Status.INTERNAL)
+    expect(peer.headers.has(5)).toBe(false)
+  })
+
+  it('a frame on a stream ID we allocated, cancelled while queued and never opened, is a connection PROTOCOL_ERROR', async () => {
+    const {t, peer} = await oneStreamAtATime()
+    const three = t.unary('/pkg.Svc/M', Buffer.from('3'))
+    const controller = new AbortController()
+    const five = t.unary('/pkg.Svc/M', Buffer.from('5'), {signal: controller.signal})
+    await peer.next(isType(FrameType.DATA, 3))
+    controller.abort()
+    expect((await failure(five)).code).toBe(Status.CANCELLED)
+    peer.send(rawFrame(FrameType.HEADERS, Flag.END_HEADERS, 5, responseHeaders))
+    const goaway = await peer.next(isType(FrameType.GOAWAY))
+    expect(goaway.payload.readUInt32BE(4)).toBe(1)
+    expect((await failure(three)).code).toBe(Status.INTERNAL)
+  })
+
   it('a server that closes the socket mid-call: UNAVAILABLE "Connection dropped"', async () => {
     const server = await listen()
     const call = transport(server.socket).unary('/pkg.Svc/M', Buffer.from('x'))
