@@ -230,6 +230,25 @@ describe('unary calls', () => {
   })
 })
 
+describe('close()', () => {
+  it('ends a running unary call and a running server stream with CANCELLED "Channel closed", promptly', async () => {
+    srv.onUnary = () => {} // never answers
+    srv.onStream = (call) => call.write(Buffer.from('first')) // and then nothing
+    const t = transport()
+    const unary = t.unary('/test.Test/Unary', Buffer.from('x'))
+    const stream = t.serverStream('/test.Test/Stream', Buffer.from('go'))
+    expect(Buffer.from((await stream.next()).value as Uint8Array).toString()).toBe('first')
+    const rest = stream.next()
+    const started = Date.now()
+    t.close()
+    const unaryError = await failure(unary)
+    const streamError = await failure(rest)
+    expect(Date.now() - started).toBeLessThan(200)
+    expect([unaryError.code, unaryError.details]).toEqual([Status.CANCELLED, 'Channel closed'])
+    expect([streamError.code, streamError.details]).toEqual([Status.CANCELLED, 'Channel closed'])
+  })
+})
+
 describe('connection failures are UNAVAILABLE with the errno text', () => {
   it('a missing socket: ENOENT', async () => {
     const error = await failure(transport(join(dir, 'missing.sock')).unary('/test.Test/Unary', Buffer.from('x')))

@@ -13,7 +13,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 import {Http2Connection, StreamEnd} from '../../../../src/lib/containerd/http2/connection'
 import {Flag, Frame, FrameParser, FrameType, PREFACE} from '../../../../src/lib/containerd/http2/frames'
 import {HeaderField, HpackDecoder} from '../../../../src/lib/containerd/http2/hpack'
-import {frame as grpcFrame, Http2Transport, Status} from '../../../../src/lib/containerd/transport'
+import {frame as grpcFrame, GrpcStatusError, Http2Transport, Status} from '../../../../src/lib/containerd/transport'
 import {failure} from '../../../helpers/grpc-failure'
 
 // -- a raw HTTP/2 peer ---------------------------------------------------------------------------------------
@@ -503,19 +503,20 @@ describe('HTTP/2 client: connection life', () => {
     const {t, peer} = await oneStreamAtATime()
     const three = t.unary('/pkg.Svc/M', Buffer.from('3'))
     const five = t.unary('/pkg.Svc/M', Buffer.from('5'))
+    const errors = Promise.all([failure(three), failure(five)])
     await peer.next(isType(FrameType.DATA, 3))
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(peer.headers.has(5)).toBe(false) // stream 5 is allocated, not opened
     peer.send(bad())
     const goaway = await peer.next(isType(FrameType.GOAWAY))
     expect(goaway.payload.readUInt32BE(4)).toBe(1) // PROTOCOL_ERROR
-    for (const call of [three, five]) expect((await failure(call)).code).toBe(Status.INTERNAL)
+    expect((await errors).map((e) => e.code)).toEqual([Status.INTERNAL, Status.INTERNAL])
     expect(peer.headers.has(5)).toBe(false)
   })
 
   it('a frame on a stream ID we allocated, cancelled while queued and never opened, is a connection PROTOCOL_ERROR', async () => {
     const {t, peer} = await oneStreamAtATime()
-    const three = t.unary('/pkg.Svc/M', Buffer.from('3'))
+    const three = failure(t.unary('/pkg.Svc/M', Buffer.from('3')))
     const controller = new AbortController()
     const five = t.unary('/pkg.Svc/M', Buffer.from('5'), {signal: controller.signal})
     await peer.next(isType(FrameType.DATA, 3))
@@ -524,7 +525,54 @@ describe('HTTP/2 client: connection life', () => {
     peer.send(rawFrame(FrameType.HEADERS, Flag.END_HEADERS, 5, responseHeaders))
     const goaway = await peer.next(isType(FrameType.GOAWAY))
     expect(goaway.payload.readUInt32BE(4)).toBe(1)
-    expect((await failure(three)).code).toBe(Status.INTERNAL)
+    expect((await three).code).toBe(Status.INTERNAL)
+  })
+
+  it('an abort of a call still queued behind MAX_CONCURRENT_STREAMS: CANCELLED at once, nothing sent, the next queued one opens', async () => {
+    const {t, peer} = await oneStreamAtATime()
+    const three = t.unary('/pkg.Svc/M', Buffer.from('3'))
+    const controller = new AbortController()
+    const five = t.unary('/pkg.Svc/M', Buffer.from('5'), {signal: controller.signal})
+    const seven = t.unary('/pkg.Svc/M', Buffer.from('7'))
+    await peer.next(isType(FrameType.DATA, 3))
+    controller.abort()
+    const error = await failure(five)
+    expect([error.code, error.details]).toEqual([Status.CANCELLED, 'Cancelled on client'])
+    peer.answer(3, Buffer.from('three'))
+    expect(Buffer.from(await three).toString()).toBe('three')
+    await peer.next(isType(FrameType.DATA, 7))
+    peer.answer(7, Buffer.from('seven'))
+    expect(Buffer.from(await seven).toString()).toBe('seven')
+    expect(peer.frames.filter((f) => f.streamId === 5)).toEqual([]) // no HEADERS, DATA or RST_STREAM for it
+  })
+
+  it('a connection lost while a server stream is paused: the consumer gets every message received, then UNAVAILABLE', async () => {
+    const server = await listen()
+    const t = transport(server.socket)
+    const stream = t.serverStream('/pkg.Svc/Watch', Buffer.from('go'))
+    const first = stream.next()
+    const peer = await server.nextPeer()
+    await peer.next(isType(FrameType.DATA, 1))
+    // Far more than the transport queues before pausing the stream (64 messages), then the socket closes.
+    const total = 300
+    peer.send(
+      rawFrame(FrameType.HEADERS, Flag.END_HEADERS, 1, responseHeaders),
+      ...Array.from({length: total}, (_, i) => rawFrame(FrameType.DATA, 0, 1, grpcFrame(Buffer.from(`m${i}`)))),
+    )
+    expect(Buffer.from((await first).value as Uint8Array).toString()).toBe('m0')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    peer.socket.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const seen = ['m0']
+    let caught: unknown
+    try {
+      for await (const m of stream) seen.push(Buffer.from(m).toString())
+    } catch (error) {
+      caught = error
+    }
+    expect(seen).toEqual(Array.from({length: total}, (_, i) => `m${i}`))
+    expect(caught).toBeInstanceOf(GrpcStatusError)
+    expect([(caught as GrpcStatusError).code, (caught as GrpcStatusError).details]).toEqual([Status.UNAVAILABLE, 'Connection dropped'])
   })
 
   it('a server that closes the socket mid-call: UNAVAILABLE "Connection dropped"', async () => {
