@@ -69,7 +69,13 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, ids), {root: ROOT, userPlugins: false}) // no user plugins: and no warning when $HOME is unreadable
+    await oclifRun(normalizeArgv(argv, ids), {
+      root: ROOT,
+      // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      pjson: require('../package.json'),
+      userPlugins: false, // no user plugins: and no warning when $HOME is unreadable
+    })
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
     if (error instanceof Errors.ExitError) {
