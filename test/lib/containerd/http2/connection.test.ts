@@ -159,6 +159,20 @@ function transport(socket: string): Http2Transport {
   return t
 }
 
+/** A transport whose first call (stream 1) is answered, so the server's SETTINGS are known to be applied. */
+async function answeredOnce(serverSettings: Buffer): Promise<{t: Http2Transport; peer: Peer}> {
+  const server = await listen({settings: serverSettings})
+  const t = transport(server.socket)
+  const first = t.unary('/pkg.Svc/M', Buffer.from('1'))
+  const peer = await server.nextPeer()
+  peer.answer(1, Buffer.from('1'))
+  await first
+  return {t, peer}
+}
+
+/** A connection whose server allows one stream at a time. */
+const oneStreamAtATime = () => answeredOnce(settings([3, 1]))
+
 
 const isType = (type: number, streamId?: number) => (f: Frame) => f.type === type && (streamId === undefined || f.streamId === streamId)
 
@@ -261,12 +275,7 @@ describe('HTTP/2 client: what it sends', () => {
   })
 
   it('applies a changed INITIAL_WINDOW_SIZE to streams', async () => {
-    const server = await listen({settings: settings([4, 1000])})
-    const t = transport(server.socket)
-    const first = t.unary('/pkg.Svc/M', Buffer.from('a'))
-    const peer = await server.nextPeer()
-    peer.answer(1, Buffer.from('a'))
-    await first
+    const {t, peer} = await answeredOnce(settings([4, 1000]))
     const second = t.unary('/pkg.Svc/M', Buffer.alloc(5000, 1))
     await vi.waitFor(() => expect(peer.dataBytes(3)).toBe(1000))
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -278,12 +287,7 @@ describe('HTTP/2 client: what it sends', () => {
   })
 
   it('queues streams beyond the server MAX_CONCURRENT_STREAMS', async () => {
-    const server = await listen({settings: settings([3, 1])})
-    const t = transport(server.socket)
-    const first = t.unary('/pkg.Svc/M', Buffer.from('1'))
-    const peer = await server.nextPeer()
-    peer.answer(1, Buffer.from('1'))
-    await first
+    const {t, peer} = await oneStreamAtATime()
     const a = t.unary('/pkg.Svc/M', Buffer.from('a'))
     const b = t.unary('/pkg.Svc/M', Buffer.from('b'))
     await peer.next(isType(FrameType.HEADERS, 3))
@@ -482,17 +486,6 @@ describe('HTTP/2 client: connection life', () => {
     expect(peer.dataBytes(1)).toBe(4 * 1024 * 1024) // every byte queued before it, then the GOAWAY
     await vi.waitFor(() => expect(peer.ended).toBe(true))
   })
-
-  /** A connection whose server allows one stream at a time (known once the first call is answered). */
-  async function oneStreamAtATime(): Promise<{t: Http2Transport; peer: Peer}> {
-    const server = await listen({settings: settings([3, 1])})
-    const t = transport(server.socket)
-    const first = t.unary('/pkg.Svc/M', Buffer.from('1'))
-    const peer = await server.nextPeer()
-    peer.answer(1, Buffer.from('1'))
-    await first
-    return {t, peer}
-  }
 
   it.each([
     ['DATA', () => rawFrame(FrameType.DATA, 0, 5, grpcFrame(Buffer.from('x')))],
