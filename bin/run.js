@@ -17,20 +17,18 @@ const bundle = path.join(__dirname, '..', 'dist', 'cli.js')
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
 // Exit explicitly once the command is done: a leftover handle must never keep a script waiting.
-load()
-  .main(process.argv.slice(2))
+const argv = process.argv.slice(2)
+load(argv)
+  .main(argv)
   .then(() => process.exit())
 
-function load() {
+function load(args) {
   // --debug wants readable stack traces: the bundle's identifiers are minified, so map them back to the
   // TypeScript sources (dist/cli.js.map). Node maps only modules loaded by require, so no code cache then.
-  const args = process.argv.slice(2)
   const end = args.indexOf('--') // after it: the container's own arguments (exec -- app --debug)
-  if ((end < 0 ? args : args.slice(0, end)).includes('--debug')) {
-    process.setSourceMapsEnabled(true)
-    return require(bundle)
-  }
-  if (process.env.CTR_NO_CODE_CACHE) return require(bundle)
+  const debug = (end < 0 ? args : args.slice(0, end)).includes('--debug')
+  if (debug) process.setSourceMapsEnabled(true)
+  if (debug || process.env.CTR_NO_CODE_CACHE) return require(bundle)
   let compiled
   try {
     compiled = compileWithCache()
