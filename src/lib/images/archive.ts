@@ -5,7 +5,7 @@
  * is being consumed). Errors name the archive and say what is wrong with it: not a tar, truncated, corrupt
  * gzip, or a compression this cannot read.
  */
-import {type Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 
 import * as tar from 'tar-stream'
@@ -34,8 +34,12 @@ export function detectCompression(head: Uint8Array): string {
 
 const invalid = (label: string, why: string) => new CtrError('usage', `${label} ${why}`)
 
-/** Reads up to `n` bytes from the start of a stream and puts them back (unshift), without consuming it. */
-async function peek(input: Readable, n: number): Promise<Buffer> {
+/**
+ * Reads up to `n` bytes from the start of a stream and puts them back (unshift), without consuming it.
+ * `ended`: the stream had no more than that (it cannot be unshifted onto then: `head` is all there is).
+ */
+async function peek(input: Readable, n: number): Promise<{head: Buffer; ended: boolean}> {
+  let ended = false
   const chunks: Buffer[] = []
   let length = 0
   // The caller keeps an 'error' listener on input for its whole life (errors are emitted a tick late).
@@ -47,8 +51,11 @@ async function peek(input: Readable, n: number): Promise<Buffer> {
         length += chunk.length
         continue
       }
-      if (input.readableEnded || input.destroyed) break
-      const ended = await new Promise<boolean>((resolve) => {
+      if (input.readableEnded || input.destroyed) {
+        ended = true
+        break
+      }
+      ended = await new Promise<boolean>((resolve) => {
         const done = (value: boolean) => () => {
           input.off('readable', onReadable)
           input.off('end', onEnd)
@@ -67,16 +74,17 @@ async function peek(input: Readable, n: number): Promise<Buffer> {
   }
   if (input.errored) throw input.errored
   const head = Buffer.concat(chunks)
-  if (head.length > 0) input.unshift(head)
-  return head
+  if (head.length > 0 && !ended) input.unshift(head)
+  return {head, ended}
 }
 
 /**
- * The entries of the tar archive `input` (`label` names it in errors, e.g. `archive busybox.tar`). Each
+ * The entries of the tar archive `input` (`label` names it in errors, e.g. `archive busybox.tar`);
+ * `onRead` counts the bytes read from it (compressed, for progress). Each
  * file's data must be consumed (or the loop left) before the next entry comes; leaving the loop destroys
  * the input.
  */
-export async function* readArchive(input: Readable, label: string): AsyncGenerator<ArchiveEntry> {
+export async function* readArchive(input: Readable, label: string, onRead?: (bytes: number) => void): AsyncGenerator<ArchiveEntry> {
   let sourceError: {error: unknown; where: 'input' | 'gzip'} | undefined
   const extract = tar.extract()
   // The parser's own error ("Unexpected end of data"): an entry being read only sees "Stream was destroyed".
@@ -88,8 +96,11 @@ export async function* readArchive(input: Readable, label: string): AsyncGenerat
   }
   input.on('error', fail('input'))
   let head: Buffer
+  let source = input
   try {
-    head = await peek(input, 8)
+    const peeked = await peek(input, 8)
+    head = peeked.head
+    if (peeked.ended) source = Readable.from([head])
   } catch (error) {
     throw readError(label, error)
   }
@@ -100,10 +111,12 @@ export async function* readArchive(input: Readable, label: string): AsyncGenerat
   const gunzip = compression === 'gzip' ? createGunzip() : undefined
   if (gunzip) {
     gunzip.on('error', fail('gzip'))
-    input.pipe(gunzip).pipe(extract)
+    source.pipe(gunzip).pipe(extract)
   } else {
-    input.pipe(extract)
+    source.pipe(extract)
   }
+  // Only now: a 'data' listener before the pipe would start the stream flowing past peek's unshift.
+  if (onRead) source.on('data', (chunk: Buffer) => onRead(chunk.length))
 
   let entries = 0
   let current = ''
@@ -152,10 +165,13 @@ export async function* readArchive(input: Readable, label: string): AsyncGenerat
       }
       current = ''
     }
+    // The parser's end-of-input check (_final) can fail after the entries have run out: wait for it.
+    if (!extract.destroyed) await new Promise((resolve) => extract.once('close', () => resolve(undefined)))
+    if (parseError || sourceError) throw translate(parseError ?? sourceError?.error)
   } catch (error) {
     throw translate(error)
   } finally {
-    input.unpipe()
+    source.unpipe()
     gunzip?.destroy()
     extract.destroy()
     input.destroy()
