@@ -16,8 +16,13 @@ import {ContentDefinition, WriteAction} from '../../gen/containerd/services/cont
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 
-/** Messages of about this size: fewer, larger frames than tar-stream's chunks (well under the 16 MiB limit). */
-const CHUNK_BYTES = 1024 * 1024
+/** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
+const CHUNK_BYTES = 256 * 1024
+/**
+ * At most this much sent and not yet acknowledged (each request in flight is held 3-4 times over, as the
+ * request, its encoding and its gRPC frame): enough to keep the stream busy, and memory bounded.
+ */
+const WINDOW_BYTES = 4 * 1024 * 1024
 
 export interface Descriptor {
   mediaType: string
@@ -105,6 +110,8 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   const statDone = new Promise<boolean>((resolve) => (statAnswered = resolve))
   let mismatch: CtrError | undefined
   let sent = 0
+  let acked = 0
+  let credit: (() => void) | undefined
   let dataDone = false
   let committedDigest: string | undefined
   async function* requests() {
@@ -114,6 +121,7 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
       observe(chunk)
       yield {action: WriteAction.WRITE, ref: options.ref, offset: BigInt(sent), data: chunk}
       sent += chunk.length
+      while (sent - acked > WINDOW_BYTES && !ended) await new Promise<void>((resolve) => (credit = resolve))
     }
     dataDone = true
     const digest = `sha256:${hash.copy().digest('hex')}`
@@ -125,11 +133,14 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     yield {action: WriteAction.COMMIT, ref: options.ref, offset: BigInt(sent), total: BigInt(sent), expected: digest, labels: options.labels ?? {}}
   }
 
+  let ended = false
   let first = true
   let committed = false
   let existed = false
   try {
     for await (const response of client.service(ContentDefinition).write(requests(), options.call)) {
+      acked = Number(response.offset)
+      credit?.()
       if (first) {
         first = false
         // A ref left over by an earlier, interrupted run starts again from 0 (WRITE at offset 0 truncates).
@@ -144,6 +155,8 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
       }
     }
   } catch (error) {
+    ended = true
+    credit?.()
     statAnswered(false)
     if (error instanceof CtrError && error.kind === 'already-exists') {
       // At STAT: the store has the expected digest (now under our lease). At COMMIT (no expected digest
