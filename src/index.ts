@@ -6,6 +6,7 @@
  *   console.log(await ctr.version())
  *   await ctr.containers.start({id: 'redis', bundle: '/containers/redis'})
  *   for await (const event of ctr.events.subscribe({id: 'redis'})) console.log(event.type, event.status)
+ *   const [image] = await ctr.images.import({source: 'busybox.tar'})
  *   ctr.close()
  *
  * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
@@ -25,6 +26,8 @@ import {CtrError} from './lib/containerd/errors'
 import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers'
 import {buildFilters, type CtrEvent, type FilterOptions, watchEvents, type WatchOptions} from './lib/events'
 import {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
+import {type ImportedImage, importImages, type ImportOptions} from './lib/images/import'
+import {type ImageInfo, listImages, type ListImagesOptions, removeImage, type RemoveImageOptions} from './lib/images/store'
 import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics'
 import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/processes'
 import {parseSignal} from './lib/signals'
@@ -78,6 +81,18 @@ export class Containerd {
     start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
     /** Deletes a container (and its exited task); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+  }
+
+  readonly images = {
+    /**
+     * Imports an OCI layout or docker save archive (path, '-' for stdin, or a stream; plain or gzip) and
+     * unpacks it (unless `unpack: false`), as `ctr images import`. A failure leaves nothing behind.
+     */
+    import: (options: ImportOptions): Promise<ImportedImage[]> => importImages(this.client, options),
+    /** The namespace's images with size and platforms; `filters` are containerd's (ORed). */
+    list: (options: ListImagesOptions = {}): Promise<ImageInfo[]> => listImages(this.client, options),
+    /** Removes an image record; refused ('failed-precondition') while containers use it, unless `force`. */
+    remove: (name: string, options: RemoveImageOptions = {}): Promise<{name: string; digest: string}> => removeImage(this.client, name, options),
   }
 
   readonly tasks = {
@@ -152,3 +167,9 @@ export {waitTask, type ExitStatus} from './lib/tasks'
 export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench'
 export {summarize, type StatsSummary} from './lib/stats-summary'
+export {importImages, type ImportedImage, type ImportOptions, type ImportProgress} from './lib/images/import'
+export {containersUsing, formatSize, listImages, removeImage, type ImageInfo, type ListImagesOptions, type RemoveImageOptions} from './lib/images/store'
+export {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, strictMatcher, type Platform, type PlatformMatcher} from './lib/images/platform'
+export {imageNameFor, normalizeDockerRef} from './lib/images/naming'
+export {chainIds, DEFAULT_SNAPSHOTTER, unpackLayers, type UnpackResult} from './lib/images/unpack'
+export type {Descriptor} from './lib/images/content'
