@@ -22,7 +22,7 @@ Everything is written under a lease: an import that fails or is interrupted leav
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> images import busybox.tar',
-    'docker save busybox | <%= config.bin %> images import -',
+    '<%= config.bin %> images import - < busybox.tar.gz',
     '<%= config.bin %> images import --base-name example.com/app oci-layout.tar.gz',
     '<%= config.bin %> images import --platform linux/arm64 --no-unpack multi.tar',
   ]
