@@ -136,7 +136,7 @@ export class Containerd {
 }
 
 export {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS, socketPath} from './lib/containerd/client'
-export type {CallOptions, ConnectOptions, ServiceClient} from './lib/containerd/client'
+export type {CallOptions, ConnectOptions, Requests, ServiceClient, ServiceDefinition} from './lib/containerd/client'
 export {CtrError, EXIT, type ErrorKind} from './lib/containerd/errors'
 export {getVersion, type VersionInfo} from './lib/version'
 export {buildFilters, decodeEnvelope, streamEvents, watchEvents, type CtrEvent, type WatchStatus} from './lib/events'

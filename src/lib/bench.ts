@@ -4,8 +4,7 @@
  * timed from Containers.Create to Tasks.Start's answer (the process runs). Every container the run made
  * is removed afterwards (kill, delete task, delete container), also after a failure or an interruption.
  */
-import {randomBytes} from 'node:crypto'
-import {performance} from 'node:perf_hooks'
+import {randomHex} from './random-id'
 
 import type {ContainerdClient} from './containerd/client'
 import {CtrError, EXIT, usageError} from './containerd/errors'
@@ -58,7 +57,7 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
     throw usageError(`--concurrency must be a whole number of at least 1 (got ${options.concurrency})`)
   }
-  const prefix = options.prefix ?? `bench-${randomBytes(3).toString('hex')}`
+  const prefix = options.prefix ?? `bench-${randomHex(3)}`
   try {
     checkContainerId(`${prefix}-${count}`)
   } catch (error) {

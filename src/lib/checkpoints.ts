@@ -14,7 +14,7 @@
  * first). A checkpoint appears all at once: CRIU writes into a hidden staging directory that is renamed into
  * place only after it succeeded and checkpoint.json is written; on failure the staging directory is removed.
  */
-import {randomBytes} from 'node:crypto'
+import {randomHex} from './random-id'
 import {mkdir, readdir, readFile, rename, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
@@ -177,7 +177,7 @@ export async function createCheckpoint(client: ContainerdClient, options: Create
     })
   }
   // Hidden (a valid name never starts with '.') and unique, so list never shows it and runs never collide.
-  const staging = join(containerDir, `.${name}.${randomBytes(6).toString('hex')}`)
+  const staging = join(containerDir, `.${name}.${randomHex(6)}`)
   const images = join(staging, 'images')
   const work = join(staging, 'work')
   try {
@@ -313,7 +313,7 @@ export async function deleteCheckpoint(client: ContainerdClient, id: string, nam
     await requireContainer(client, id)
     throw notFound(id, name)
   }
-  const doomed = join(containerDir, `.${name}.deleted-${randomBytes(6).toString('hex')}`)
+  const doomed = join(containerDir, `.${name}.deleted-${randomHex(6)}`)
   await rename(path, doomed).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw notFound(id, name)
     throw storeError(error, path)

@@ -2,7 +2,7 @@
  * The process spec of an exec: the container's own `process` (capabilities, rlimits, apparmor, PATH...) with
  * the user's overrides, as Go ctr's `tasks exec` builds it. Pure, so every rule is unit-tested.
  */
-import {randomBytes} from 'node:crypto'
+import {randomHex} from './random-id'
 import {posix} from 'node:path'
 
 import {usageError} from './containerd/errors'
@@ -36,7 +36,7 @@ const MAX_IDENTIFIER_LENGTH = 76
 
 /** `exec-` and 12 random hex digits: unique enough to run many execs in one container without a name. */
 export function newExecId(): string {
-  return `exec-${randomBytes(6).toString('hex')}`
+  return `exec-${randomHex(6)}`
 }
 
 export function checkExecId(execId: string): void {
