@@ -4,10 +4,10 @@
  */
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from './lib/containerd/client'
-import {CtrError, EXIT} from './lib/containerd/errors'
-import {parseDuration} from './lib/duration'
-import {toJson, write} from './lib/output/print'
+import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
+import {CtrError, EXIT} from '../lib/containerd/errors'
+import {parseDuration} from './duration'
+import {toJson, write} from './output/print'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

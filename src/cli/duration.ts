@@ -1,4 +1,4 @@
-import {usageError} from './containerd/errors'
+import {usageError} from '../lib/containerd/errors'
 
 const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 

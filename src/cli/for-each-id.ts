@@ -2,7 +2,7 @@
  * Verbs on several container IDs (kill, pause, resume) keep going past a failure, report each one, and end
  * non-zero if any failed, as Go ctr's `delete` does. Duplicates are acted on once.
  */
-import {CtrError, usageError} from './containerd/errors'
+import {CtrError, usageError} from '../lib/containerd/errors'
 import {write} from './output/print'
 
 export interface EachResult<T> {

@@ -1,15 +1,13 @@
 /**
- * The bundle's entry: oclif with an explicit command list (no filesystem scan at start-up), plus the
+ * Running the CLI: oclif with an explicit command list (no filesystem scan at start-up), plus the
  * argv habits of Go ctr scripts that oclif does not have by itself.
  */
 import {Errors, run as oclifRun, flush, settings} from '@oclif/core'
 import {join} from 'node:path'
 
-import {EXIT} from './lib/containerd/errors'
+import {EXIT} from '../lib/containerd/errors'
 import {COMMANDS} from './command-registry'
-import {suggestCommand} from './lib/suggest'
-
-export {COMMANDS}
+import {suggestCommand} from './suggest'
 
 /** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
 const LEADING_VALUE_FLAGS: Record<string, string> = {
@@ -53,12 +51,13 @@ export function normalizeArgv(argv: readonly string[], commandIds: ReadonlySet<s
   return [...rest.slice(0, idLength), ...leading, ...rest.slice(idLength)]
 }
 
+/** The package root: main runs from the bundle, dist/cli.js. */
 const ROOT = join(__dirname, '..')
 
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--version' || argv[0] === '-v') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    process.stdout.write(`ctr ${require('../package.json').version}\n`)
+    process.stdout.write(`ctr ${require('../../package.json').version}\n`)
     return
   }
   // ctr runs compiled code only. Without this, NODE_ENV=test/development (vitest sets it for the CLIs the
@@ -73,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      pjson: require('../package.json'),
+      pjson: require('../../package.json'),
       userPlugins: false, // no user plugins: and no warning when $HOME is unreadable
     })
   } catch (error) {

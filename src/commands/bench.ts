@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, exitCodeFor} from '../base-command'
-import {type BenchResult, runBench} from '../lib/bench'
+import {BaseCommand, exitCodeFor} from '../cli/base-command'
+import {type BenchResult, runBench} from '../lib/bench/bench'
 import {EXIT} from '../lib/containerd/errors'
-import {printObject} from '../lib/output/print'
-import {startProgress} from '../lib/output/progress'
-import {formatSummary} from '../lib/stats-summary'
+import {printObject} from '../cli/output/print'
+import {startProgress} from '../cli/output/progress'
+import {formatSummary} from '../lib/bench/stats-summary'
 
 export default class Bench extends BaseCommand<typeof Bench> {
   static args = {

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command'
-import {parseDuration} from '../lib/duration'
-import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events'
-import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../lib/output/live'
+import {BaseCommand} from '../cli/base-command'
+import {parseDuration} from '../cli/duration'
+import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events/watch'
+import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [

@@ -1,7 +1,7 @@
 import {Errors} from '@oclif/core'
 import {describe, expect, it} from 'vitest'
 
-import {toCtrError} from '../src/base-command'
+import {toCtrError} from '../../src/cli/base-command'
 
 const cli = (message: string) => new Errors.CLIError(message)
 

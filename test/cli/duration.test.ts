@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseDuration} from '../../src/lib/duration'
+import {parseDuration} from '../../src/cli/duration'
 
 describe('parseDuration', () => {
   it.each([

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {normalizeArgv} from '../src/cli'
+import {normalizeArgv} from '../../src/cli/main'
 
 const ids = new Set(['version', 'containers', 'containers:start', 'containers:exec', 'events'])
 

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {closest, editDistance, suggestCommand} from '../../src/lib/suggest'
+import {closest, editDistance, suggestCommand} from '../../src/cli/suggest'
 
 const ids = ['containers', 'containers:start', 'containers:stats', 'containers:kill', 'containers:ls', 'checkpoints', 'checkpoints:create', 'events', 'version']
 

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Checkpoint, createCheckpoint} from '../../lib/checkpoints'
-import {startSpinner} from '../../lib/output/style'
+import {BaseCommand} from '../../cli/base-command'
+import {type Checkpoint, createCheckpoint} from '../../lib/checkpoints/store'
+import {startSpinner} from '../../cli/output/style'
 
 export default class CheckpointsCreate extends BaseCommand<typeof CheckpointsCreate> {
   static args = {

@@ -1,10 +1,10 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {deleteCheckpoint} from '../../lib/checkpoints'
+import {BaseCommand} from '../../cli/base-command'
+import {deleteCheckpoint} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
+import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
 
 export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDelete> {
   static aliases = ['checkpoints:rm']

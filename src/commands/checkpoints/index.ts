@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Checkpoint, listCheckpoints} from '../../lib/checkpoints'
-import {type Column, printList} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import {type Checkpoint, listCheckpoints} from '../../lib/checkpoints/store'
+import {type Column, printList} from '../../cli/output/print'
 
 const columns: Column<Checkpoint>[] = [
   {header: 'NAME', value: (c) => c.name},

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {deleteContainer} from '../../lib/containers'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import {deleteContainer} from '../../lib/containers/containers'
+import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
 
 export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {
   static aliases = ['containers:rm']

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/processes'
-import {parseSignal} from '../../lib/signals'
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/tasks/processes'
+import {parseSignal} from '../../lib/tasks/signals'
 
 export default class ContainersKill extends BaseCommand<typeof ContainersKill> {
   static args = {

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {pauseTask} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {pauseTask} from '../../lib/tasks/processes'
 
 export default class ContainersPause extends BaseCommand<typeof ContainersPause> {
   static args = {

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Column, printList} from '../../lib/output/print'
-import {listProcesses, type ProcessEntry} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import {type Column, printList} from '../../cli/output/print'
+import {listProcesses, type ProcessEntry} from '../../lib/tasks/processes'
 
 /** The init process shows under the container's ID (as containerd's events name it), other PIDs as '-'. */
 const columns = (id: string): Column<ProcessEntry>[] => [

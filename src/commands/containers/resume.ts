@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {resumeTask} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {resumeTask} from '../../lib/tasks/processes'
 
 export default class ContainersResume extends BaseCommand<typeof ContainersResume> {
   static args = {

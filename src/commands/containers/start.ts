@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {attachStdio} from '../../lib/attach'
-import {restoreFrom} from '../../lib/checkpoints'
+import {BaseCommand} from '../../cli/base-command'
+import {attachStdio} from '../../lib/tasks/attach'
+import {restoreFrom} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
-import {startSpinner} from '../../lib/output/style'
-import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/start'
+import {startSpinner} from '../../cli/output/style'
+import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
   static args = {

@@ -2,12 +2,12 @@ import {totalmem} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
+import {BaseCommand} from '../../cli/base-command'
 import {type CtrError, usageError} from '../../lib/containerd/errors'
-import {positionalArgs} from '../../lib/each-id'
-import {parseDuration} from '../../lib/duration'
-import {type ContainerStats, watchStats} from '../../lib/metrics'
-import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../lib/output/live'
+import {positionalArgs} from '../../cli/for-each-id'
+import {parseDuration} from '../../cli/duration'
+import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
+import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
 
 const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */

@@ -7,10 +7,10 @@
 import {randomBytes} from 'node:crypto'
 import {performance} from 'node:perf_hooks'
 
-import type {ContainerdClient} from './containerd/client'
-import {CtrError, EXIT, usageError} from './containerd/errors'
-import {checkContainerId, deleteContainer} from './containers'
-import {startContainer} from './start'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, EXIT, usageError} from '../containerd/errors'
+import {checkContainerId, deleteContainer} from '../containers/containers'
+import {startContainer} from '../tasks/start'
 import {type StatsSummary, summarize} from './stats-summary'
 
 /** Starts one container (detached) and resolves once its process runs. */

@@ -6,7 +6,7 @@
 import {readFile, realpath, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import {CtrError} from './containerd/errors'
+import {CtrError} from '../containerd/errors'
 
 /** What `runc spec` and Go ctr put in process.env; without a PATH, `sh` is not found (containerd#4800). */
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

@@ -2,11 +2,11 @@
  * Container records and their task state: listing (Containers.List joined with Tasks.List: two calls
  * whatever the count), filters, and deletion.
  */
-import {ContainersDefinition, type Container} from '../gen/containerd/services/containers/v1/containers'
-import type {ContainerdClient} from './containerd/client'
-import {CtrError, usageError} from './containerd/errors'
-import type {ProcessStatus} from './processes'
-import {getTask, listTasks, removeTask, type TaskInfo} from './tasks'
+import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import type {ProcessStatus} from '../tasks/processes'
+import {getTask, listTasks, removeTask, type TaskInfo} from '../tasks/tasks'
 
 /** The label `ctr containers start` keeps the bundle path in, so the list can show it. */
 export const BUNDLE_LABEL = 'io.ctr.bundle'

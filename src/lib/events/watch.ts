@@ -15,14 +15,14 @@
  *   stream is idle notices a daemon that stopped answering without closing the socket.
  * - Events are best effort, never replayed: exit codes come from Tasks.Wait/Get, events only announce them.
  */
-import {Backoff, type BackoffOptions, DEFAULT_BACKOFF, sleep} from './backoff'
-import type {ContainerdClient, MessageType} from './containerd/client'
-import {CtrError, usageError} from './containerd/errors'
-import {ContainerCreate, ContainerDelete, ContainerUpdate} from '../gen/containerd/events/container'
-import {ContentDelete} from '../gen/containerd/events/content'
-import {ImageCreate, ImageDelete, ImageUpdate} from '../gen/containerd/events/image'
-import {NamespaceCreate, NamespaceDelete, NamespaceUpdate} from '../gen/containerd/events/namespace'
-import {SnapshotCommit, SnapshotPrepare, SnapshotRemove} from '../gen/containerd/events/snapshot'
+import {Backoff, type BackoffOptions, DEFAULT_BACKOFF, sleep} from '../backoff'
+import type {ContainerdClient, MessageType} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import {ContainerCreate, ContainerDelete, ContainerUpdate} from '../../gen/containerd/events/container'
+import {ContentDelete} from '../../gen/containerd/events/content'
+import {ImageCreate, ImageDelete, ImageUpdate} from '../../gen/containerd/events/image'
+import {NamespaceCreate, NamespaceDelete, NamespaceUpdate} from '../../gen/containerd/events/namespace'
+import {SnapshotCommit, SnapshotPrepare, SnapshotRemove} from '../../gen/containerd/events/snapshot'
 import {
   TaskCheckpointed,
   TaskCreate,
@@ -34,11 +34,11 @@ import {
   TaskPaused,
   TaskResumed,
   TaskStart,
-} from '../gen/containerd/events/task'
-import {type Envelope, EventsDefinition} from '../gen/containerd/services/events/v1/events'
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import {VersionDefinition} from '../gen/containerd/services/version/v1/version'
-import {Status} from '../gen/containerd/types/task/task'
+} from '../../gen/containerd/events/task'
+import {type Envelope, EventsDefinition} from '../../gen/containerd/services/events/v1/events'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import {VersionDefinition} from '../../gen/containerd/services/version/v1/version'
+import {Status} from '../../gen/containerd/types/task/task'
 
 /** One event as ctr shows it. `type` is the short kind (`start`, `exit`, `container-create`, ...). */
 export interface CtrEvent {

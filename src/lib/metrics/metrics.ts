@@ -9,15 +9,15 @@
  */
 import {totalmem} from 'node:os'
 
-import {sleep} from './backoff'
-import type {ContainerdClient} from './containerd/client'
-import {CtrError} from './containerd/errors'
-import {Metrics as MetricsV1} from '../gen/cgroups/v1/metrics'
-import {Metrics as MetricsV2} from '../gen/cgroups/v2/metrics'
-import {ContainersDefinition} from '../gen/containerd/services/containers/v1/containers'
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import type {Any} from '../gen/google/protobuf/any'
-import {Status} from '../gen/containerd/types/task/task'
+import {sleep} from '../backoff'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
+import {Metrics as MetricsV1} from '../../gen/cgroups/v1/metrics'
+import {Metrics as MetricsV2} from '../../gen/cgroups/v2/metrics'
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Any} from '../../gen/google/protobuf/any'
+import {Status} from '../../gen/containerd/types/task/task'
 
 /** One reading of one task's cgroup. Byte counts and nanoseconds as numbers (exact up to 2^53). */
 export interface MetricsSample {

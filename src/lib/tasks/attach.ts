@@ -16,8 +16,8 @@
  */
 import {constants} from 'node:os'
 
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import type {ContainerdClient} from './containerd/client'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {ContainerdClient} from '../containerd/client'
 import {createFifos, type StdioPaths} from './stdio'
 
 /** How long after the process exits its remaining output may take to arrive (a child that inherited the

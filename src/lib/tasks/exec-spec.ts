@@ -5,7 +5,7 @@
 import {randomBytes} from 'node:crypto'
 import {posix} from 'node:path'
 
-import {usageError} from './containerd/errors'
+import {usageError} from '../containerd/errors'
 
 /** The parts of an OCI runtime-spec `process` this module reads or writes; the rest passes through. */
 export interface OciProcess {

@@ -4,12 +4,12 @@
  * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
  * a full pipe nobody reads, and are left for containerd to keep until the container's task is deleted.
  */
-import {ContainersDefinition} from '../gen/containerd/services/containers/v1/containers'
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import {Status} from '../gen/containerd/types/task/task'
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import {Status} from '../../gen/containerd/types/task/task'
 import {proxySignals} from './attach'
-import {ContainerdClient} from './containerd/client'
-import {CtrError, EXIT} from './containerd/errors'
+import {ContainerdClient} from '../containerd/client'
+import {CtrError, EXIT} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
 import {withContainer} from './processes'
 import {SIGKILL} from './signals'

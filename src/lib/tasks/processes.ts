@@ -4,12 +4,12 @@
  * exec process through Tasks.ListPids, whose runc shim tags each exec's main process with
  * `containerd.runc.v1.ProcessDetails{exec_id}`.
  */
-import {ProcessDetails} from '../gen/containerd/runc/options/oci'
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import {Status} from '../gen/containerd/types/task/task'
-import type {Any} from '../gen/google/protobuf/any'
-import type {ContainerdClient} from './containerd/client'
-import {CtrError, usageError} from './containerd/errors'
+import {ProcessDetails} from '../../gen/containerd/runc/options/oci'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import {Status} from '../../gen/containerd/types/task/task'
+import type {Any} from '../../gen/google/protobuf/any'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
 import {SIGTERM} from './signals'
 
 const PROCESS_DETAILS = 'containerd.runc.v1.ProcessDetails'

@@ -3,7 +3,7 @@
  * them. containerd takes a bare number on the wire, so names are resolved here, on the client, the way Go
  * ctr's signal.ParseSignal does: `9`, `KILL`, `SIGKILL`, `sigkill`, `SIGRTMIN+3`.
  */
-import {usageError} from './containerd/errors'
+import {usageError} from '../containerd/errors'
 
 /** Standard signals; the real-time range is handled by RTMIN/RTMAX arithmetic below. */
 const STANDARD: Readonly<Record<string, number>> = {

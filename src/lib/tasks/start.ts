@@ -5,15 +5,15 @@
  * Any failure rolls back everything this call created (task, container, FIFOs): a failed start leaves
  * nothing behind. A library function: no oclif, no shared state, safe to run concurrently on one client.
  */
-import {ContainersDefinition} from '../gen/containerd/services/containers/v1/containers'
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import type {Descriptor} from '../gen/containerd/types/descriptor'
-import type {Any} from '../gen/google/protobuf/any'
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Descriptor} from '../../gen/containerd/types/descriptor'
+import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, proxySignals} from './attach'
-import {loadBundle, containerSpec} from './bundle'
-import {ContainerdClient} from './containerd/client'
-import {CtrError, EXIT, usageError} from './containerd/errors'
-import {BUNDLE_LABEL, checkContainerId} from './containers'
+import {loadBundle, containerSpec} from '../containers/bundle'
+import {ContainerdClient} from '../containerd/client'
+import {CtrError, EXIT, usageError} from '../containerd/errors'
+import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
 import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'

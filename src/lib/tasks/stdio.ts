@@ -16,7 +16,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {CtrError} from './containerd/errors'
+import {CtrError} from '../containerd/errors'
 
 const {O_NONBLOCK, O_RDONLY, O_RDWR} = fsConstants
 

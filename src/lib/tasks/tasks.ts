@@ -3,12 +3,12 @@
  * get, list, delete, and the forceful removal every clean-up path needs. Protobuf in, domain types out.
  * Signalling, pause/resume and process listing live in processes.ts.
  */
-import {TasksDefinition} from '../gen/containerd/services/tasks/v1/tasks'
-import type {Process} from '../gen/containerd/types/task/task'
-import type {Descriptor} from '../gen/containerd/types/descriptor'
-import type {Any} from '../gen/google/protobuf/any'
-import {type CallOptions, ContainerdClient} from './containerd/client'
-import {CtrError} from './containerd/errors'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Process} from '../../gen/containerd/types/task/task'
+import type {Descriptor} from '../../gen/containerd/types/descriptor'
+import type {Any} from '../../gen/google/protobuf/any'
+import {type CallOptions, ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
 import {type ProcessStatus, processStatus} from './processes'
 import {SIGKILL} from './signals'
 import {NULL_STDIO, type StdioPaths} from './stdio'

@@ -2,7 +2,7 @@ import {Writable} from 'node:stream'
 
 import {describe, expect, it} from 'vitest'
 
-import {formatRow, InPlaceBlock, RowWriter, writeJsonLine} from '../../../src/lib/output/live'
+import {formatRow, InPlaceBlock, RowWriter, writeJsonLine} from '../../../src/cli/output/live'
 
 /** A stream that records each write call separately (one write per row is what makes pipes live). */
 function recorder() {

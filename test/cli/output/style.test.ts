@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {colorLevel} from '../../../src/lib/output/style'
-import {renderTable} from '../../../src/lib/output/table'
-import {toJson} from '../../../src/lib/output/print'
+import {colorLevel} from '../../../src/cli/output/style'
+import {renderTable} from '../../../src/cli/output/table'
+import {toJson} from '../../../src/cli/output/print'
 
 describe('colorLevel', () => {
   it('colours only a TTY', () => {

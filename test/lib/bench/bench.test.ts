@@ -1,9 +1,9 @@
 /** The benchmark runner with a scripted start and clean-up: concurrency, IDs, failure and Ctrl-C paths. */
 import {describe, expect, it} from 'vitest'
 
-import {runBench} from '../../src/lib/bench'
-import {ContainerdClient} from '../../src/lib/containerd/client'
-import {CtrError} from '../../src/lib/containerd/errors'
+import {runBench} from '../../../src/lib/bench/bench'
+import {ContainerdClient} from '../../../src/lib/containerd/client'
+import {CtrError} from '../../../src/lib/containerd/errors'
 
 const client = new ContainerdClient({address: '/nonexistent/never-called.sock'})
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

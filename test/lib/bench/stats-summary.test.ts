@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {formatSummary, percentile, summarize} from '../../src/lib/stats-summary'
+import {formatSummary, percentile, summarize} from '../../../src/lib/bench/stats-summary'
 
 describe('summarize', () => {
   it('computes count, min, max, mean and the population standard deviation', () => {

@@ -10,8 +10,8 @@ import {
   DEFAULT_CHECKPOINT_DIR,
   encodeMetadata,
   tidyDaemonMessage,
-} from '../../src/lib/checkpoints'
-import {CtrError} from '../../src/lib/containerd/errors'
+} from '../../../src/lib/checkpoints/store'
+import {CtrError} from '../../../src/lib/containerd/errors'
 
 const usage = (fn: () => void) => {
   try {

@@ -4,8 +4,8 @@ import {join, relative} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {checkSpec, containerSpec, DEFAULT_PATH, loadBundle} from '../../src/lib/bundle'
-import {CtrError} from '../../src/lib/containerd/errors'
+import {checkSpec, containerSpec, DEFAULT_PATH, loadBundle} from '../../../src/lib/containers/bundle'
+import {CtrError} from '../../../src/lib/containerd/errors'
 
 const good = {process: {args: ['sh'], env: ['A=b']}, root: {path: 'rootfs'}, linux: {}}
 

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {BUNDLE_LABEL, checkContainerId, containerInfo, type ContainerInfo, matchesFilters, parseFilters} from '../../src/lib/containers'
-import type {TaskInfo} from '../../src/lib/tasks'
+import {BUNDLE_LABEL, checkContainerId, containerInfo, type ContainerInfo, matchesFilters, parseFilters} from '../../../src/lib/containers/containers'
+import type {TaskInfo} from '../../../src/lib/tasks/tasks'
 
 const info = (over: Partial<ContainerInfo>): ContainerInfo => ({id: 'a', bundle: '/b', status: 'running', pid: 1, labels: {}, runtime: 'r', ...over})
 

@@ -1,11 +1,11 @@
 import {describe, expect, it} from 'vitest'
 
-import type {ContainerdClient} from '../../src/lib/containerd/client'
-import {CtrError} from '../../src/lib/containerd/errors'
-import {buildFilters, checkFilter, decodeEnvelope, eventType, watchEvents} from '../../src/lib/events'
-import {ContainerCreate} from '../../src/gen/containerd/events/container'
-import {TaskDelete, TaskExecStarted, TaskExit, TaskOOM, TaskStart} from '../../src/gen/containerd/events/task'
-import type {Envelope} from '../../src/gen/containerd/services/events/v1/events'
+import type {ContainerdClient} from '../../../src/lib/containerd/client'
+import {CtrError} from '../../../src/lib/containerd/errors'
+import {buildFilters, checkFilter, decodeEnvelope, eventType, watchEvents} from '../../../src/lib/events/watch'
+import {ContainerCreate} from '../../../src/gen/containerd/events/container'
+import {TaskDelete, TaskExecStarted, TaskExit, TaskOOM, TaskStart} from '../../../src/gen/containerd/events/task'
+import type {Envelope} from '../../../src/gen/containerd/services/events/v1/events'
 
 const at = new Date('2026-11-22T21:05:54.279Z')
 

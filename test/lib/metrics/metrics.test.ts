@@ -3,12 +3,12 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {cpuPercent, decodeMetrics, type MetricsSample, METRICS_V1_TYPE, METRICS_V2_TYPE, toStats} from '../../src/lib/metrics'
-import {formatPercent, humanBytes} from '../../src/lib/output/live'
-import {Metrics as MetricsV1} from '../../src/gen/cgroups/v1/metrics'
-import {Metrics as MetricsV2} from '../../src/gen/cgroups/v2/metrics'
+import {cpuPercent, decodeMetrics, type MetricsSample, METRICS_V1_TYPE, METRICS_V2_TYPE, toStats} from '../../../src/lib/metrics/metrics'
+import {formatPercent, humanBytes} from '../../../src/cli/output/live'
+import {Metrics as MetricsV1} from '../../../src/gen/cgroups/v1/metrics'
+import {Metrics as MetricsV2} from '../../../src/gen/cgroups/v2/metrics'
 
-const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'metrics-v2.json'), 'utf8'))
+const fixture = JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'metrics-v2.json'), 'utf8'))
 const at = new Date('2026-11-22T21:00:00.000Z')
 
 /** A v1 payload shaped like the one containerd 1.6.20 returned here for a busybox `sleep` (ctr t metrics). */

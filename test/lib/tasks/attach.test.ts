@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {latestOnly} from '../../src/lib/attach'
+import {latestOnly} from '../../../src/lib/tasks/attach'
 
 /** A task whose runs finish only when the test says so, recording what each run read when it began. */
 function gatedTask(read: () => number) {

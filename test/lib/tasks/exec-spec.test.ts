@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {CtrError} from '../../src/lib/containerd/errors'
-import {checkExecId, deriveProcessSpec, mergeEnv, newExecId, type OciProcess} from '../../src/lib/exec-spec'
+import {CtrError} from '../../../src/lib/containerd/errors'
+import {checkExecId, deriveProcessSpec, mergeEnv, newExecId, type OciProcess} from '../../../src/lib/tasks/exec-spec'
 
 const containerProcess: OciProcess = {
   terminal: true,

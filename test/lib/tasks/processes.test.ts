@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {CtrError} from '../../src/lib/containerd/errors'
-import {positionalArgs} from '../../src/lib/each-id'
-import {startError} from '../../src/lib/exec'
-import {checkKillOptions, parsePid, withContainer} from '../../src/lib/processes'
+import {CtrError} from '../../../src/lib/containerd/errors'
+import {positionalArgs} from '../../../src/cli/for-each-id'
+import {startError} from '../../../src/lib/tasks/exec'
+import {checkKillOptions, parsePid, withContainer} from '../../../src/lib/tasks/processes'
 
 describe('kill options', () => {
   it('parses --pid as a non-negative integer', () => {

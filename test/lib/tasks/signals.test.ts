@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {CtrError} from '../../src/lib/containerd/errors'
-import {exitCodeForSignal, parseSignal, signalName} from '../../src/lib/signals'
+import {CtrError} from '../../../src/lib/containerd/errors'
+import {exitCodeForSignal, parseSignal, signalName} from '../../../src/lib/tasks/signals'
 
 describe('parseSignal', () => {
   it.each([

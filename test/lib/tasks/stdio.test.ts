@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {createFifos} from '../../src/lib/stdio'
+import {createFifos} from '../../../src/lib/tasks/stdio'
 
 describe('createFifos', () => {
   let parent: string
