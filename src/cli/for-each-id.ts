@@ -2,7 +2,7 @@
  * Verbs on several container IDs (kill, pause, resume) keep going past a failure, report each one, and end
  * non-zero if any failed, as Go ctr's `delete` does. Duplicates are acted on once.
  */
-import {CtrError, usageError} from '../lib/containerd/errors'
+import {CtrError} from '../lib/containerd/errors'
 import {write} from './output/print'
 
 export interface EachResult<T> {
@@ -31,22 +31,4 @@ export async function forEachId<T>(ids: readonly string[], fn: (id: string) => P
 export function reportFailures(failures: EachResult<unknown>['failures'], stream: NodeJS.WriteStream = process.stderr): number {
   for (const {error} of failures) write(`ctr: ${error.message}`, stream)
   return failures.length === 0 ? 0 : failures[0].error.exitCode
-}
-
-/** The parts of oclif's parse result this needs (kept structural so lib/ does not import oclif). */
-export interface ParsedTokens {
-  raw: ReadonlyArray<{type: string; input: string}>
-  nonExistentFlags?: readonly string[]
-}
-
-/**
- * Positional arguments in the order given. Commands that take many arguments (strict = false) use this
- * instead of oclif's `argv`, which is re-sorted by first occurrence (so `sh -c 'echo $1' a a b` or a value
- * repeated from a flag would come out reordered); and unknown flags, which oclif lets through silently when
- * not strict, are a usage error here.
- */
-export function positionalArgs(parsed: ParsedTokens, commandHint: string): string[] {
-  const unknown = parsed.nonExistentFlags ?? []
-  if (unknown.length > 0) throw usageError(`unknown flag ${unknown[0]}${commandHint}`)
-  return parsed.raw.filter((token) => token.type === 'arg').map((token) => token.input)
 }

@@ -3,7 +3,8 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {deleteCheckpoint} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
-import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {write} from '../../cli/output/print'
 
 export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDelete> {

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {deleteContainer} from '../../lib/containers/containers'
-import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {write} from '../../cli/output/print'
 
 export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
-import {positionalArgs} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
 import {write} from '../../cli/output/print'
 

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/tasks/processes'
 import {parseSignal} from '../../lib/tasks/signals'
 

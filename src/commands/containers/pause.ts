@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {pauseTask} from '../../lib/tasks/processes'
 
 export default class ContainersPause extends BaseCommand<typeof ContainersPause> {

@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../cli/for-each-id'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {resumeTask} from '../../lib/tasks/processes'
 
 export default class ContainersResume extends BaseCommand<typeof ContainersResume> {

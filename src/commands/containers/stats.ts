@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {type CtrError, usageError} from '../../lib/containerd/errors'
-import {positionalArgs} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {parseDuration} from '../../cli/duration'
 import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
 import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'

@@ -15,7 +15,8 @@
  *   stream is idle notices a daemon that stopped answering without closing the socket.
  * - Events are best effort, never replayed: exit codes come from Tasks.Wait/Get, events only announce them.
  */
-import {Backoff, type BackoffOptions, DEFAULT_BACKOFF, sleep} from '../backoff'
+import {Backoff, type BackoffOptions, DEFAULT_BACKOFF} from '../backoff'
+import {sleep} from '../sleep'
 import type {ContainerdClient, MessageType} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {ContainerCreate, ContainerDelete, ContainerUpdate} from '../../gen/containerd/events/container'

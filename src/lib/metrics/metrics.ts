@@ -9,7 +9,7 @@
  */
 import {totalmem} from 'node:os'
 
-import {sleep} from '../backoff'
+import {sleep} from '../sleep'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {Metrics as MetricsV1} from '../../gen/cgroups/v1/metrics'

@@ -176,14 +176,6 @@ async function requireRunning(client: ContainerdClient, id: string): Promise<voi
   throw new CtrError('failed-precondition', `container "${id}" is ${state}`)
 }
 
-async function isRunningExec(client: ContainerdClient, id: string, execId: string): Promise<boolean> {
-  const got = await client
-    .service(TasksDefinition)
-    .get({containerId: id, execId})
-    .catch(() => undefined)
-  return got?.process?.status === Status.RUNNING
-}
-
 function execError(error: unknown, id: string, execId: string): unknown {
   if (error instanceof CtrError && error.kind === 'already-exists') {
     return new CtrError('already-exists', `container "${id}" already has an exec process "${execId}"`, {cause: error})

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
 import {CtrError} from '../../../src/lib/containerd/errors'
-import {positionalArgs} from '../../../src/cli/for-each-id'
 import {startError} from '../../../src/lib/tasks/exec'
 import {checkKillOptions, parsePid, withContainer} from '../../../src/lib/tasks/processes'
 
@@ -49,22 +48,5 @@ describe('startError', () => {
     expect(denied.exitCode).toBe(126)
     const other = startError(new CtrError('internal', 'something else'), 'web', 'x') as CtrError
     expect(other.exitCode).toBe(125)
-  })
-})
-
-describe('positionalArgs', () => {
-  it('keeps the order and repeats oclif would re-sort', () => {
-    const raw = [
-      {type: 'flag', input: '/tmp'},
-      {type: 'arg', input: 'sh'},
-      {type: 'arg', input: 'a'},
-      {type: 'arg', input: '/tmp'},
-      {type: 'arg', input: 'a'},
-    ]
-    expect(positionalArgs({raw}, '')).toEqual(['sh', 'a', '/tmp', 'a'])
-  })
-
-  it('makes an unknown flag a usage error', () => {
-    expect(() => positionalArgs({raw: [], nonExistentFlags: ['--bogus']}, ' (hint)')).toThrow('unknown flag --bogus (hint)')
   })
 })
