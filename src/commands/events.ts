@@ -2,7 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
 import {parseDuration} from '../cli/duration'
-import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events/watch'
+import type {CtrEvent} from '../lib/events/decode'
+import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
+import type {WatchStatus} from '../lib/events/watch'
 import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
