@@ -12,14 +12,8 @@
  * this instance's client. Errors are CtrError (kind, message, exitCode), as in the CLI.
  */
 import {type BenchOptions, type BenchResult, runBench} from './lib/bench/bench'
-import {
-  createCheckpoint,
-  type Checkpoint,
-  type CreateCheckpointOptions,
-  deleteCheckpoint,
-  listCheckpoints,
-  type StoreOptions,
-} from './lib/checkpoints/store'
+import {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'
+import {type Checkpoint, deleteCheckpoint, listCheckpoints, type StoreOptions} from './lib/checkpoints/store'
 import {ContainerdClient, type ConnectOptions} from './lib/containerd/client'
 import {CtrError} from './lib/containerd/errors'
 import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers/containers'
@@ -154,6 +148,8 @@ export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type K
 export {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
 export {parseSignal, signalName} from './lib/tasks/signals'
 export {waitTask, type ExitStatus} from './lib/tasks/tasks'
-export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints/store'
+export {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'
+export {deleteCheckpoint, listCheckpoints, type Checkpoint} from './lib/checkpoints/store'
+export {restoreFrom} from './lib/checkpoints/restore'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench/bench'
 export {summarize, type StatsSummary} from './lib/bench/stats-summary'

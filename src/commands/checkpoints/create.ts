@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {type Checkpoint, createCheckpoint} from '../../lib/checkpoints/store'
+import {createCheckpoint} from '../../lib/checkpoints/create'
+import type {Checkpoint} from '../../lib/checkpoints/store'
 import {startSpinner} from '../../cli/output/style'
 
 export default class CheckpointsCreate extends BaseCommand<typeof CheckpointsCreate> {

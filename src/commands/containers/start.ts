@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {attachStdio} from '../../lib/tasks/attach'
-import {restoreFrom} from '../../lib/checkpoints/store'
+import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
 import {startSpinner} from '../../cli/output/style'
 import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
