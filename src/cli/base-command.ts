@@ -6,6 +6,7 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT} from '../lib/containerd/errors'
+import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
 import {toJson, write} from './output/print'
 
@@ -78,8 +79,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Set while an attached process runs with signal forwarding: SIGINT/SIGTERM go to it, not to ctr's abort. */
   private forwardingSignals = false
   /** Set while Tasks.Start is under way: an interrupt then is held, and acted on once it answers. */
-  private starting = false
-  private heldInterrupt?: NodeJS.Signals
+  private heldInterrupt?: HeldUntilStarted<NodeJS.Signals>
 
   /**
    * Runs an attached start or exec, handing ctr's SIGINT/SIGTERM to the container's process from just
@@ -91,16 +91,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
   ): Promise<T> {
     const release = () => {
-      this.starting = false
       const held = this.heldInterrupt
       this.heldInterrupt = undefined
-      if (held) this.interrupt(held)
+      void held?.release()
     }
     try {
       return await body({
         onStarting: (forwarding) => {
           this.forwardingSignals = forwarding
-          this.starting = true
+          this.heldInterrupt = new HeldUntilStarted((signal) => this.interrupt(signal), 'first')
         },
         onStarted: release,
       })
@@ -117,8 +116,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected interrupt(signal: NodeJS.Signals): void {
     if (this.forwardingSignals) return
-    if (this.starting) {
-      this.heldInterrupt ??= signal
+    if (this.heldInterrupt) {
+      this.heldInterrupt.push(signal)
       return
     }
     if (this.interruptedBy) process.exit(exitCodeFor(signal))

@@ -60,7 +60,7 @@ export interface CompletionModel {
 /** Their ID argument names a container to create, not an existing one. */
 const NEW_ID_COMMANDS = new Set(['containers:start'])
 
-/** Flags accepted before the command (src/cli.ts moves them), completed at the top level. */
+/** Flags accepted before the command (src/cli/main.ts moves them), completed at the top level. */
 const TOP_LEVEL_FLAGS: CompletionFlag[] = [
   {names: ['--address', '-a'], description: 'containerd socket', value: 'file'},
   {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'value'},

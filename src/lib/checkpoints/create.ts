@@ -11,6 +11,7 @@ import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import {CheckpointOptions as CriuCheckpointOptions} from '../../gen/containerd/runc/options/oci'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
+import {requireContainer} from '../containers/containers'
 import {getTask} from '../tasks/tasks'
 import {criuConfig, criuHint, criuReason, tidyDaemonMessage} from './criu'
 import {
@@ -24,7 +25,6 @@ import {
   METADATA_FILE,
   readCheckpoint,
   removeEmptyDirs,
-  requireContainer,
   storeError,
   type StoreOptions,
 } from './store'

@@ -18,10 +18,10 @@ import {randomBytes} from 'node:crypto'
 import {readdir, readFile, rename, rm, rmdir} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
-import {checkContainerId} from '../containers/containers'
+import {isIdentifier} from '../containerd/identifiers'
+import {checkContainerId, requireContainer} from '../containers/containers'
 
 export const CHECKPOINT_DIR_ENV = 'CTR_CHECKPOINT_DIR'
 export const DEFAULT_CHECKPOINT_DIR = '/var/lib/ctr/checkpoints'
@@ -29,8 +29,6 @@ export const DEFAULT_CHECKPOINT_DIR = '/var/lib/ctr/checkpoints'
 export const METADATA_FILE = 'checkpoint.json'
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const NAME_MAX_LENGTH = 76
-/** containerd's identifier rule, which namespaces follow too. */
-const NAMESPACE_PATTERN = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
 
 /** The CRIU options of `checkpoints create`, under the seed's names. */
 export interface CheckpointFlags {
@@ -72,7 +70,8 @@ export function checkCheckpointName(name: string): void {
 }
 
 function checkNamespace(namespace: string): void {
-  if (!NAMESPACE_PATTERN.test(namespace) || namespace.length > NAME_MAX_LENGTH) throw usageError(`invalid namespace "${namespace}"`)
+  // Namespaces follow containerd's identifier rule too.
+  if (!isIdentifier(namespace)) throw usageError(`invalid namespace "${namespace}"`)
 }
 
 /** The directory of a container's checkpoints; every component is validated so none can leave the root. */
@@ -186,16 +185,6 @@ export async function getCheckpoint(client: ContainerdClient, id: string, name: 
 }
 
 // -- helpers ---------------------------------------------------------------------------------------------
-
-export async function requireContainer(client: ContainerdClient, id: string): Promise<void> {
-  await client
-    .service(ContainersDefinition)
-    .get({id})
-    .catch((error) => {
-      if (error instanceof CtrError && error.kind === 'not-found') throw new CtrError('not-found', `container "${id}" not found`, {cause: error})
-      throw error
-    })
-}
 
 /** Removes dir and its parents up to (not including) root while they are empty. */
 export async function removeEmptyDirs(dir: string, root: string): Promise<void> {

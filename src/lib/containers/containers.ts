@@ -5,19 +5,17 @@
 import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
-import type {ProcessStatus} from '../tasks/processes'
+import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
+import type {ProcessStatus} from '../tasks/status'
 import {getTask, listTasks, removeTask, type TaskInfo} from '../tasks/tasks'
 
 /** The label `ctr containers start` keeps the bundle path in, so the list can show it. */
 export const BUNDLE_LABEL = 'io.ctr.bundle'
 
-/** containerd's identifier rule (identifiers.Validate): checked before anything is created. */
-const ID_PATTERN = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
-const ID_MAX_LENGTH = 76
-
+/** containerd's identifier rule, checked before anything is created. */
 export function checkContainerId(id: string): void {
-  if (!ID_PATTERN.test(id) || id.length > ID_MAX_LENGTH) {
-    throw usageError(`invalid container ID ${JSON.stringify(id)}: use letters, digits and single . _ - between them, at most ${ID_MAX_LENGTH} characters`)
+  if (!isIdentifier(id)) {
+    throw usageError(`invalid container ID ${JSON.stringify(id)}: use letters, digits and single . _ - between them, at most ${MAX_IDENTIFIER_LENGTH} characters`)
   }
 }
 
@@ -126,9 +124,7 @@ export interface DeleteOptions {
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
-  await containers.get({id}).catch((error) => {
-    throw notFound(error, id)
-  })
+  await requireContainer(client, id)
   const task = await getTask(client, id)
   // A created task never ran (docker removes those without -f too); stopped ones are just records.
   if (task && !options.force && task.status !== 'stopped' && task.status !== 'created') {
@@ -139,6 +135,16 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
     throw notFound(error, id)
   })
   return {id}
+}
+
+/** Fails with `container "x" not found` unless the container exists. */
+export async function requireContainer(client: ContainerdClient, id: string): Promise<void> {
+  await client
+    .service(ContainersDefinition)
+    .get({id})
+    .catch((error) => {
+      throw notFound(error, id)
+    })
 }
 
 function notFound(error: unknown, id: string): unknown {

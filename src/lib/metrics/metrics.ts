@@ -17,7 +17,7 @@ import {Metrics as MetricsV2} from '../../gen/cgroups/v2/metrics'
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
-import {Status} from '../../gen/containerd/types/task/task'
+import {type ProcessStatus, processStatus} from '../tasks/status'
 
 /** One reading of one task's cgroup. Byte counts and nanoseconds as numbers (exact up to 2^53). */
 export interface MetricsSample {
@@ -128,12 +128,10 @@ export function cpuPercent(previous: MetricsSample | undefined, current: Metrics
 
 // -- sampling -------------------------------------------------------------------------------------------
 
-export type TaskState = 'created' | 'running' | 'paused' | 'pausing' | 'stopped' | 'unknown'
-
 /** One row of `ctr containers stats`. Usage fields are absent unless the task is running or paused. */
 export interface ContainerStats {
   id: string
-  state: TaskState
+  state: ProcessStatus
   timestamp: Date
   cpuPercent?: number
   memoryUsage?: number
@@ -148,20 +146,12 @@ export interface ContainerStats {
   netTx?: number
 }
 
-const STATES: Partial<Record<Status, TaskState>> = {
-  [Status.CREATED]: 'created',
-  [Status.RUNNING]: 'running',
-  [Status.PAUSED]: 'paused',
-  [Status.PAUSING]: 'pausing',
-  [Status.STOPPED]: 'stopped',
-}
-
 /** Every task in the namespace by container ID. Containers without a task are absent. */
-export async function taskStates(client: ContainerdClient, signal?: AbortSignal): Promise<Map<string, TaskState>> {
+export async function taskStates(client: ContainerdClient, signal?: AbortSignal): Promise<Map<string, ProcessStatus>> {
   const {tasks} = await client.service(TasksDefinition).list({}, {signal})
-  const states = new Map<string, TaskState>()
+  const states = new Map<string, ProcessStatus>()
   // Tasks.List lists init processes only, keyed by container ID.
-  for (const task of tasks) states.set(task.id || task.containerId, STATES[task.status] ?? 'unknown')
+  for (const task of tasks) states.set(task.id || task.containerId, processStatus(task.status))
   return states
 }
 
@@ -200,7 +190,7 @@ export async function checkContainersExist(client: ContainerdClient, ids: readon
   }
 }
 
-export function toStats(id: string, state: TaskState, sample: MetricsSample | undefined, previous: MetricsSample | undefined, hostMemory = totalmem()): ContainerStats {
+export function toStats(id: string, state: ProcessStatus, sample: MetricsSample | undefined, previous: MetricsSample | undefined, hostMemory = totalmem()): ContainerStats {
   const active = state === 'running' || state === 'paused' || state === 'pausing'
   if (!active || !sample) return {id, state, timestamp: sample?.timestamp ?? new Date()}
   const effectiveLimit = sample.memoryLimit ?? hostMemory

@@ -18,6 +18,7 @@ import {constants} from 'node:os'
 
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {ContainerdClient} from '../containerd/client'
+import {HeldUntilStarted} from './held-until-started'
 import {createFifos, type StdioPaths} from './stdio'
 
 /** How long after the process exits its remaining output may take to arrive (a child that inherited the
@@ -145,6 +146,17 @@ export function proxySignals(kill: (signal: number) => Promise<unknown>, signals
   return () => {
     for (const [name, listener] of listeners) process.off(name, listener)
   }
+}
+
+/**
+ * proxySignals from just before Tasks.Start, for start --attach and exec --attach: the process may write
+ * (and the user react to it) before Start answers, so forwarding begins then; what arrives before release()
+ * (Start has answered, the process runs) is held and delivered in order.
+ */
+export function forwardSignalsAcrossStart(kill: (signal: number) => Promise<unknown>): {release(): Promise<void>; stop(): void} {
+  const held = new HeldUntilStarted<number>((signal) => kill(signal).catch(() => undefined))
+  const stop = proxySignals(async (signal) => held.push(signal))
+  return {release: () => held.release(), stop}
 }
 
 /**

@@ -6,6 +6,7 @@ import {randomBytes} from 'node:crypto'
 import {posix} from 'node:path'
 
 import {usageError} from '../containerd/errors'
+import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 
 /** The parts of an OCI runtime-spec `process` this module reads or writes; the rest passes through. */
 export interface OciProcess {
@@ -30,17 +31,14 @@ export interface ExecOverrides {
   consoleSize?: {width: number; height: number}
 }
 
-/** containerd's identifier rule (identifiers.Validate), which exec IDs must follow too. */
-const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
-const MAX_IDENTIFIER_LENGTH = 76
-
 /** `exec-` and 12 random hex digits: unique enough to run many execs in one container without a name. */
 export function newExecId(): string {
   return `exec-${randomBytes(6).toString('hex')}`
 }
 
 export function checkExecId(execId: string): void {
-  if (execId.length === 0 || execId.length > MAX_IDENTIFIER_LENGTH || !IDENTIFIER.test(execId)) {
+  // Exec IDs follow containerd's identifier rule too.
+  if (!isIdentifier(execId)) {
     throw usageError(
       `invalid --exec-id "${execId}": use 1-${MAX_IDENTIFIER_LENGTH} letters and digits, separated by single '.', '_' or '-'`,
     )

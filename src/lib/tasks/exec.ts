@@ -6,13 +6,15 @@
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import {Status} from '../../gen/containerd/types/task/task'
-import {proxySignals} from './attach'
-import {ContainerdClient} from '../containerd/client'
-import {CtrError, EXIT} from '../containerd/errors'
+import {forwardSignalsAcrossStart} from './attach'
+import {withCleanupClient} from '../containerd/cleanup-client'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
 import {withContainer} from './processes'
+import {processStartError} from './runtime-errors'
 import {SIGKILL} from './signals'
+import {processStatus} from './status'
 import {NULL_STDIO, type StdioPaths} from './stdio'
 
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
@@ -81,7 +83,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   let started = false
   let exited: Promise<{exitStatus: number; exitedAt?: Date}> | undefined
   let exitStatus: number | undefined
-  let stopForwarding: (() => void) | undefined
+  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
   // Wait is cancelled through this once the process is deleted on a failure path.
   const waitAbort = new AbortController()
   try {
@@ -102,20 +104,17 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       exited = tasks.wait({containerId: id, execId}, {timeoutMs: null, signal: waitSignal})
       exited.catch(() => undefined) // observed below; a start failure must not leave an unhandled rejection
     }
-    // Forwarding begins just before Tasks.Start, as for an attached start: the process may write (and the
-    // user react) before Start answers. Signals until then are held and delivered once it runs.
-    const kill = (signal: number) => tasks.kill({containerId: id, execId, signal})
-    const held: number[] = []
-    if (io && hooks.forwardSignals) stopForwarding = proxySignals((signal) => (started ? kill(signal) : Promise.resolve(held.push(signal))))
+    // Forwarding begins just before Tasks.Start, as for an attached start (forwardSignalsAcrossStart).
+    if (io && hooks.forwardSignals) forwarding = forwardSignalsAcrossStart((signal) => tasks.kill({containerId: id, execId, signal}))
     if (io) hooks.onStarting?.(Boolean(hooks.forwardSignals))
     const {pid} = await tasks.start({containerId: id, execId}).catch((error) => {
-      throw startError(error, id, options.args[0])
+      throw processStartError(error, {id, command: options.args[0], exec: true}) ?? withContainer(error, id)
     })
     started = true
     if (!io || !exited) return {id, execId, pid}
 
     await io.started({containerId: id, execId})
-    for (const signal of held.splice(0)) await kill(signal).catch(() => undefined)
+    await forwarding?.release()
     hooks.onStarted?.()
     const status = await exited
     exitStatus = status.exitStatus
@@ -124,7 +123,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     await io.drained()
     return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
   } finally {
-    stopForwarding?.()
+    forwarding?.stop()
     waitAbort.abort()
     // A detached exec that started is left running; anything else we created is ours to remove.
     if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal)
@@ -137,17 +136,14 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
  * Uses a fresh connection when the command's own was aborted by Ctrl-C, so clean-up still reaches containerd.
  */
 async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal): Promise<void> {
-  const cleanup = signal?.aborted ? new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: client.timeoutMs || undefined}) : client
-  const tasks = cleanup.service(TasksDefinition)
-  try {
+  await withCleanupClient(client, signal, async (cleanup) => {
+    const tasks = cleanup.service(TasksDefinition)
     if (mayRun) {
       await tasks.kill({containerId: id, execId, signal: SIGKILL}).catch(() => undefined)
       await tasks.wait({containerId: id, execId}, {timeoutMs: 5000}).catch(() => undefined)
     }
     await tasks.deleteProcess({containerId: id, execId}).catch(() => undefined)
-  } finally {
-    if (cleanup !== client) cleanup.close()
-  }
+  })
 }
 
 /** The container's own process spec (Containers.Get → spec Any JSON → .process). */
@@ -170,33 +166,15 @@ async function requireRunning(client: ContainerdClient, id: string): Promise<voi
       if (error instanceof CtrError && error.kind === 'not-found') throw new CtrError('failed-precondition', `container "${id}" is not running`, {cause: error})
       throw error
     })
-  const status = task.process?.status
-  if (status === Status.RUNNING) return
-  const state = status === Status.PAUSED || status === Status.PAUSING ? 'paused' : status === Status.CREATED ? 'created, not started' : 'not running'
+  const status = processStatus(task.process?.status)
+  if (status === 'running') return
+  const state = status === 'paused' || status === 'pausing' ? 'paused' : status === 'created' ? 'created, not started' : 'not running'
   throw new CtrError('failed-precondition', `container "${id}" is ${state}`)
 }
 
 function execError(error: unknown, id: string, execId: string): unknown {
   if (error instanceof CtrError && error.kind === 'already-exists') {
     return new CtrError('already-exists', `container "${id}" already has an exec process "${execId}"`, {cause: error})
-  }
-  return withContainer(error, id)
-}
-
-/** runc's "executable file not found" and "permission denied" become the shell's 127 and 126, in one line. */
-export function startError(error: unknown, id: string, command: string): unknown {
-  if (!(error instanceof CtrError)) return error
-  if (/executable file not found|no such file or directory/.test(error.message)) {
-    return new CtrError('not-found', `cannot exec "${command}" in container "${id}": executable file not found`, {
-      cause: error,
-      exitCode: EXIT.commandNotFound,
-    })
-  }
-  if (/permission denied/.test(error.message)) {
-    return new CtrError('permission-denied', `cannot exec "${command}" in container "${id}": permission denied`, {
-      cause: error,
-      exitCode: EXIT.cannotInvoke,
-    })
   }
   return withContainer(error, id)
 }

@@ -6,27 +6,13 @@
  */
 import {ProcessDetails} from '../../gen/containerd/runc/options/oci'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import {Status} from '../../gen/containerd/types/task/task'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {SIGTERM} from './signals'
+import {type ProcessStatus, processStatus} from './status'
 
 const PROCESS_DETAILS = 'containerd.runc.v1.ProcessDetails'
-
-export type ProcessStatus = 'unknown' | 'created' | 'running' | 'stopped' | 'paused' | 'pausing'
-
-const STATUS_NAMES: Record<number, ProcessStatus> = {
-  [Status.CREATED]: 'created',
-  [Status.RUNNING]: 'running',
-  [Status.STOPPED]: 'stopped',
-  [Status.PAUSED]: 'paused',
-  [Status.PAUSING]: 'pausing',
-}
-
-export function processStatus(status: Status | undefined): ProcessStatus {
-  return (status !== undefined && STATUS_NAMES[status]) || 'unknown'
-}
 
 export interface KillOptions {
   /** Signal number (parse names with parseSignal); default SIGTERM. */

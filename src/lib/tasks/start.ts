@@ -9,10 +9,12 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
-import {type AttachedIo, proxySignals} from './attach'
+import {type AttachedIo, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec} from '../containers/bundle'
-import {ContainerdClient} from '../containerd/client'
-import {CtrError, EXIT, usageError} from '../containerd/errors'
+import {withCleanupClient} from '../containerd/cleanup-client'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import {processStartError} from './runtime-errors'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
 import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
 
@@ -37,7 +39,7 @@ export interface StartOptions {
   labels?: Record<string, string>
   /**
    * Restore the task from a checkpoint: checkpoint and options go to Tasks.Create as they are; annotations
-   * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints.ts.
+   * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints/restore.ts.
    */
   restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
@@ -147,64 +149,51 @@ export interface RunResult {
  */
 export async function runAttached(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
   const kill = (signal: number) => client.service(TasksDefinition).kill({containerId: options.id, execId: '', signal, all: false})
-  // Proxying begins just before Tasks.Start: the process may write (and the user react to it) before
-  // Start's answer arrives. Signals from then until it arrives are held and delivered once it runs.
-  let running = false
-  const held: number[] = []
-  let stopProxy: (() => void) | undefined
+  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
   const beforeStart = ({terminal}: {terminal: boolean}) => {
     // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
     const proxying = Boolean(options.proxySignals) && !terminal
-    if (proxying) stopProxy = proxySignals((signal) => (running ? kill(signal) : Promise.resolve(held.push(signal))))
+    if (proxying) forwarding = forwardSignalsAcrossStart(kill)
     options.onStarting?.(proxying)
   }
   let started: StartedContainer
   try {
     started = await startContainer(client, {...options, beforeStart})
   } catch (error) {
-    stopProxy?.()
+    forwarding?.stop()
     throw error
   }
   const {id, io, exited} = started
   try {
-    running = true
+    await forwarding?.release()
     options.onStarted?.()
-    for (const signal of held.splice(0)) await kill(signal).catch(() => undefined)
     const {exitStatus, exitedAt} = await exited!
     await io!.drained()
     await deleteTask(client, id)
     if (options.rm) await client.service(ContainersDefinition).delete({id})
     return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
   } finally {
-    stopProxy?.()
+    forwarding?.stop()
     await io!.close()
   }
 }
 
 /** Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). */
 async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<void> {
-  const cleanup = signal?.aborted ? new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: client.timeoutMs || 10_000}) : client
-  try {
+  await withCleanupClient(client, signal, async (cleanup) => {
     if (taskMayExist) await removeTask(cleanup, id).catch(() => undefined)
     await cleanup.service(ContainersDefinition).delete({id}).catch(() => undefined)
-  } finally {
-    if (cleanup !== client) cleanup.close()
-  }
+  })
 }
 
 /**
- * runc's "exec: "x": executable file not found" / "permission denied" (at Tasks.Create or Start) become
- * the shell's 127 and 126 in one line; anything else names the container.
+ * A failed start in one line: runc's failures to start the process as runtime-errors.ts words them (127,
+ * 126, the working directory), a duplicate ID plainly; anything else names the container.
  */
 export function startError(error: unknown, id: string, command: string): unknown {
   if (!(error instanceof CtrError)) return error
-  const exec = /exec: "([^"]*)": (.*?)(?::\s*unknown)?$/.exec(error.message)
-  if (exec && /executable file not found|no such file or directory/.test(exec[2])) {
-    return new CtrError('not-found', `cannot start container "${id}": "${exec[1] || command}": executable file not found`, {cause: error, exitCode: EXIT.commandNotFound})
-  }
-  if (exec && /permission denied/.test(exec[2])) {
-    return new CtrError('permission-denied', `cannot start container "${id}": "${exec[1] || command}": permission denied`, {cause: error, exitCode: EXIT.cannotInvoke})
-  }
+  const runtime = processStartError(error, {id, command})
+  if (runtime) return runtime
   if (error.kind === 'already-exists') return new CtrError('already-exists', `container "${id}" already exists`, {cause: error})
   if (error.kind === 'cancelled' || error.message.includes(`"${id}"`)) return error
   return new CtrError(error.kind, `cannot start container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})

@@ -9,7 +9,7 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
-import {type ProcessStatus, processStatus} from './processes'
+import {type ProcessStatus, processStatus} from './status'
 import {SIGKILL} from './signals'
 import {NULL_STDIO, type StdioPaths} from './stdio'
 

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
 import {CtrError} from '../../../src/lib/containerd/errors'
-import {startError} from '../../../src/lib/tasks/exec'
 import {checkKillOptions, parsePid, withContainer} from '../../../src/lib/tasks/processes'
 
 describe('kill options', () => {
@@ -32,21 +31,5 @@ describe('withContainer', () => {
     expect(withContainer(named, 'web')).toBe(named)
     const lost = new CtrError('unavailable', 'cannot connect to containerd at /x: no such file')
     expect(withContainer(lost, 'web')).toBe(lost)
-  })
-})
-
-describe('startError', () => {
-  it('maps runc exec failures to the shell exit codes', () => {
-    const notFound = startError(
-      new CtrError('internal', 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH'),
-      'web',
-      'nope',
-    ) as CtrError
-    expect(notFound.exitCode).toBe(127)
-    expect(notFound.message).toBe('cannot exec "nope" in container "web": executable file not found')
-    const denied = startError(new CtrError('internal', 'exec: "/etc/passwd": permission denied'), 'web', '/etc/passwd') as CtrError
-    expect(denied.exitCode).toBe(126)
-    const other = startError(new CtrError('internal', 'something else'), 'web', 'x') as CtrError
-    expect(other.exitCode).toBe(125)
   })
 })

@@ -20,8 +20,13 @@ describe('startError', () => {
     expect(error.exitCode).toBe(EXIT.cannotInvoke)
     expect(error.message).toContain('permission denied')
   })
-  it('leaves other runtime errors at 125, naming the container', () => {
+  it('names the working directory when runc cannot enter it', () => {
     const error = startError(runc('chdir to cwd ("/nope") set in config.json failed: no such file or directory'), 'web', 'sh') as CtrError
+    expect(error.exitCode).toBe(EXIT.failure)
+    expect(error.message).toBe('cannot start container "web": working directory "/nope" does not exist in the container')
+  })
+  it('leaves other runtime errors at 125, naming the container', () => {
+    const error = startError(runc('mkdir /rootfs/etc/passwd: not a directory'), 'web', 'sh') as CtrError
     expect(error.exitCode).toBe(EXIT.failure)
     expect(error.message).toMatch(/^cannot start container "web": failed to create shim task/)
   })
