@@ -3,6 +3,7 @@
  * abort of in-flight calls, and one funnel that turns every error into `ctr: <one line>` and an exit code.
  */
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT} from '../lib/containerd/errors'
@@ -164,19 +165,46 @@ export function exitCodeFor(signal: NodeJS.Signals): number {
 export function toCtrError(error: unknown, commandId?: string): CtrError {
   if (error instanceof CtrError) return error
   if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
-    // Parse errors come multi-line ("Missing 1 required arg:\nid  container ID\nSee more help with --help",
-    // "The following error occurred:\n  Missing required flag id"): keep what names the problem, on one line.
-    const lines = String((error as Error).message)
-      .split('\n')
-      .map((line) => line.trim().split(/\s{2,}/)[0])
-      .filter((line) => line && !/^See more help/.test(line) && !/^The following errors? occurred/.test(line))
-    const what = lines.join(' ').replace(/:$/, '').replace(/\s+/g, ' ')
     const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
-    return new CtrError('usage', `${what}${hint}`, {cause: error})
+    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError)}${hint}`, {cause: error})
   }
   const message = error instanceof Error ? error.message : String(error)
   return new CtrError('internal', message.split('\n')[0], {cause: error})
 }
+
+/** The data oclif's parse errors carry (lib/parser/errors.js; the classes themselves are not exported). */
+interface ParseErrorData {
+  /** RequiredArgsError: the missing args' definitions; UnexpectedArgsError: the surplus words. */
+  args?: unknown
+  /** NonExistentFlagsError: the unknown flags as typed. */
+  flags?: unknown
+  /** Every CLIParseError: the parse's input and output (FailedFlagValidationError, ViolatedFlagConstraintError). */
+  parse?: {output?: unknown}
+}
+
+const plural = (list: readonly unknown[], word: string) => `${word}${list.length === 1 ? '' : 's'}`
+
+/**
+ * One line naming the problem, built from the error's data where oclif gives some (its messages list the
+ * missing args with their descriptions, on several lines); otherwise oclif's own lines joined: a flag value
+ * refused ("Parsing --count", the reason, a help pointer ctr replaces with its own) or the reasons of a
+ * failed flag validation (after a header line).
+ */
+function parseErrorText(error: Errors.CLIError): string {
+  const data = error as Errors.CLIError & ParseErrorData
+  if (Array.isArray(data.flags)) return `Nonexistent ${plural(data.flags, 'flag')}: ${data.flags.join(', ')}`
+  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
+    return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
+  }
+  if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
+  let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
+  if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
+  if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
+  return lines.join(' ')
+}
+
+/** The line oclif appends to a refused flag value (lib/parser/parse.js). */
+const OCLIF_HELP_POINTER = 'See more help with --help'
 
 function debugDetails(error: unknown): string {
   const parts: string[] = []
