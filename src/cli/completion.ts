@@ -4,13 +4,27 @@
  * the command tree itself: completing a command or flag name never starts node. Only container IDs do, by
  * running `ctr containers -q` with the namespace and address already typed on the line and a 1 s deadline.
  *
- * Which positions are container IDs is read from the metadata: an arg or an option flag whose description
- * says "container ID" (or a flag named --id or shown as ID). Commands that take a NEW ID are listed below.
+ * Which args and flags take an existing container's ID, or a directory, each command declares next to its
+ * args and flags (`static completion: CompletionHints`), which oclif keeps in its command metadata.
  */
+
+/**
+ * What a command's args and flags complete to, by name (an arg and a flag of the same name both). A
+ * command's own static property: oclif drops unknown properties of args and flags, not of commands.
+ */
+export interface CompletionHints {
+  /** Take the ID of an existing container (not one to create). */
+  containerIds?: readonly string[]
+  /** Take a directory. */
+  dirs?: readonly string[]
+  /** Take a file. */
+  files?: readonly string[]
+}
 
 /** The parts of oclif's cached command metadata (Command.Loadable) that completion needs. */
 export interface CommandMeta {
   id: string
+  completion?: CompletionHints
   description?: string
   summary?: string
   hidden?: boolean
@@ -57,9 +71,6 @@ export interface CompletionModel {
   children: Map<string, Map<string, string>>
 }
 
-/** Their ID argument names a container to create, not an existing one. */
-const NEW_ID_COMMANDS = new Set(['containers:start'])
-
 /** Flags accepted before the command (src/cli/main.ts moves them), completed at the top level. */
 const TOP_LEVEL_FLAGS: CompletionFlag[] = [
   {names: ['--address', '-a'], description: 'containerd socket', value: 'file'},
@@ -74,23 +85,19 @@ export function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n')[0].trim()
 }
 
-function saysContainerId(description: string | undefined): boolean {
-  return /container ID/i.test(description ?? '')
+/** The global flags' values (BaseCommand.baseFlags): --address is a socket file. */
+const GLOBAL_HINTS: CompletionHints = {files: ['address']}
+
+function hintedKind(name: string, hints: CompletionHints | undefined): ValueKind | undefined {
+  if (hints?.containerIds?.includes(name)) return 'container'
+  if (hints?.dirs?.includes(name)) return 'dir'
+  if (hints?.files?.includes(name)) return 'file'
+  return undefined
 }
 
-function flagValueKind(name: string, flag: FlagMeta): ValueKind {
+function flagValueKind(name: string, flag: FlagMeta, hints: CompletionHints | undefined): ValueKind {
   if (flag.options && flag.options.length > 0) return {options: flag.options}
-  const helpValue = Array.isArray(flag.helpValue) ? flag.helpValue.join(' ') : flag.helpValue
-  if (name === 'id' || helpValue === 'ID' || saysContainerId(flag.description)) return 'container'
-  if (name === 'address') return 'file'
-  return 'value'
-}
-
-function argKind(commandId: string, name: string, description: string | undefined): ValueKind {
-  if (saysContainerId(description) && !NEW_ID_COMMANDS.has(commandId)) return 'container'
-  if (name === 'bundle' || /\bdirectory\b/i.test(description ?? '')) return 'dir'
-  if (/\bfile\b/i.test(description ?? '')) return 'file'
-  return 'value'
+  return hintedKind(name, hints) ?? hintedKind(name, GLOBAL_HINTS) ?? 'value'
 }
 
 /**
@@ -116,12 +123,12 @@ export function completionModel(bin: string, commands: readonly CommandMeta[], t
       .map(([name, flag]) => ({
         names: flag.char ? [`--${name}`, `-${flag.char}`] : [`--${name}`],
         description: firstLine(flag.summary ?? flag.description),
-        value: flag.type === 'option' ? flagValueKind(name, flag) : undefined,
+        value: flag.type === 'option' ? flagValueKind(name, flag, command.completion) : undefined,
       }))
     flags.push({names: ['--help', '-h'], description: 'show help'})
     const args = Object.entries(command.args ?? {})
       .filter(([, arg]) => !arg.hidden)
-      .map(([name, arg]) => argKind(command.id, name, arg.description))
+      .map(([name]) => hintedKind(name, command.completion) ?? 'value')
     result.push({path: words.join(' '), description: describe(command.id), flags, args, repeatsLast: command.strict === false && args.length > 0})
   }
   return {bin, commands: result, children}

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand, exitCodeFor} from '../cli/base-command'
+import type {CompletionHints} from '../cli/completion'
 import {type BenchResult, runBench} from '../lib/bench/bench'
 import {EXIT} from '../lib/containerd/errors'
 import {printObject} from '../cli/output/print'
@@ -11,6 +12,7 @@ export default class Bench extends BaseCommand<typeof Bench> {
   static args = {
     bundle: Args.string({description: 'OCI bundle directory every container starts from', required: true}),
   }
+  static completion: CompletionHints = {dirs: ['bundle']}
   static description = `Measure how fast containerd starts containers from a bundle
 
 Starts --count containers (IDs <prefix>-1, <prefix>-2, ...), --concurrency at a time over one connection,

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
+import type {CompletionHints} from '../cli/completion'
 import {parseDuration} from '../cli/duration'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
@@ -17,6 +18,7 @@ const columns: LiveColumn<CtrEvent>[] = [
 const namespaceColumn: LiveColumn<CtrEvent> = {header: 'NAMESPACE', width: 12, value: (e) => e.namespace}
 
 export default class Events extends BaseCommand<typeof Events> {
+  static completion: CompletionHints = {containerIds: ['id', 'exit-on']}
   static description = `Print containerd's events as they happen, one row each (also when piped)
 
 Rows are TYPE ID PID STATUS: TYPE is the short kind (create, start, exit, delete, exec-added, exec-started, oom, paused, resumed, checkpointed, container-create, image-delete, ...; unknown topics as they are). If the stream breaks (containerd restarted), ctr says so on stderr, re-subscribes with back-off and says which span of events may have been missed. Events are never replayed.

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {deleteCheckpoint} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
@@ -13,6 +14,7 @@ export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDel
     id: Args.string({description: 'container ID', required: true}),
     name: Args.string({description: 'checkpoint name (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete checkpoints of a container
 
 Prints each deleted name. With several names, ctr keeps going past a failure, reports each on stderr and

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {deleteContainer} from '../../lib/containers/containers'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
@@ -11,6 +12,7 @@ export default class ContainersDelete extends BaseCommand<typeof ContainersDelet
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete stopped containers (with --force, running ones too)
 
 Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`

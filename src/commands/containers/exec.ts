@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
@@ -8,6 +9,7 @@ import {execProcess, type ExecResult} from '../../lib/tasks/exec'
 import {write} from '../../cli/output/print'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Run another process in a running container
 
 The process starts from the container's own process spec (environment, capabilities, limits) with the

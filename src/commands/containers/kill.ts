@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/tasks/processes'
@@ -10,6 +11,7 @@ export default class ContainersKill extends BaseCommand<typeof ContainersKill> {
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = 'Send a signal to a container or one of its processes (default SIGTERM)'
   static enableJsonFlag = true
   static examples = [

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {type Column, printList} from '../../cli/output/print'
 import {listProcesses, type ProcessEntry} from '../../lib/tasks/processes'
 
@@ -15,6 +16,7 @@ export default class ContainersPs extends BaseCommand<typeof ContainersPs> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = "List the processes of a container's task: its init, exec processes and their children"
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers ps redis', '<%= config.bin %> containers ps -q redis', '<%= config.bin %> containers ps --json redis']

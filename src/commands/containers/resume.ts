@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {resumeTask} from '../../lib/tasks/processes'
@@ -9,6 +10,7 @@ export default class ContainersResume extends BaseCommand<typeof ContainersResum
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = 'Resume the processes of a paused container'
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers resume redis', '<%= config.bin %> containers resume web worker']
