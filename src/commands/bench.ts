@@ -6,7 +6,7 @@ import {type BenchResult, runBench} from '../lib/bench/bench'
 import {EXIT} from '../lib/containerd/errors'
 import {printObject} from '../cli/output/print'
 import {startProgress} from '../cli/output/progress'
-import {formatSummary} from '../lib/bench/stats-summary'
+import {formatSummary} from '../cli/output/stats-summary'
 
 export default class Bench extends BaseCommand<typeof Bench> {
   static args = {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {formatSummary, percentile, summarize} from '../../../src/lib/bench/stats-summary'
+import {percentile, summarize} from '../../../src/lib/bench/stats-summary'
 
 describe('summarize', () => {
   it('computes count, min, max, mean and the population standard deviation', () => {
@@ -49,20 +49,5 @@ describe('summarize', () => {
     expect(summarize([1, 2, 3], 1500).rate).toBe(2)
     expect(summarize([1, 2]).rate).toBeUndefined()
     expect(summarize([1, 2], 0).rate).toBeUndefined()
-  })
-})
-
-describe('formatSummary', () => {
-  it("prints the seed's rows in its order with units, aligned", () => {
-    const lines = formatSummary(summarize([10, 20, 30, 40], 1000))
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['count', 'min', 'max', 'mean', 'stddev', 'median', '75%', '95%', '99%', '99.9%', 'rate'])
-    expect(lines[0]).toBe('count:  4')
-    expect(lines[1]).toBe('min:    10.0ms')
-    expect(lines[5]).toBe('median: 25.0ms')
-    expect(lines.at(-1)).toBe('rate:   4.0 containers/s')
-  })
-
-  it('leaves the rate out when there is none', () => {
-    expect(formatSummary(summarize([1])).some((l) => l.startsWith('rate'))).toBe(false)
   })
 })
