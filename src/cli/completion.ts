@@ -7,6 +7,7 @@
  * Which args and flags take an existing container's ID, or a directory, each command declares next to its
  * args and flags (`static completion: CompletionHints`), which oclif keeps in its command metadata.
  */
+import type {Command} from '@oclif/core'
 
 /**
  * What a command's args and flags complete to, by name (an arg and a flag of the same name both). A
@@ -21,28 +22,16 @@ export interface CompletionHints {
   files?: readonly string[]
 }
 
-/** The parts of oclif's cached command metadata (Command.Loadable) that completion needs. */
-export interface CommandMeta {
-  id: string
-  completion?: CompletionHints
-  description?: string
-  summary?: string
-  hidden?: boolean
-  strict?: boolean
-  args?: Record<string, {name?: string; description?: string; hidden?: boolean}>
-  flags?: Record<string, FlagMeta>
-}
+/** The parts of oclif's cached command metadata (config.commands) completion reads, and the command's hints. */
+export type CommandMeta = Pick<Command.Cached, 'id'> &
+  Partial<Pick<Command.Cached, 'description' | 'summary' | 'hidden' | 'strict'>> & {
+    args?: Record<string, Partial<Pick<Command.Arg.Cached, 'description' | 'hidden'>>>
+    flags?: Record<string, FlagMeta>
+    completion?: CompletionHints
+  }
 
-export interface FlagMeta {
-  name?: string
-  char?: string
-  type: 'boolean' | 'option'
-  description?: string
-  summary?: string
-  hidden?: boolean
-  helpValue?: string | string[]
-  options?: readonly string[]
-}
+export type FlagMeta = Pick<Command.Flag.Cached, 'type'> &
+  Partial<Pick<Command.Flag.Cached, 'char' | 'description' | 'summary' | 'hidden'>> & {options?: readonly string[]}
 
 /** What to offer for a value: nothing in particular, container IDs, directories, files, or fixed words. */
 export type ValueKind = 'value' | 'container' | 'dir' | 'file' | {options: readonly string[]}
