@@ -20,7 +20,7 @@ const common = {
 
 await Promise.all([
   // The CLI bundles everything for start-up speed, except typescript: oclif requires it only to run .ts
-  // sources in development (src/cli.ts turns that off), and bundling it made dist/cli.js 12 MB (+180 ms).
+  // sources in development (src/cli/main.ts turns that off), and bundling it made dist/cli.js 12 MB (+180 ms).
   // Minified (a smaller file reads and compiles faster); with --debug, bin/run.js maps stack traces back
   // to the sources through dist/cli.js.map.
   build({
