@@ -12,27 +12,23 @@
  * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
  * this instance's client. Errors are CtrError (kind, message, exitCode), as in the CLI.
  */
-import {type BenchOptions, type BenchResult, runBench} from './lib/bench'
-import {
-  createCheckpoint,
-  type Checkpoint,
-  type CreateCheckpointOptions,
-  deleteCheckpoint,
-  listCheckpoints,
-  type StoreOptions,
-} from './lib/checkpoints'
+import {type BenchOptions, type BenchResult, runBench} from './lib/bench/bench'
+import {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'
+import {type Checkpoint, deleteCheckpoint, listCheckpoints, type StoreOptions} from './lib/checkpoints/store'
 import {ContainerdClient, type ConnectOptions} from './lib/containerd/client'
 import {CtrError} from './lib/containerd/errors'
-import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers'
-import {buildFilters, type CtrEvent, type FilterOptions, watchEvents, type WatchOptions} from './lib/events'
-import {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
+import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers/containers'
+import type {CtrEvent} from './lib/events/decode'
+import {buildFilters, type FilterOptions} from './lib/events/filters'
+import {watchEvents, type WatchOptions} from './lib/events/watch'
+import {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
 import {type ImportedImage, importImages, type ImportOptions} from './lib/images/import'
 import {type ImageInfo, listImages, type ListImagesOptions, removeImage, type RemoveImageOptions} from './lib/images/store'
-import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics'
-import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/processes'
-import {parseSignal} from './lib/signals'
-import {type StartedContainer, startContainer, type StartOptions} from './lib/start'
-import {type ExitStatus, waitTask} from './lib/tasks'
+import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics/metrics'
+import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/tasks/processes'
+import {parseSignal} from './lib/tasks/signals'
+import {type StartedContainer, startContainer, type StartOptions} from './lib/tasks/start'
+import {type ExitStatus, waitTask} from './lib/tasks/tasks'
 import {getVersion, type VersionInfo} from './lib/version'
 
 export interface ContainerdOptions extends ConnectOptions {
@@ -151,22 +147,27 @@ export class Containerd {
 }
 
 export {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS, socketPath} from './lib/containerd/client'
-export type {CallOptions, ConnectOptions, ServiceClient} from './lib/containerd/client'
+export type {CallOptions, ConnectOptions, Requests, ServiceClient, ServiceDefinition} from './lib/containerd/client'
 export {CtrError, EXIT, type ErrorKind} from './lib/containerd/errors'
 export {getVersion, type VersionInfo} from './lib/version'
-export {buildFilters, decodeEnvelope, streamEvents, watchEvents, type CtrEvent, type WatchStatus} from './lib/events'
-export {cpuPercent, decodeMetrics, readMetrics, watchStats, type ContainerStats, type MetricsSample} from './lib/metrics'
+export {decodeEnvelope, type CtrEvent} from './lib/events/decode'
+export {buildFilters} from './lib/events/filters'
+export {watchEvents, type WatchStatus} from './lib/events/watch'
+export {streamEvents} from './lib/events/exit-wait'
+export {cpuPercent, decodeMetrics, readMetrics, watchStats, type ContainerStats, type MetricsSample} from './lib/metrics/metrics'
 export {Backoff, backoffDelay, type BackoffOptions} from './lib/backoff'
-export {deleteContainer, listContainers, parseFilters, type ContainerFilter, type ContainerInfo, type ContainerStatus} from './lib/containers'
-export {runAttached, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/start'
-export {attachStdio, type AttachedIo} from './lib/attach'
-export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type KillResult, type ProcessEntry} from './lib/processes'
-export {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
-export {parseSignal, signalName} from './lib/signals'
-export {waitTask, type ExitStatus} from './lib/tasks'
-export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints'
-export {runBench, type BenchOptions, type BenchResult} from './lib/bench'
-export {summarize, type StatsSummary} from './lib/stats-summary'
+export {deleteContainer, listContainers, parseFilters, type ContainerFilter, type ContainerInfo, type ContainerStatus} from './lib/containers/containers'
+export {runAttached, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/tasks/start'
+export {attachStdio, type AttachedIo} from './lib/tasks/attach'
+export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type KillResult, type ProcessEntry} from './lib/tasks/processes'
+export {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
+export {parseSignal, signalName} from './lib/tasks/signals'
+export {waitTask, type ExitStatus} from './lib/tasks/tasks'
+export {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'
+export {deleteCheckpoint, listCheckpoints, type Checkpoint} from './lib/checkpoints/store'
+export {restoreFrom} from './lib/checkpoints/restore'
+export {runBench, type BenchOptions, type BenchResult} from './lib/bench/bench'
+export {summarize, type StatsSummary} from './lib/bench/stats-summary'
 export {importImages, type ImportedImage, type ImportOptions, type ImportProgress} from './lib/images/import'
 export {containersUsing, formatSize, listImages, removeImage, type ImageInfo, type ListImagesOptions, type RemoveImageOptions} from './lib/images/store'
 export {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, strictMatcher, type Platform, type PlatformMatcher} from './lib/images/platform'

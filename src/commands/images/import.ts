@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
+import {BaseCommand} from '../../cli/base-command'
 import {importDisplay} from '../../cli/import-progress'
 import {type ImportedImage, importImages} from '../../lib/images/import'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
-import {write} from '../../lib/output/print'
+import {write} from '../../cli/output/print'
 
 export default class ImagesImport extends BaseCommand<typeof ImagesImport> {
   static args = {

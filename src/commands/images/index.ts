@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
+import {BaseCommand} from '../../cli/base-command'
 import {formatSize, type ImageInfo, listImages} from '../../lib/images/store'
-import {type Column, printList} from '../../lib/output/print'
+import {type Column, printList} from '../../cli/output/print'
 
 /** Go ctr `images ls` columns, without LABELS (they are in --json). */
 const columns: Column<ImageInfo>[] = [

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
 import {removeImage} from '../../lib/images/store'
-import {write} from '../../lib/output/print'
+import {write} from '../../cli/output/print'
 
 export default class ImagesRm extends BaseCommand<typeof ImagesRm> {
   static aliases = ['images:delete', 'images:remove', 'images:del']

@@ -43,7 +43,8 @@ import {
 import {childrenGcLabels, isIndexType, isManifestType, MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
 import {imageNameFor} from './naming'
 import {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, type Platform, type PlatformMatcher, strictMatcher} from './platform'
-import {createLease, withLiveClient} from './lease'
+import {withCleanupClient} from '../containerd/cleanup-client'
+import {createLease} from './lease'
 import {DEFAULT_SNAPSHOTTER, type UnpackResult, unpackLayers} from './unpack'
 
 export interface ImportOptions {
@@ -178,7 +179,7 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
 /** Puts image records back as they were before this import (deleting the ones it created). */
 async function rollback(client: ContainerdClient, changed: Array<{name: string; previous?: Image}>, signal?: AbortSignal): Promise<void> {
   if (changed.length === 0) return
-  await withLiveClient(client, signal, async (c) => {
+  await withCleanupClient(client, signal, async (c) => {
     const images = c.service(ImagesDefinition)
     for (const {name, previous} of changed.reverse()) {
       if (previous) await images.update({image: previous, updateMask: ['target']}).catch(() => undefined)

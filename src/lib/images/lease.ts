@@ -6,7 +6,8 @@
 import {randomBytes} from 'node:crypto'
 
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
-import {ContainerdClient} from '../containerd/client'
+import type {ContainerdClient} from '../containerd/client'
+import {withCleanupClient} from '../containerd/cleanup-client'
 
 export const LEASE_HEADER = 'containerd-lease'
 export const EXPIRE_LABEL = 'containerd.io/gc.expire'
@@ -30,21 +31,7 @@ export async function createLease(client: ContainerdClient, options: {prefix: st
     id,
     metadata: {[LEASE_HEADER]: id},
     async release({sync = false} = {}) {
-      await withLiveClient(client, options.signal, (c) => c.service(LeasesDefinition).delete({id, sync}, {timeoutMs: sync ? 60_000 : undefined}))
+      await withCleanupClient(client, options.signal, (c) => c.service(LeasesDefinition).delete({id, sync}, {timeoutMs: sync ? 60_000 : undefined}))
     },
-  }
-}
-
-/**
- * Runs clean-up calls on `client`, or on a fresh connection to the same daemon when the run was aborted
- * (the client's own calls are cancelled then).
- */
-export async function withLiveClient<T>(client: ContainerdClient, signal: AbortSignal | undefined, fn: (client: ContainerdClient) => Promise<T>): Promise<T> {
-  if (!signal?.aborted) return fn(client)
-  const fresh = new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: client.timeoutMs || 10_000})
-  try {
-    return await fn(fresh)
-  } finally {
-    fresh.close()
   }
 }
