@@ -21,31 +21,19 @@ import {posix} from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
-import {ImagesDefinition, type Image} from '../../gen/containerd/services/images/v1/images'
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
 import {type Descriptor, hasBlob, readBlob, setBlobLabels, writeBlob, type WrittenBlob} from './content'
-import {
-  type ArchiveBlob,
-  configPlatform,
-  dockerImages,
-  type ImageConfig,
-  type ImageManifest,
-  type MadeBlob,
-  parseConfig,
-  parseDockerManifest,
-  parseIndex,
-  parseManifest,
-  parseOciLayout,
-} from './layout'
-import {childrenGcLabels, isIndexType, isManifestType, MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
+import {type ArchiveBlob, dockerImages, type ImageConfig, type MadeBlob, parseConfig, parseDockerManifest, parseIndex, parseOciLayout} from './layout'
+import {MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
 import {imageNameFor} from './naming'
-import {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, type Platform, type PlatformMatcher, strictMatcher} from './platform'
-import {withCleanupClient} from '../containerd/cleanup-client'
+import {ALL_PLATFORMS, defaultMatcher, parsePlatform, strictMatcher} from './platform'
 import {createLease} from './lease'
-import {DEFAULT_SNAPSHOTTER, type UnpackResult, unpackLayers} from './unpack'
+import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from './records'
+import {type Candidate, type ImageBlobs, resolveImage, type Resolved} from './resolve'
+import {DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from './unpack'
 
 export interface ImportOptions {
   /** The archive: a path, `-` for stdin, or a stream. */
@@ -87,17 +75,6 @@ const METADATA_LIMIT = 20 * 1024 * 1024
 const LEASE_EXPIRY_MS = 60 * 60 * 1000
 const BLOB_PATH = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/
 
-interface Candidate {
-  name: string
-  target: Descriptor
-}
-
-interface Resolved {
-  candidate: Candidate
-  /** The manifests of the image for the import platform(s), with their platform. */
-  manifests: Array<{descriptor: Descriptor; manifest: ImageManifest; platform: Platform}>
-}
-
 export async function importImages(client: ContainerdClient, options: ImportOptions): Promise<ImportedImage[]> {
   const signal = options.signal
   const snapshotter = options.snapshotter || DEFAULT_SNAPSHOTTER
@@ -112,7 +89,7 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
     throw error
   })
   const call: CallOptions = {metadata: lease.metadata, signal}
-  const changed: Array<{name: string; previous?: Image}> = []
+  const changed: ChangedRecord[] = []
   try {
     const archive = await readAll(client, input, label, {call, leaseId: lease.id, signal, total, onProgress: options.onProgress})
     const store = new BlobSource(client, archive, call)
@@ -125,67 +102,25 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
 
     const imported: ImportedImage[] = resolved.map(({candidate}) => ({name: candidate.name, target: candidate.target, created: false}))
     if (options.unpack !== false) {
-      const done = new Map<string, UnpackResult & {platform: string}>()
-      for (const [i, r] of resolved.entries()) {
-        const best = r.manifests.filter((m) => unpackMatcher.match(m.platform)).sort((a, b) => unpackMatcher.rank(a.platform) - unpackMatcher.rank(b.platform))[0]
-        if (!best) continue // --all-platforms, and nothing this machine runs
-        let result = done.get(best.descriptor.digest)
-        if (!result) {
-          const config = await store.config(best.manifest.config)
-          const name = r.candidate.name
-          const unpacked = await unpackLayers(
-            client,
-            {name, layers: best.manifest.layers, diffIds: config.rootfs?.diff_ids ?? [], config: best.manifest.config},
-            {snapshotter, call, onLayer: (layer, layers) => options.onProgress?.({phase: 'unpack', image: name, layer, layers})},
-          )
-          result = {...unpacked, platform: formatPlatform(best.platform)}
-          done.set(best.descriptor.digest, result)
-        }
-        imported[i].unpacked = result
-      }
+      const results = await unpackImages(client, resolved, store, unpackMatcher, {
+        snapshotter,
+        call,
+        onLayer: (image, layer, layers) => options.onProgress?.({phase: 'unpack', image, layer, layers}),
+      })
+      for (const [i, result] of results.entries()) if (result) imported[i].unpacked = result
     }
 
     signal?.throwIfAborted()
-    const images = client.service(ImagesDefinition)
-    for (const item of imported) {
-      const target = {mediaType: item.target.mediaType, digest: item.target.digest, size: BigInt(item.target.size), annotations: item.target.annotations ?? {}}
-      const previous = await images.get({name: item.name}, {signal}).then(
-        (r) => r.image,
-        (error) => {
-          if (error instanceof CtrError && error.kind === 'not-found') return undefined
-          throw error
-        },
-      )
-      if (previous) {
-        changed.push({name: item.name, previous})
-        await images.update({image: {name: item.name, labels: previous.labels, target}, updateMask: ['target']}, {signal})
-      } else {
-        changed.push({name: item.name})
-        await images.create({image: {name: item.name, target}}, {signal})
-        item.created = true
-      }
-    }
+    await saveImageRecords(client, imported, changed, signal)
     changed.length = 0
     await lease.release()
     return imported
   } catch (error) {
     input.destroy()
-    await rollback(client, changed, signal)
+    await rollbackImageRecords(client, changed, signal)
     await lease.release({sync: true}).catch(() => undefined)
     throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'import interrupted', {cause: error}) : error
   }
-}
-
-/** Puts image records back as they were before this import (deleting the ones it created). */
-async function rollback(client: ContainerdClient, changed: Array<{name: string; previous?: Image}>, signal?: AbortSignal): Promise<void> {
-  if (changed.length === 0) return
-  await withCleanupClient(client, signal, async (c) => {
-    const images = c.service(ImagesDefinition)
-    for (const {name, previous} of changed.reverse()) {
-      if (previous) await images.update({image: previous, updateMask: ['target']}).catch(() => undefined)
-      else await images.delete({name, sync: false}).catch(() => undefined)
-    }
-  })
 }
 
 async function openSource(options: ImportOptions): Promise<{input: Readable; label: string; total?: number}> {
@@ -285,7 +220,7 @@ async function readAll(
 }
 
 /** Small blobs from the archive pass (or made by the import), else from the content store; parsed once. */
-class BlobSource {
+class BlobSource implements ImageBlobs {
   private readonly made = new Map<string, Buffer>()
   private readonly configs = new Map<string, ImageConfig>()
 
@@ -300,12 +235,16 @@ class BlobSource {
   }
 
   /** Whether the blob is in the archive, was made by the import, or is in the content store already. */
-  async has(digest: string): Promise<boolean> {
+  get label(): string {
+    return `${this.archive.label} (nor in containerd's content store)`
+  }
+
+  async has({digest}: Descriptor): Promise<boolean> {
     if (this.archive.byDigest.has(digest) || this.made.has(digest)) return true
     return hasBlob(this.client, digest, this.call)
   }
 
-  async bytes(digest: string): Promise<Buffer> {
+  async bytes({digest}: Descriptor): Promise<Buffer> {
     const local = this.made.get(digest) ?? this.archive.byDigest.get(digest)?.bytes
     return local ?? readBlob(this.client, digest, this.call)
   }
@@ -313,7 +252,7 @@ class BlobSource {
   async config(descriptor: Descriptor): Promise<ImageConfig> {
     let config = this.configs.get(descriptor.digest)
     if (!config) {
-      config = parseConfig(await this.bytes(descriptor.digest), `image config ${descriptor.digest}`)
+      config = parseConfig(await this.bytes(descriptor), `image config ${descriptor.digest}`)
       this.configs.set(descriptor.digest, config)
     }
     return config
@@ -416,65 +355,4 @@ async function namedImages(
     )
   }
   return {candidates: [...byName.values()], indexBlob}
-}
-
-/**
- * Walks one image for the platform: the manifests it resolves to (each blob present), and the GC labels
- * for its index and manifests (collected in `labels`, keyed by parent digest).
- */
-async function resolveImage(store: BlobSource, candidate: Candidate, matcher: PlatformMatcher, labels: Map<string, Record<string, string>>): Promise<Resolved> {
-  const manifests: Resolved['manifests'] = []
-  const seenPlatforms: Platform[] = []
-  const what = `image ${candidate.name}`
-
-  const requireBlob = async (d: Descriptor, role: string) => {
-    if (!(await store.has(d.digest))) throw usageError(`${what}: ${role} ${d.digest} is not in ${store.archive.label} (nor in containerd's content store)`)
-  }
-
-  const walk = async (d: Descriptor, depth: number): Promise<void> => {
-    if (depth > 4) throw usageError(`${what}: indexes nested too deeply`)
-    if (isIndexType(d.mediaType)) {
-      await requireBlob(d, 'index')
-      const index = parseIndex(await store.bytes(d.digest), `${what}: index ${d.digest}`)
-      const children: Descriptor[] = []
-      for (const child of index.manifests) {
-        if (child.platform) {
-          seenPlatforms.push(child.platform)
-          if (!matcher.match(child.platform)) continue
-        }
-        children.push(child)
-      }
-      const kept: Descriptor[] = []
-      for (const child of children) if (await walkChild(child, depth + 1)) kept.push(child)
-      if (kept.length > 0) labels.set(d.digest, {...labels.get(d.digest), ...childrenGcLabels(kept)})
-      return
-    }
-    await walkChild(d, depth)
-  }
-
-  /** A manifest or index below (or at) the top; false when it is a manifest of another platform. */
-  const walkChild = async (d: Descriptor, depth: number): Promise<boolean> => {
-    if (isIndexType(d.mediaType)) {
-      await walk(d, depth)
-      return true
-    }
-    if (!isManifestType(d.mediaType)) throw usageError(`${what}: ${d.digest} has media type ${d.mediaType}, not an image manifest or index`)
-    await requireBlob(d, 'manifest')
-    const manifest = parseManifest(await store.bytes(d.digest), `${what}: manifest ${d.digest}`)
-    await requireBlob(manifest.config, `config of manifest ${d.digest}`)
-    const platform = d.platform ?? configPlatform(await store.config(manifest.config))
-    if (!d.platform) seenPlatforms.push(platform)
-    if (!matcher.match(platform)) return false
-    for (const [i, layer] of manifest.layers.entries()) await requireBlob(layer, `layer ${i + 1} of manifest ${d.digest}`)
-    labels.set(d.digest, childrenGcLabels([manifest.config, ...manifest.layers]))
-    manifests.push({descriptor: d, manifest, platform})
-    return true
-  }
-
-  await walk(candidate.target, 0)
-  if (manifests.length === 0) {
-    const has = [...new Set(seenPlatforms.map((p) => formatPlatform(p)))].sort().join(', ') || 'none'
-    throw usageError(`${what} has no manifest for ${matcher.description} (it has ${has}); choose one with --platform or use --all-platforms`)
-  }
-  return {candidate, manifests}
 }

@@ -15,6 +15,8 @@ import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {type Descriptor, setBlobLabels} from './content'
 import {snapshotGcLabel, UNCOMPRESSED_LABEL} from './media-types'
+import {formatPlatform, type PlatformMatcher} from './platform'
+import type {ImageBlobs, Resolved} from './resolve'
 
 export const DEFAULT_SNAPSHOTTER = 'overlayfs'
 
@@ -109,6 +111,42 @@ export async function unpackLayers(
   const top = chain.at(-1) ?? ''
   if (top) await setBlobLabels(client, image.config.digest, {[snapshotGcLabel(snapshotter)]: top}, call)
   return {snapshotter, chainId: top, applied}
+}
+
+/**
+ * Unpacks each resolved image's best manifest for `matcher` (none: that image is left packed, e.g. with
+ * --all-platforms and nothing this machine runs); a manifest shared by several images is unpacked once.
+ */
+export async function unpackImages(
+  client: ContainerdClient,
+  resolved: readonly Resolved[],
+  blobs: ImageBlobs,
+  matcher: PlatformMatcher,
+  options: {snapshotter: string; call: CallOptions; onLayer?: (image: string, done: number, total: number) => void},
+): Promise<Array<(UnpackResult & {platform: string}) | undefined>> {
+  const done = new Map<string, UnpackResult & {platform: string}>()
+  const results: Array<(UnpackResult & {platform: string}) | undefined> = []
+  for (const r of resolved) {
+    const best = r.manifests.filter((m) => matcher.match(m.platform)).sort((a, b) => matcher.rank(a.platform) - matcher.rank(b.platform))[0]
+    if (!best) {
+      results.push(undefined)
+      continue
+    }
+    let result = done.get(best.descriptor.digest)
+    if (!result) {
+      const config = await blobs.config(best.manifest.config)
+      const name = r.candidate.name
+      const unpacked = await unpackLayers(
+        client,
+        {name, layers: best.manifest.layers, diffIds: config.rootfs?.diff_ids ?? [], config: best.manifest.config},
+        {snapshotter: options.snapshotter, call: options.call, onLayer: (layer, layers) => options.onLayer?.(name, layer, layers)},
+      )
+      result = {...unpacked, platform: formatPlatform(best.platform)}
+      done.set(best.descriptor.digest, result)
+    }
+    results.push(result)
+  }
+  return results
 }
 
 async function snapshotExists(client: ContainerdClient, snapshotter: string, key: string, call: CallOptions): Promise<boolean> {
