@@ -19,6 +19,8 @@ import ContainersStats from '../commands/containers/stats'
 import Events from '../commands/events'
 import Images from '../commands/images/index'
 import ImagesImport from '../commands/images/import'
+import ImagesPull from '../commands/images/pull'
+import ImagesPush from '../commands/images/push'
 import ImagesRm from '../commands/images/rm'
 import Version from '../commands/version'
 
@@ -40,6 +42,8 @@ export const COMMANDS = {
   events: Events,
   images: Images,
   'images:import': ImagesImport,
+  'images:pull': ImagesPull,
+  'images:push': ImagesPush,
   'images:rm': ImagesRm,
   version: Version,
 }

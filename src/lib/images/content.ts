@@ -45,6 +45,11 @@ export interface WriteBlobOptions {
   call: CallOptions
   /** Bytes read so far from `data` (for progress). */
   onBytes?: (n: number) => void
+  /**
+   * With `expected`: when the store has that digest, do not read `data` at all (a pull: nothing is
+   * downloaded). Otherwise it is read through, so an archive's digest is still checked.
+   */
+  skipExisting?: boolean
 }
 
 export interface WrittenBlob {
@@ -167,6 +172,9 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     }
   }
   if (mismatch) throw mismatch
+  if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {
+    return {digest: options.expected, size: options.size, existed: true, head, bytes: undefined}
+  }
   if (existed) {
     // Read the rest through: the digest is still checked, and the archive moves on to the next entry.
     if (!dataDone) for await (const chunk of options.data) observe(chunk)

@@ -1,0 +1,75 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {write} from '../../cli/output/print'
+import {transferDisplay} from '../../cli/pull-progress'
+import {registryCredentials, registryFlags} from '../../cli/registry-flags'
+import {formatSize} from '../../lib/images/store'
+import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
+import {type PulledImage, pullImage} from '../../lib/registry/pull'
+import {parseReference} from '../../lib/registry/reference'
+
+export default class ImagesPull extends BaseCommand<typeof ImagesPull> {
+  static args = {
+    ref: Args.string({description: 'image reference: [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST] (docker.io and library/ by default)', required: true}),
+  }
+  static description = `Pull an image from a registry
+
+Fetches the image's manifest (or index, choosing this machine's platform, --platform's, or every one with --all-platforms), its config and layers into containerd's content store, digests checked; layers come --max-concurrent-downloads at a time, and blobs containerd has are not fetched again. Then the image is unpacked into the snapshotter (unless --no-unpack) and its record created or updated. Prints the image's name.
+
+Everything is written under a lease: a pull that fails or is interrupted leaves no image and nothing containerd's garbage collector keeps.
+
+Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin or asked for without echo), else those of ~/.docker/config.json for the registry; Basic and Bearer token challenges are answered.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> images pull docker.io/library/busybox:latest',
+    '<%= config.bin %> images pull --plain-http 127.0.0.1:5000/app:1',
+    '<%= config.bin %> images pull --platform linux/arm64 --no-unpack busybox',
+    'echo "$PASSWORD" | <%= config.bin %> images pull --user alice registry.example.com/app@sha256:...',
+  ]
+  static flags = {
+    'all-platforms': Flags.boolean({description: 'fetch the content of every platform'}),
+    'max-concurrent-downloads': Flags.integer({description: 'layers fetched at once', default: 3, min: 1}),
+    'no-unpack': Flags.boolean({description: 'do not unpack the image into the snapshotter'}),
+    platform: Flags.string({description: "fetch and unpack this platform (os/arch[/variant]) instead of this machine's"}),
+    snapshotter: Flags.string({description: `snapshotter to unpack into [default: ${DEFAULT_SNAPSHOTTER}]`, env: 'CONTAINERD_SNAPSHOTTER'}),
+    ...registryFlags,
+  }
+
+  async run(): Promise<PulledImage> {
+    const {args, flags} = this
+    const ref = parseReference(args.ref)
+    const credentials = await registryCredentials(flags.user, ref.domain)
+    const display = transferDisplay({json: this.jsonEnabled()})
+    const started = Date.now()
+    let image: PulledImage | undefined
+    try {
+      image = await pullImage(this.client, {
+        ref: args.ref,
+        platform: flags.platform,
+        allPlatforms: flags['all-platforms'],
+        snapshotter: flags.snapshotter,
+        unpack: !flags['no-unpack'],
+        maxConcurrentDownloads: flags['max-concurrent-downloads'],
+        plainHttp: flags['plain-http'],
+        credentials,
+        signal: this.signal,
+        onProgress: (event) => {
+          if (event.phase === 'blob') display.blob(event)
+          else if (event.phase === 'unpack') display.note(`unpacking ${event.image}: layer ${Math.min(event.layer + 1, event.layers)} of ${event.layers}`)
+          else display.note(`resolved ${event.name} to ${event.digest}`)
+        },
+      })
+    } finally {
+      display.stop(image && summary(image, Date.now() - started))
+    }
+    if (!this.jsonEnabled()) write(image.name)
+    return image
+  }
+}
+
+function summary(image: PulledImage, ms: number): string {
+  const seconds = ms / 1000
+  const unpacked = image.unpacked ? `, unpacked ${image.unpacked.platform} (${image.unpacked.applied} layer(s) applied)` : ''
+  return `pulled ${image.target.digest}: ${image.fetched.blobs} of ${image.blobs} blob(s) fetched, ${formatSize(image.fetched.bytes)} in ${seconds.toFixed(1)} s (${formatSize(image.fetched.bytes / Math.max(seconds, 0.001))}/s)${unpacked}`
+}

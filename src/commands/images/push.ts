@@ -1,0 +1,55 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {write} from '../../cli/output/print'
+import {transferDisplay} from '../../cli/pull-progress'
+import {registryCredentials, registryFlags} from '../../cli/registry-flags'
+import {formatSize} from '../../lib/images/store'
+import {type PushedImage, pushImage} from '../../lib/registry/push'
+import {parseReference} from '../../lib/registry/reference'
+
+export default class ImagesPush extends BaseCommand<typeof ImagesPush> {
+  static args = {
+    ref: Args.string({description: 'where to push: [HOST[:PORT]/]NAME[:TAG]', required: true}),
+    local: Args.string({description: "the image in containerd's store [default: REF]"}),
+  }
+  static description = `Push an image to a registry
+
+Uploads the image's config and layers that the registry does not have (asked first), then its manifests and index; REF names the result. LOCAL_REF names the image in containerd's store when it differs from REF. With --platform, only that platform's manifest is pushed, as REF. Prints the name and the digest pushed.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> images push --plain-http 127.0.0.1:5000/app:1 docker.io/library/busybox:latest',
+    '<%= config.bin %> images push --user alice registry.example.com/app:1',
+  ]
+  static flags = {
+    'max-concurrent-uploads': Flags.integer({description: 'blobs uploaded at once', default: 3, min: 1}),
+    platform: Flags.string({description: "push only this platform's manifest (os/arch[/variant])"}),
+    ...registryFlags,
+  }
+
+  async run(): Promise<PushedImage> {
+    const {args, flags} = this
+    const ref = parseReference(args.ref)
+    const credentials = await registryCredentials(flags.user, ref.domain)
+    const display = transferDisplay({json: this.jsonEnabled()})
+    const started = Date.now()
+    let image: PushedImage | undefined
+    try {
+      image = await pushImage(this.client, {
+        ref: args.ref,
+        localRef: args.local,
+        platform: flags.platform,
+        maxConcurrentUploads: flags['max-concurrent-uploads'],
+        plainHttp: flags['plain-http'],
+        credentials,
+        signal: this.signal,
+        onProgress: (event) => display.blob(event),
+      })
+    } finally {
+      const s = (Date.now() - started) / 1000
+      display.stop(image && `pushed ${image.target.digest}: ${image.uploaded.blobs} of ${image.blobs} blob(s) uploaded, ${formatSize(image.uploaded.bytes)} in ${s.toFixed(1)} s`)
+    }
+    if (!this.jsonEnabled()) write(`${image.name} ${image.target.digest}`)
+    return image
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * `ctr images pull`: an image from a registry into containerd, as Go ctr 1.6 does it on the client side
+ * (client.Fetch + image.Unpack), through the same steps as import (../images):
+ *
+ * 1. A lease covers everything written: a failed or interrupted pull leaves nothing once it is deleted.
+ * 2. The reference's manifest or index is fetched (OCI and Docker media types); its digest is checked
+ *    against the reference's digest, or the registry's Docker-Content-Digest. The walk (images/resolve)
+ *    follows indexes to the manifests of the platform (this machine's, --platform, --all-platforms),
+ *    fetching each manifest and config by digest into the content store (Content.Write, digest verified).
+ * 3. The layers are fetched concurrently (--max-concurrent-downloads, default 3), each streamed from the
+ *    response into Content.Write and verified; a blob the store has is not downloaded.
+ * 4. GC labels on the parents (and `containerd.io/distribution.source.<host>` on every blob, as Go ctr),
+ *    unpack (images/unpack), the image record (images/records), then the lease goes.
+ */
+import {createHash} from 'node:crypto'
+
+import type {CallOptions, ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import {type Descriptor, readBlob, setBlobLabels, writeBlob} from '../images/content'
+import {type ImageConfig, parseConfig} from '../images/layout'
+import {createLease} from '../images/lease'
+import {isIndexType, isManifestType, MEDIA_TYPE} from '../images/media-types'
+import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../images/platform'
+import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from '../images/records'
+import {type ImageBlobs, resolveImage} from '../images/resolve'
+import {DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from '../images/unpack'
+import type {Credentials} from './auth'
+import {RegistryClient} from './client'
+import {parseReference} from './reference'
+
+export interface PullOptions {
+  ref: string
+  platform?: string
+  allPlatforms?: boolean
+  snapshotter?: string
+  /** Default true. */
+  unpack?: boolean
+  /** Default 3. */
+  maxConcurrentDownloads?: number
+  plainHttp?: boolean
+  credentials?: Credentials
+  /** Per registry answer (and longest pause in a body); default 30 s, 0 none. */
+  timeoutMs?: number
+  signal?: AbortSignal
+  onProgress?: (event: PullProgress) => void
+}
+
+export type BlobState = 'waiting' | 'downloading' | 'exists' | 'done'
+
+export type PullProgress =
+  | {phase: 'resolved'; name: string; digest: string}
+  | {phase: 'blob'; digest: string; kind: string; size: number; bytes: number; state: BlobState}
+  | {phase: 'unpack'; image: string; layer: number; layers: number}
+
+export interface PulledImage {
+  name: string
+  target: Descriptor
+  created: boolean
+  /** Blobs fetched (the rest were in the store), and their bytes. */
+  fetched: {blobs: number; bytes: number}
+  /** Blobs the image needs for the platform(s). */
+  blobs: number
+  unpacked?: UnpackResult & {platform: string}
+}
+
+export const MANIFEST_ACCEPT = [MEDIA_TYPE.ociIndex, MEDIA_TYPE.ociManifest, MEDIA_TYPE.dockerManifestList, MEDIA_TYPE.dockerManifest].join(', ')
+const LEASE_EXPIRY_MS = 60 * 60 * 1000
+/** Manifests and indexes are read whole: a registry may serve at most this much for one. */
+const MANIFEST_LIMIT = 4 * 1024 * 1024
+export const DISTRIBUTION_SOURCE_LABEL = 'containerd.io/distribution.source.'
+
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+
+export async function pullImage(client: ContainerdClient, options: PullOptions): Promise<PulledImage> {
+  const {signal} = options
+  const ref = parseReference(options.ref)
+  const requested = options.platform ? parsePlatform(options.platform) : undefined
+  if (options.allPlatforms && requested) throw usageError('--platform and --all-platforms cannot be used together')
+  const concurrency = options.maxConcurrentDownloads ?? 3
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError('--max-concurrent-downloads must be a whole number of at least 1')
+  // As Go ctr: the fetch matches exactly this platform (platforms.Any(DefaultSpec)); unpack its best match.
+  const fetchMatcher = options.allPlatforms ? ALL_PLATFORMS : strictMatcher(requested ?? hostPlatform())
+  const unpackMatcher = strictMatcher(requested ?? hostPlatform())
+  const registry = new RegistryClient({
+    domain: ref.domain,
+    repository: ref.repository,
+    plainHttp: options.plainHttp,
+    credentials: options.credentials,
+    timeoutMs: options.timeoutMs,
+    signal,
+    actions: 'pull',
+  })
+
+  const lease = await createLease(client, {prefix: 'ctr-pull', expiresInMs: LEASE_EXPIRY_MS, signal})
+  const call: CallOptions = {metadata: lease.metadata, signal}
+  const changed: ChangedRecord[] = []
+  try {
+    const target = await resolveTop(registry, ref.tag ?? ref.digest!, ref.digest)
+    options.onProgress?.({phase: 'resolved', name: ref.name, digest: target.descriptor.digest})
+    const blobs = new RegistryBlobs(client, registry, call, lease.id)
+    blobs.prefetched.set(target.descriptor.digest, target.bytes)
+
+    const labels = new Map<string, Record<string, string>>()
+    const resolved = await resolveImage(blobs, {name: ref.name, target: target.descriptor}, fetchMatcher, labels)
+
+    // Layers (configs are in already: the walk read them), each once, N at a time.
+    const layers = new Map<string, Descriptor>()
+    for (const m of resolved.manifests) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
+    for (const layer of layers.values()) options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
+    await pool([...layers.values()], concurrency, signal, (layer) => blobs.fetchBlob(layer, 'layer', options.onProgress))
+
+    // Go's key has the host without its port (distribution.source.127.0.0.1).
+    const source = {[`${DISTRIBUTION_SOURCE_LABEL}${ref.domain.replace(/:\d+$/, '')}`]: ref.repository}
+    for (const digest of blobs.written) labels.set(digest, {...labels.get(digest), ...source})
+    for (const [digest, set] of labels) await setBlobLabels(client, digest, set, call)
+
+    const image: PulledImage = {
+      name: ref.name,
+      target: target.descriptor,
+      created: false,
+      fetched: blobs.fetched,
+      blobs: blobs.written.size,
+    }
+    if (options.unpack !== false) {
+      const [result] = await unpackImages(client, [resolved], blobs, unpackMatcher, {
+        snapshotter: options.snapshotter || DEFAULT_SNAPSHOTTER,
+        call,
+        onLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
+      })
+      image.unpacked = result
+    }
+    signal?.throwIfAborted()
+    await saveImageRecords(client, [image], changed, signal)
+    changed.length = 0
+    await lease.release()
+    return image
+  } catch (error) {
+    await rollbackImageRecords(client, changed, signal)
+    await lease.release({sync: true}).catch(() => undefined)
+    throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'pull interrupted', {cause: error}) : error
+  }
+}
+
+/** The reference's manifest or index: its bytes and descriptor, its digest checked. */
+async function resolveTop(registry: RegistryClient, object: string, digest?: string): Promise<{descriptor: Descriptor; bytes: Buffer}> {
+  const what = digest ? `manifest ${digest}` : `tag ${object}`
+  const response = await registry.request(`/manifests/${object}`, {headers: {accept: MANIFEST_ACCEPT}, what})
+  const bytes = await readLimited(registry, response, what)
+  const actual = sha256(bytes)
+  const claimed = digest ?? response.headers.get('docker-content-digest') ?? undefined
+  if (claimed && claimed !== actual) throw new CtrError('usage', `${what} from ${registry.domain} does not match its digest: expected ${claimed}, the data has ${actual}`)
+  const mediaType = manifestMediaType(response.headers.get('content-type'), bytes, what)
+  return {descriptor: {mediaType, digest: actual, size: bytes.length}, bytes}
+}
+
+function manifestMediaType(contentType: string | null, bytes: Buffer, what: string): string {
+  const header = (contentType ?? '').split(';')[0].trim()
+  if (isIndexType(header) || isManifestType(header)) return header
+  let parsed: {mediaType?: unknown; manifests?: unknown; config?: unknown} = {}
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    // reported below
+  }
+  if (typeof parsed.mediaType === 'string' && (isIndexType(parsed.mediaType) || isManifestType(parsed.mediaType))) return parsed.mediaType
+  if (Array.isArray(parsed.manifests)) return MEDIA_TYPE.ociIndex
+  if (parsed.config) return MEDIA_TYPE.ociManifest
+  throw new CtrError('usage', `${what} is not an image manifest or index (media type ${header || 'none'}); schema 1 manifests are not supported`)
+}
+
+async function readLimited(registry: RegistryClient, response: Response, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const chunk of registry.chunks(response, what)) {
+    n += chunk.length
+    if (n > MANIFEST_LIMIT) throw new CtrError('usage', `${what} is larger than ${MANIFEST_LIMIT / 1024 / 1024} MiB: not a manifest`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** The walk's blobs: fetched from the registry into the content store (by digest), or read from the store. */
+class RegistryBlobs implements ImageBlobs {
+  readonly prefetched = new Map<string, Buffer>()
+  readonly written = new Set<string>()
+  readonly fetched = {blobs: 0, bytes: 0}
+  private readonly small = new Map<string, Buffer>()
+  private readonly configs = new Map<string, ImageConfig>()
+
+  constructor(
+    private readonly client: ContainerdClient,
+    private readonly registry: RegistryClient,
+    private readonly call: CallOptions,
+    private readonly leaseId: string,
+  ) {}
+
+  get label(): string {
+    return `${this.registry.domain}`
+  }
+
+  /** Every blob is had: what the registry lacks fails its fetch (not found). */
+  async has(): Promise<boolean> {
+    return true
+  }
+
+  async bytes(d: Descriptor): Promise<Buffer> {
+    let bytes = this.small.get(d.digest)
+    if (!bytes) {
+      if (d.size > MANIFEST_LIMIT) throw new CtrError('usage', `${d.mediaType} ${d.digest} is ${d.size} bytes: too large to be read whole`)
+      const kind = isIndexType(d.mediaType) || isManifestType(d.mediaType) ? 'manifest' : 'config'
+      const prefetched = this.prefetched.get(d.digest)
+      await this.fetchBlob(d, kind, undefined, prefetched)
+      bytes = prefetched ?? (await readBlob(this.client, d.digest, this.call))
+      this.small.set(d.digest, bytes)
+    }
+    return bytes
+  }
+
+  async config(d: Descriptor): Promise<ImageConfig> {
+    let config = this.configs.get(d.digest)
+    if (!config) {
+      config = parseConfig(await this.bytes(d), `image config ${d.digest}`)
+      this.configs.set(d.digest, config)
+    }
+    return config
+  }
+
+  /** Into the content store under the lease: skipped when it is there, else streamed from the registry. */
+  async fetchBlob(d: Descriptor, kind: string, onProgress?: PullOptions['onProgress'], bytes?: Buffer): Promise<void> {
+    const manifest = kind === 'manifest'
+    const what = `${kind} ${d.digest}`
+    let done = 0
+    const registry = this.registry
+    const fetched = this.fetched
+    async function* data(): AsyncGenerator<Buffer> {
+      if (bytes) {
+        yield bytes
+        return
+      }
+      onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: 0, state: 'downloading'})
+      const response = await registry.request(`/${manifest ? 'manifests' : 'blobs'}/${d.digest}`, {headers: manifest ? {accept: d.mediaType} : {}, what})
+      fetched.blobs++
+      for await (const chunk of registry.chunks(response, what)) {
+        done += chunk.length
+        fetched.bytes += chunk.length
+        onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: done, state: 'downloading'})
+        yield chunk
+      }
+    }
+    const result = await writeBlob(this.client, `${what} from ${this.registry.domain}`, {
+      ref: `${this.leaseId}-${d.digest}`,
+      expected: d.digest,
+      size: d.size,
+      data: data(),
+      call: this.call,
+      skipExisting: true,
+    })
+    this.written.add(d.digest)
+    onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: result.existed ? d.size : done, state: result.existed ? 'exists' : 'done'})
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at once; the first failure stops the rest. */
+export async function pool<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed: unknown
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      signal?.throwIfAborted()
+      const item = items[next++]
+      try {
+        await work(item)
+      } catch (error) {
+        failed ??= error
+        throw error
+      }
+    }
+  }
+  const results = await Promise.allSettled(Array.from({length: Math.min(limit, items.length)}, worker))
+  if (failed !== undefined) throw failed
+  for (const r of results) if (r.status === 'rejected') throw r.reason
+}
+
