@@ -99,6 +99,8 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     options.onProgress?.({phase: 'resolved', name: ref.name, digest: target.descriptor.digest})
     const blobs = new RegistryBlobs(client, registry, call, lease.id)
     blobs.prefetched.set(target.descriptor.digest, target.bytes)
+    blobs.fetched.blobs++
+    blobs.fetched.bytes += target.bytes.length
 
     const labels = new Map<string, Record<string, string>>()
     const resolved = await resolveImage(blobs, {name: ref.name, target: target.descriptor}, fetchMatcher, labels)

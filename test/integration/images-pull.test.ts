@@ -1,0 +1,187 @@
+/**
+ * `ctr images pull` against a private docker-registry and the suite's containerd, with Go ctr pulling the
+ * same refs into a namespace beside ours: same image record (manifest digest), same snapshot chain, and a
+ * container Go ctr runs from our image prints what the image holds. Faults: unknown repo/tag, wrong
+ * password, refused port, malformed ref, a tampered manifest, the registry dying mid-layer (then a retry
+ * works); each one line, exit 125, nothing left.
+ */
+import {readFile, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:net'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {buildImage, busyboxLayer, filesLayer, writeOciArchive} from '../helpers/image-archive'
+import {errorShape} from '../helpers/leftovers'
+import {type PrivateRegistry, startRegistry} from '../helpers/registry'
+import {EMPTY_STATE, type ImagesFixture, setupImagesFixture} from './images-fixture'
+
+let f: ImagesFixture
+let registry: PrivateRegistry
+let secure: PrivateRegistry
+let big: string
+let closedPort = 0
+const AUTH = {user: 'alice', password: 'pw-Secr3t-42'}
+
+beforeAll(async () => {
+  f = await setupImagesFixture('pull')
+  const layers = [await busyboxLayer(), filesLayer({'etc/': {dir: true}, 'etc/hello': 'hello from the registry\n'})]
+  const image = await buildImage({layers, gzip: true, config: {Env: ['PATH=/bin'], Cmd: ['cat', '/etc/hello']}})
+  const archive = join(f.dir, 'busybox.tar')
+  await writeOciArchive(archive, [{image, name: 'x'}])
+  registry = await startRegistry()
+  closedPort = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+  secure = await startRegistry({auth: AUTH})
+  await registry.put(archive, 'test/busybox:1')
+  await secure.put(archive, 'test/busybox:1')
+  // ~24 MiB of random bytes in one layer: long enough to kill the registry while it is sent.
+  const {randomBytes} = await import('node:crypto')
+  const bigImage = await buildImage({layers: [await busyboxLayer(), filesLayer({'big.bin': randomBytes(24 * 1024 * 1024)})], gzip: true, config: {Cmd: ['true']}})
+  big = join(f.dir, 'big.tar')
+  await writeOciArchive(big, [{image: bigImage, name: 'x'}])
+  await registry.put(big, 'test/big:1')
+}, 120_000)
+
+afterAll(async () => {
+  await registry?.stop()
+  await secure?.stop()
+  await f?.cleanup()
+})
+
+async function store(namespace: string) {
+  const images = (await f.rows(namespace, ['images', 'ls'])).map((r) => r.slice(0, 5))
+  const snapshots = await f.rows(namespace, ['snapshots', 'ls'])
+  return {images, snapshots}
+}
+
+describe('images pull', () => {
+  it('pulls what Go ctr pulls: same manifest digest, same snapshot chain; Go ctr runs our image', async () => {
+    const ours = f.namespace('ours')
+    const go = f.namespace('go')
+    const ref = `${registry.host}/test/busybox:1`
+    const result = await f.cli(ours, ['images', 'pull', '--plain-http', ref])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe(`${ref}\n`)
+    expect(result.stderr).toMatch(/^pulled sha256:[a-f0-9]{64}: 4 of 4 blob\(s\) fetched/)
+    const reference = await f.go(go, ['images', 'pull', '--plain-http', ref])
+    expect(reference.code, reference.stderr).toBe(0)
+    await f.gc()
+    const [a, b] = [await store(ours), await store(go)]
+    expect(a.images).toEqual(b.images)
+    expect(a.images[0][0]).toBe(ref)
+    expect(a.snapshots).toEqual(b.snapshots)
+    expect(a.snapshots).toHaveLength(2)
+    expect((await f.state(ours)).leases).toEqual([])
+    const run = await f.go(ours, ['run', '--rm', '--fifo-dir', join(f.dir, 'fifo'), ref, 'pull-run-1'])
+    const runGo = await f.go(go, ['run', '--rm', '--fifo-dir', join(f.dir, 'fifo'), ref, 'pull-run-2'])
+    expect(run.stdout).toBe('hello from the registry\n')
+    expect(run.stdout).toBe(runGo.stdout)
+
+    // Again: nothing is fetched but the tag's manifest; --json prints only the result.
+    const again = await f.cli(ours, ['images', 'pull', '--plain-http', '--json', ref])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toBe('')
+    const json = JSON.parse(again.stdout)
+    expect(json.target.digest).toBe(a.images[0][2])
+    expect(json.fetched.blobs).toBe(1) // the manifest the tag names; config and layers are in the store
+    expect(json.created).toBe(false)
+
+    // By digest.
+    const byDigest = f.namespace('digest')
+    const d = await f.cli(byDigest, ['images', 'pull', '--plain-http', `${registry.host}/test/busybox@${a.images[0][2]}`])
+    expect(d.code, d.stderr).toBe(0)
+    expect(d.stdout.trim()).toBe(`${registry.host}/test/busybox@${a.images[0][2]}`)
+  }, 120_000)
+
+  it('basic auth: the right password (from --user and from stdin) works, a wrong one is one line, unauthorized, nothing left', async () => {
+    const ref = `${secure.host}/test/busybox:1`
+    const ns = f.namespace('auth')
+    const wrong = await f.cli(ns, ['images', 'pull', '--plain-http', '--user', `${AUTH.user}:not-it`, ref])
+    expect(errorShape(wrong)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+    expect(wrong.stderr).toMatch(/unauthorized/)
+    expect(wrong.stderr).not.toContain('not-it')
+    await f.gc()
+    expect(await f.state(ns)).toEqual(EMPTY_STATE)
+    const none = await f.cli(ns, ['images', 'pull', '--plain-http', ref], {env: {HOME: f.dir, DOCKER_CONFIG: join(f.dir, 'no-docker')}})
+    expect(none.stderr).toMatch(/^ctr: .*unauthorized: credentials required/)
+    const debug = await f.cli(ns, ['images', 'pull', '--debug', '--plain-http', '--user', 'alice', ref], {input: 'also-wrong\n'})
+    expect(debug.code).toBe(125)
+    expect(debug.stderr).not.toContain('also-wrong')
+    const right = await f.cli(ns, ['images', 'pull', '--plain-http', '--user', AUTH.user, ref], {input: `${AUTH.password}\n`})
+    expect(right.code, right.stderr).toBe(0)
+    expect(right.stderr).not.toContain(AUTH.password)
+    // docker's config.json
+    const cfg = join(f.dir, 'docker')
+    await import('node:fs/promises').then((fs) => fs.mkdir(cfg, {recursive: true}))
+    await writeFile(join(cfg, 'config.json'), JSON.stringify({auths: {[secure.host]: {auth: Buffer.from(`${AUTH.user}:${AUTH.password}`).toString('base64')}}}))
+    const ns2 = f.namespace('auth-config')
+    const fromConfig = await f.cli(ns2, ['images', 'pull', '--plain-http', ref], {env: {DOCKER_CONFIG: cfg}})
+    expect(fromConfig.code, fromConfig.stderr).toBe(0)
+  }, 120_000)
+
+  it.each([
+    ['an unknown repository', (h: string) => `${h}/test/nothing:1`, /not found/],
+    ['an unknown tag', (h: string) => `${h}/test/busybox:nope`, /tag nope not found/],
+    ['a malformed reference', () => 'Bad//Ref::', /invalid image reference/],
+    ['a refused port', () => `127.0.0.1:${closedPort}/test/busybox:1`, /connection refused/],
+  ])('%s: one line, exit 125, nothing left', async (_what, ref, message) => {
+    const ns = f.namespace('bad')
+    const result = await f.cli(ns, ['images', 'pull', '--plain-http', ref(registry.host)])
+    expect(errorShape(result)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+    expect(result.stderr).toMatch(message)
+    await f.gc()
+    expect(await f.state(ns)).toEqual(EMPTY_STATE)
+  })
+
+  it('https to an http registry: one line naming --plain-http', async () => {
+    const result = await f.cli(f.namespace('tls'), ['images', 'pull', `${registry.host}/test/busybox:1`])
+    expect(errorShape(result).oneLine).toBe(true)
+    expect(result.stderr).toMatch(/--plain-http/)
+  })
+
+  it('a manifest whose digest does not match: one line, nothing left', async () => {
+    const tampered = await startRegistry()
+    try {
+      await tampered.put(join(f.dir, 'busybox.tar'), 'test/busybox:1')
+      const digest = (await tampered.inspectDigest('test/busybox:1')).slice(7)
+      const file = join(tampered.storage, 'docker/registry/v2/blobs/sha256', digest.slice(0, 2), digest, 'data')
+      await writeFile(file, `${await readFile(file, 'utf8')} `)
+      const ns = f.namespace('mismatch')
+      const result = await f.cli(ns, ['images', 'pull', '--plain-http', `${tampered.host}/test/busybox:1`])
+      expect(errorShape(result)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+      expect(result.stderr).toMatch(/does not match its digest/)
+      await f.gc()
+      expect(await f.state(ns)).toEqual(EMPTY_STATE)
+    } finally {
+      await tampered.stop()
+    }
+  }, 60_000)
+
+  it('the registry dying mid-layer: one line, nothing left; a retry after it is back works', async () => {
+    const ns = f.namespace('dies')
+    const child = f.spawn(ns, ['images', 'pull', '--plain-http', '--max-concurrent-downloads', '1', `${registry.host}/test/big:1`])
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    // Kill it once the big layer's ingest is under way.
+    for (let i = 0; i < 200; i++) {
+      const active = await f.rows(ns, ['content', 'active']).catch(() => [])
+      if (active.some((r) => Number(r[1]?.replace(/\D/g, '')) > 0)) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    registry.kill()
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).toBe(125)
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(1)
+    expect(stderr).toMatch(/^ctr: registry 127\.0\.0\.1:\d+: /)
+    await f.gc()
+    expect(await f.state(ns)).toEqual(EMPTY_STATE)
+    await registry.restart()
+    const retry = await f.cli(ns, ['images', 'pull', '--plain-http', `${registry.host}/test/big:1`])
+    expect(retry.code, retry.stderr).toBe(0)
+  }, 120_000)
+})
