@@ -24,6 +24,8 @@ import {watchEvents, type WatchOptions} from './lib/events/watch'
 import {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
 import {type ImportedImage, importImages, type ImportOptions} from './lib/images/import'
 import {type ImageInfo, listImages, type ListImagesOptions, removeImage, type RemoveImageOptions} from './lib/images/store'
+import {type PulledImage, pullImage, type PullOptions} from './lib/registry/pull'
+import {type PushedImage, pushImage, type PushOptions} from './lib/registry/push'
 import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics/metrics'
 import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/tasks/processes'
 import {parseSignal} from './lib/tasks/signals'
@@ -89,6 +91,10 @@ export class Containerd {
     list: (options: ListImagesOptions = {}): Promise<ImageInfo[]> => listImages(this.client, options),
     /** Removes an image record; refused ('failed-precondition') while containers use it, unless `force`. */
     remove: (name: string, options: RemoveImageOptions = {}): Promise<{name: string; digest: string}> => removeImage(this.client, name, options),
+    /** Pulls an image from a registry and unpacks it, as `ctr images pull`; a failure leaves nothing behind. */
+    pull: (options: PullOptions): Promise<PulledImage> => pullImage(this.client, options),
+    /** Pushes an image of the store (`localRef`, default `ref`) to a registry as `ref`, as `ctr images push`. */
+    push: (options: PushOptions): Promise<PushedImage> => pushImage(this.client, options),
   }
 
   readonly tasks = {
@@ -174,3 +180,8 @@ export {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, strictMatc
 export {imageNameFor, normalizeDockerRef} from './lib/images/naming'
 export {chainIds, DEFAULT_SNAPSHOTTER, unpackLayers, type UnpackResult} from './lib/images/unpack'
 export type {Descriptor} from './lib/images/content'
+export {pullImage, type BlobState, type PulledImage, type PullOptions, type PullProgress} from './lib/registry/pull'
+export {pushImage, type PushedImage, type PushOptions} from './lib/registry/push'
+export {parseReference, type RegistryReference} from './lib/registry/reference'
+export {dockerConfigCredentials, parseChallenge, type Challenge, type Credentials} from './lib/registry/auth'
+export {RegistryClient, type RegistryOptions} from './lib/registry/client'
