@@ -17,7 +17,7 @@ import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 
 /** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
-const CHUNK_BYTES = 256 * 1024
+const CHUNK_BYTES = 512 * 1024
 /**
  * At most this much sent and not yet acknowledged (each request in flight is held 3-4 times over, as the
  * request, its encoding and its gRPC frame): enough to keep the stream busy, and memory bounded.

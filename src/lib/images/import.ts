@@ -206,7 +206,7 @@ async function openSource(options: ImportOptions): Promise<{input: Readable; lab
     const code = (error as NodeJS.ErrnoException).code
     throw usageError(`cannot read ${label}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`)
   }
-  return {input: createReadStream(source, {highWaterMark: 256 * 1024}), label, total}
+  return {input: createReadStream(source, {highWaterMark: 512 * 1024}), label, total}
 }
 
 /** What one pass over the archive found. */
