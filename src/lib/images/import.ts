@@ -14,7 +14,6 @@
  * 5. Images.Create, or Images.Update of the target when the name exists; a failure here puts back what was
  *    changed. Then the lease is deleted (the records now hold everything).
  */
-import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {posix} from 'node:path'
@@ -26,6 +25,7 @@ import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
+import {sha256Digest} from './digest'
 import {type Descriptor, hasBlob, readBlob, setBlobLabels, writeBlob, type WrittenBlob} from './content'
 import {
   type ArchiveBlob,
@@ -374,7 +374,7 @@ async function namedImages(
     index = parseIndex(archive.indexJson, `index.json in ${label}`)
     indexBlob = {
       bytes: archive.indexJson,
-      descriptor: {mediaType: MEDIA_TYPE.ociIndex, digest: `sha256:${createHash('sha256').update(archive.indexJson).digest('hex')}`, size: archive.indexJson.length},
+      descriptor: {mediaType: MEDIA_TYPE.ociIndex, digest: sha256Digest(archive.indexJson), size: archive.indexJson.length},
     }
   } else if (archive.dockerManifest) {
     const entries = parseDockerManifest(archive.dockerManifest, `manifest.json in ${label}`)
