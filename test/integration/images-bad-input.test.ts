@@ -138,4 +138,28 @@ describe('ctr images import: interrupted', () => {
     expect(stderr).toBe('')
     expect(await f.state(ns)).toEqual(EMPTY_STATE)
   })
+
+  it('SIGINT while a layer is being unpacked: exit 130 and nothing left, or (if it won the race) a complete import', async () => {
+    const layer = (seed: number) => filesLayer({[`big${seed}.bin`]: Buffer.from(Array.from({length: 24 * 1024 * 1024}, (_, i) => ((i + seed) * 2654435761) >>> 24))})
+    const big = await buildImage({layers: [layer(1), layer(2), layer(3)], gzip: true})
+    const archive = join(f.dir, 'unpack.tar')
+    await writeOciArchive(archive, [{image: big, name: 'example.com/bad/unpack:1'}])
+    const ns = f.namespace('sigint-unpack')
+    const child = f.spawn(ns, ['images', 'import', archive])
+    const closed = new Promise<{code: number | null}>((resolve) => child.on('close', (code) => resolve({code})))
+    let exited = false
+    void closed.then(() => (exited = true))
+    // An extraction snapshot (KEY "extract-... sha256:...", Active) shows the unpack is under way.
+    const deadline = Date.now() + 20_000
+    while (!exited && Date.now() < deadline && !(await f.rows(ns, ['snapshots', 'ls'])).some((row) => row[0].startsWith('extract-'))) await sleep(20)
+    child.kill('SIGINT')
+    const {code} = await closed
+    if (code === 0) {
+      expect((await f.state(ns)).images).toEqual(['example.com/bad/unpack:1'])
+      expect((await f.state(ns)).leases).toEqual([])
+    } else {
+      expect(code).toBe(130)
+      expect(await f.state(ns)).toEqual(EMPTY_STATE)
+    }
+  })
 })

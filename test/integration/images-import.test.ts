@@ -9,6 +9,8 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {runInPty} from '../helpers/pty'
+import {CLI, cliEnv} from '../helpers/run-cli'
 import {buildImage, busyboxLayer, type BuiltImage, filesLayer, multiPlatform, writeDockerArchive, writeOciArchive} from '../helpers/image-archive'
 import {EMPTY_STATE, type ImagesFixture, setupImagesFixture} from './images-fixture'
 
@@ -159,6 +161,19 @@ describe('ctr images import', () => {
     const ns = f.namespace('quiet')
     const result = await f.cli(ns, ['images', 'import', '--no-unpack', oci])
     expect(result).toMatchObject({code: 0, stdout: `${NAME}\n`, stderr: ''})
+  })
+
+  it('on a terminal, a progress line on stderr (reading, then unpacking), erased at the end; none under --json', async () => {
+    const ns = f.namespace('tty')
+    // CI=true (as CI runs) turns spinners off: this test is about the terminal case.
+    const env = cliEnv({address: f.address, namespace: ns, env: {CI: undefined}})
+    const shown = await runInPty([process.execPath, CLI, 'images', 'import', oci], {env})
+    expect(shown.code, shown.output).toBe(0)
+    expect(shown.output).toMatch(/reading the archive|unpacking example\.com\/ctr-test\/busybox:1: layer \d of 2/)
+    expect(shown.output).toContain(NAME)
+    const json = await runInPty([process.execPath, CLI, 'images', 'import', '--json', oci], {env})
+    expect(json.code, json.output).toBe(0)
+    expect(json.output).not.toMatch(/reading the archive|unpacking/)
   })
 
   it('leaves nothing of its own once done: no lease, no ingest', async () => {

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {importDisplay} from '../../cli/import-progress'
 import {type ImportedImage, importImages} from '../../lib/images/import'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
@@ -10,6 +11,7 @@ export default class ImagesImport extends BaseCommand<typeof ImagesImport> {
   static args = {
     file: Args.string({description: 'image archive (OCI layout or docker save tar, plain or gzip); - for stdin', required: true}),
   }
+  static completion: CompletionHints = {files: ['file']}
   static description = `Import images from an archive
 
 Reads an OCI image layout or a 'docker save' archive, plain or gzip-compressed, from FILE or stdin (-), in one pass. Prints the name of each image imported.

@@ -6,9 +6,7 @@
  * gzip, or a compression this cannot read.
  */
 import {Readable} from 'node:stream'
-import {createGunzip} from 'node:zlib'
-
-import * as tar from 'tar-stream'
+import type * as TarStream from 'tar-stream'
 
 import {CtrError} from '../containerd/errors'
 
@@ -86,7 +84,9 @@ async function peek(input: Readable, n: number): Promise<{head: Buffer; ended: b
  */
 export async function* readArchive(input: Readable, label: string, onRead?: (bytes: number) => void): AsyncGenerator<ArchiveEntry> {
   let sourceError: {error: unknown; where: 'input' | 'gzip'} | undefined
-  const extract = tar.extract()
+  // Loaded here, not with the bundle: only an import reads tar (node:zlib likewise, only for gzip).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const extract = (require('tar-stream') as typeof TarStream).extract()
   // The parser's own error ("Unexpected end of data"): an entry being read only sees "Stream was destroyed".
   let parseError: Error | undefined
   extract.on('error', (error: Error) => (parseError ??= error))
@@ -108,7 +108,8 @@ export async function* readArchive(input: Readable, label: string, onRead?: (byt
   const compression = detectCompression(head)
   if (compression !== 'none' && compression !== 'gzip') throw invalid(label, `is compressed with ${compression}, which ctr cannot read: decompress it first`)
 
-  const gunzip = compression === 'gzip' ? createGunzip() : undefined
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gunzip = compression === 'gzip' ? (require('node:zlib') as typeof import('node:zlib')).createGunzip() : undefined
   if (gunzip) {
     gunzip.on('error', fail('gzip'))
     source.pipe(gunzip).pipe(extract)

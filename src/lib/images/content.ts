@@ -10,14 +10,13 @@
  * stream. Writes are pipelined: the next request goes out before the last response is in (the offsets are
  * checked as responses come), so a blob streams at the socket's pace rather than one round trip a chunk.
  */
-import {createHash} from 'node:crypto'
-
 import {ContentDefinition, WriteAction} from '../../gen/containerd/services/content/v1/content'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
+import {sha256Hash} from './digest'
 
 /** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
-const CHUNK_BYTES = 256 * 1024
+const CHUNK_BYTES = 512 * 1024
 /**
  * At most this much sent and not yet acknowledged (each request in flight is held 3-4 times over, as the
  * request, its encoding and its gRPC frame): enough to keep the stream busy, and memory bounded.
@@ -91,7 +90,7 @@ export function digestMismatch(name: string, expected: string, actual: string): 
  * but not sent. `name` is the archive path, for errors.
  */
 export async function writeBlob(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
-  const hash = createHash('sha256')
+  const hash = sha256Hash()
   const kept: Buffer[] = []
   let head = Buffer.alloc(0)
   let read = 0

@@ -14,7 +14,6 @@
  * 5. Images.Create, or Images.Update of the target when the name exists; a failure here puts back what was
  *    changed. Then the lease is deleted (the records now hold everything).
  */
-import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {posix} from 'node:path'
@@ -25,6 +24,7 @@ import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
+import {sha256Digest} from './digest'
 import {type Descriptor, hasBlob, readBlob, setBlobLabels, writeBlob, type WrittenBlob} from './content'
 import {type ArchiveBlob, dockerImages, type ImageConfig, type MadeBlob, parseConfig, parseDockerManifest, parseIndex, parseOciLayout} from './layout'
 import {MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
@@ -141,7 +141,7 @@ async function openSource(options: ImportOptions): Promise<{input: Readable; lab
     const code = (error as NodeJS.ErrnoException).code
     throw usageError(`cannot read ${label}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`)
   }
-  return {input: createReadStream(source, {highWaterMark: 256 * 1024}), label, total}
+  return {input: createReadStream(source, {highWaterMark: 512 * 1024}), label, total}
 }
 
 /** What one pass over the archive found. */
@@ -313,7 +313,7 @@ async function namedImages(
     index = parseIndex(archive.indexJson, `index.json in ${label}`)
     indexBlob = {
       bytes: archive.indexJson,
-      descriptor: {mediaType: MEDIA_TYPE.ociIndex, digest: `sha256:${createHash('sha256').update(archive.indexJson).digest('hex')}`, size: archive.indexJson.length},
+      descriptor: {mediaType: MEDIA_TYPE.ociIndex, digest: sha256Digest(archive.indexJson), size: archive.indexJson.length},
     }
   } else if (archive.dockerManifest) {
     const entries = parseDockerManifest(archive.dockerManifest, `manifest.json in ${label}`)

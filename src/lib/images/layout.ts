@@ -3,10 +3,9 @@
  * `docker save`'s `manifest.json` (turned into Docker schema 2 manifests and an OCI index, as Go ctr's
  * images/archive importer does, so the digests come out the same), manifests, indexes and configs.
  */
-import {createHash} from 'node:crypto'
-
 import {CtrError} from '../containerd/errors'
 import type {Descriptor} from './content'
+import {sha256Digest} from './digest'
 import {MEDIA_TYPE, isIndexType, isManifestType} from './media-types'
 import {dockerTagAnnotations} from './naming'
 import {normalizePlatform, type Platform} from './platform'
@@ -150,7 +149,7 @@ export interface MadeBlob {
 export function makeBlob(value: unknown, mediaType: string): MadeBlob {
   // Go's json.Marshal of these structs: same key order, no spaces; nothing here needs HTML escaping.
   const bytes = Buffer.from(JSON.stringify(value))
-  return {bytes, descriptor: {mediaType, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length}}
+  return {bytes, descriptor: {mediaType, digest: sha256Digest(bytes), size: bytes.length}}
 }
 
 /** A descriptor as Go serializes ocispec.Descriptor (field order: mediaType, digest, size, annotations, platform). */

@@ -3,11 +3,10 @@
  * collector keeps it while the import runs and takes it when the import fails or is interrupted. The lease
  * also expires by itself (`containerd.io/gc.expire`), for a client killed before it could delete it.
  */
-import {randomBytes} from 'node:crypto'
-
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {ContainerdClient} from '../containerd/client'
 import {withCleanupClient} from '../containerd/cleanup-client'
+import {randomHex} from '../random-id'
 
 export const LEASE_HEADER = 'containerd-lease'
 export const EXPIRE_LABEL = 'containerd.io/gc.expire'
@@ -24,7 +23,7 @@ export interface Lease {
 }
 
 export async function createLease(client: ContainerdClient, options: {prefix: string; expiresInMs: number; signal?: AbortSignal}): Promise<Lease> {
-  const id = `${options.prefix}-${Date.now()}-${randomBytes(4).toString('hex')}`
+  const id = `${options.prefix}-${Date.now()}-${randomHex(4)}`
   const expires = new Date(Date.now() + options.expiresInMs).toISOString()
   await client.service(LeasesDefinition).create({id, labels: {[EXPIRE_LABEL]: expires}}, {signal: options.signal})
   return {

@@ -7,13 +7,13 @@
  * `containerd.io/gc.ref.snapshot.<snapshotter>` naming the top of the chain, which keeps the snapshots
  * once the import's lease is gone.
  */
-import {createHash, randomBytes} from 'node:crypto'
-
 import {DiffDefinition} from '../../gen/containerd/services/diff/v1/diff'
 import {SnapshotsDefinition} from '../../gen/containerd/services/snapshots/v1/snapshots'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {type Descriptor, setBlobLabels} from './content'
+import {sha256Digest} from './digest'
+import {randomHex} from '../random-id'
 import {snapshotGcLabel, UNCOMPRESSED_LABEL} from './media-types'
 import {formatPlatform, type PlatformMatcher} from './platform'
 import type {ImageBlobs, Resolved} from './resolve'
@@ -25,7 +25,7 @@ export function chainIds(diffIds: readonly string[]): string[] {
   const out: string[] = []
   for (const diffId of diffIds) {
     const parent = out.at(-1)
-    out.push(parent === undefined ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`)
+    out.push(parent === undefined ? diffId : sha256Digest(`${parent} ${diffId}`))
   }
   return out
 }
@@ -33,7 +33,7 @@ export function chainIds(diffIds: readonly string[]): string[] {
 /** snapshots.UnpackKeyFormat: `extract-<unique> <chain ID>`. */
 function extractKey(chainId: string): string {
   const nanos = process.hrtime.bigint() % 1_000_000_000n
-  return `extract-${nanos}-${randomBytes(3).toString('base64url')} ${chainId}`
+  return `extract-${nanos}-${randomHex(3)} ${chainId}`
 }
 
 export interface UnpackOptions {

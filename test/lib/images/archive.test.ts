@@ -92,6 +92,25 @@ describe('readArchive', () => {
     expect(await failure(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe('archive t.tar is compressed with zstd, which ctr cannot read: decompress it first')
   })
 
+  it('a file shorter than the bytes looked at first is still read (and judged) whole', async () => {
+    const {mkdtemp, writeFile, rm} = await import('node:fs/promises')
+    const {createReadStream} = await import('node:fs')
+    const {join} = await import('node:path')
+    const {tmpdir} = await import('node:os')
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-archive-test-'))
+    try {
+      for (const text of ['hello\n', 'x']) {
+        const path = join(dir, 'short.tar')
+        await writeFile(path, text)
+        await expect(entries(createReadStream(path))).rejects.toThrow(/^archive t.tar is not a tar archive$/)
+      }
+      await writeFile(join(dir, 'gz.tar'), gzipSync(await makeTar(files)))
+      expect(await entries(createReadStream(join(dir, 'gz.tar')))).toHaveLength(5)
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+
   it('a read error names the archive', async () => {
     const broken = new Readable({
       read() {
