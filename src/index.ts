@@ -6,6 +6,7 @@
  *   console.log(await ctr.version())
  *   await ctr.containers.start({id: 'redis', bundle: '/containers/redis'})
  *   for await (const event of ctr.events.subscribe({id: 'redis'})) console.log(event.type, event.status)
+ *   const [image] = await ctr.images.import({source: 'busybox.tar'})
  *   ctr.close()
  *
  * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
@@ -21,6 +22,8 @@ import type {CtrEvent} from './lib/events/decode'
 import {buildFilters, type FilterOptions} from './lib/events/filters'
 import {watchEvents, type WatchOptions} from './lib/events/watch'
 import {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
+import {type ImportedImage, importImages, type ImportOptions} from './lib/images/import'
+import {type ImageInfo, listImages, type ListImagesOptions, removeImage, type RemoveImageOptions} from './lib/images/store'
 import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics/metrics'
 import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/tasks/processes'
 import {parseSignal} from './lib/tasks/signals'
@@ -74,6 +77,18 @@ export class Containerd {
     start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
     /** Deletes a container (and its exited task); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+  }
+
+  readonly images = {
+    /**
+     * Imports an OCI layout or docker save archive (path, '-' for stdin, or a stream; plain or gzip) and
+     * unpacks it (unless `unpack: false`), as `ctr images import`. A failure leaves nothing behind.
+     */
+    import: (options: ImportOptions): Promise<ImportedImage[]> => importImages(this.client, options),
+    /** The namespace's images with size and platforms; `filters` are containerd's (ORed). */
+    list: (options: ListImagesOptions = {}): Promise<ImageInfo[]> => listImages(this.client, options),
+    /** Removes an image record; refused ('failed-precondition') while containers use it, unless `force`. */
+    remove: (name: string, options: RemoveImageOptions = {}): Promise<{name: string; digest: string}> => removeImage(this.client, name, options),
   }
 
   readonly tasks = {
@@ -153,3 +168,9 @@ export {deleteCheckpoint, listCheckpoints, type Checkpoint} from './lib/checkpoi
 export {restoreFrom} from './lib/checkpoints/restore'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench/bench'
 export {summarize, type StatsSummary} from './lib/bench/stats-summary'
+export {importImages, type ImportedImage, type ImportOptions, type ImportProgress} from './lib/images/import'
+export {containersUsing, formatSize, listImages, removeImage, type ImageInfo, type ListImagesOptions, type RemoveImageOptions} from './lib/images/store'
+export {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, strictMatcher, type Platform, type PlatformMatcher} from './lib/images/platform'
+export {imageNameFor, normalizeDockerRef} from './lib/images/naming'
+export {chainIds, DEFAULT_SNAPSHOTTER, unpackLayers, type UnpackResult} from './lib/images/unpack'
+export type {Descriptor} from './lib/images/content'

@@ -17,6 +17,9 @@ import ContainersResume from '../commands/containers/resume'
 import ContainersStart from '../commands/containers/start'
 import ContainersStats from '../commands/containers/stats'
 import Events from '../commands/events'
+import Images from '../commands/images/index'
+import ImagesImport from '../commands/images/import'
+import ImagesRm from '../commands/images/rm'
 import Version from '../commands/version'
 
 export const COMMANDS = {
@@ -35,5 +38,8 @@ export const COMMANDS = {
   'containers:start': ContainersStart,
   'containers:stats': ContainersStats,
   events: Events,
+  images: Images,
+  'images:import': ImagesImport,
+  'images:rm': ImagesRm,
   version: Version,
 }

@@ -16,6 +16,7 @@ import {promisify} from 'node:util'
 import {Config} from '@oclif/core'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
+import {buildImage, filesLayer, writeOciArchive} from '../helpers/image-archive'
 import {exited, LineReader} from '../helpers/line-reader'
 import {CLI, type RunOptions} from '../helpers/run-cli'
 import {type Fixture, setupFixture} from './containers-fixture'
@@ -24,6 +25,8 @@ const ANSI = /\x1b\[/
 const {bundle} = inject('containerd')
 let f: Fixture
 let checkpointDir: string
+let imageArchive: string
+const IMAGE = 'example.com/output/tiny:1'
 
 const cli = (args: string[], options: RunOptions = {}) => f.cli(args, {...options, env: {CTR_CHECKPOINT_DIR: checkpointDir, ...options.env}})
 
@@ -31,6 +34,8 @@ beforeAll(async () => {
   f = await setupFixture('output')
   checkpointDir = await mkdtemp(join(tmpdir(), 'ctr-it-output-ckpt-'))
   await f.run('out-a')
+  imageArchive = join(checkpointDir, 'image.tar')
+  await writeOciArchive(imageArchive, [{image: await buildImage({layers: [filesLayer({'a.txt': 'a\n'})], gzip: true}), name: IMAGE}])
 })
 
 afterAll(async () => {
@@ -68,6 +73,9 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'bench', args: () => ['bench', '--json', '-c', '2', '--prefix', 'out-bench', bundle], check: (v) => expect(v).toMatchObject({requested: 2, cleanedUp: 2, interrupted: false})},
+  {id: 'images:import', args: () => ['images', 'import', '--json', imageArchive], check: (v) => expect(v).toMatchObject([{name: IMAGE, created: true}])},
+  {id: 'images', args: () => ['images', '--json'], check: (v) => expect(v).toMatchObject([{name: IMAGE, platforms: ['linux/amd64']}])},
+  {id: 'images:rm', args: () => ['images', 'rm', '--json', '--sync', IMAGE], check: (v) => expect(v).toMatchObject([{name: IMAGE}])},
 ]
 
 /** Commands that stream one JSON object per line. */
