@@ -5,6 +5,7 @@
 import {ContainersDefinition, type Container} from '../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from './containerd/client'
 import {CtrError, usageError} from './containerd/errors'
+import {removeLog} from './logs'
 import type {ProcessStatus} from './processes'
 import {getTask, listTasks, removeTask, type TaskInfo} from './tasks'
 
@@ -118,15 +119,17 @@ export function containerInfo(container: Container, task: TaskInfo | undefined):
 export interface DeleteOptions {
   /** Kill (SIGKILL) a live task first instead of refusing. */
   force?: boolean
+  /** Keep the container's log file (logs.ts); by default it goes with the container. */
+  keepLog?: boolean
 }
 
 /**
  * Deletes a container: its exited task record first, if any; a live task only with force (SIGKILL, wait,
- * delete). `container "x" not found` when there is no such container.
+ * delete), then its log file unless keepLog. `container "x" not found` when there is no such container.
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
-  await containers.get({id}).catch((error) => {
+  const {container} = await containers.get({id}).catch((error) => {
     throw notFound(error, id)
   })
   const task = await getTask(client, id)
@@ -138,6 +141,7 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   await containers.delete({id}).catch((error) => {
     throw notFound(error, id)
   })
+  if (!options.keepLog && container) await removeLog(container.labels)
   return {id}
 }
 
