@@ -40,7 +40,7 @@ export async function createNamespace(client: ContainerdClient, name: string, la
     .service(NamespacesDefinition)
     .create({namespace: {name, labels}})
     .catch((error) => {
-      throw tidy(error, name)
+      throw tidy(error, name, 'create')
     })
   return {name: namespace?.name ?? name, labels: namespace?.labels ?? labels}
 }
@@ -50,15 +50,18 @@ export async function deleteNamespace(client: ContainerdClient, name: string): P
     .service(NamespacesDefinition)
     .delete({name})
     .catch((error) => {
-      throw tidy(error, name)
+      throw tidy(error, name, 'delete')
     })
   return {name}
 }
 
-function tidy(error: unknown, name: string): unknown {
+/** One line naming the namespace; containerd's reason kept, its trailing gRPC code name dropped. */
+function tidy(error: unknown, name: string, verb: 'create' | 'delete'): unknown {
   if (!(error instanceof CtrError)) return error
   if (error.kind === 'not-found') return new CtrError('not-found', `namespace "${name}" not found`, {cause: error})
   if (error.kind === 'already-exists') return new CtrError('already-exists', `namespace "${name}" already exists`, {cause: error})
-  const text = error.message.replace(/: (failed precondition|invalid argument)$/, '')
-  return text === error.message ? error : new CtrError(error.kind, text, {cause: error, exitCode: error.exitCode})
+  if (error.kind !== 'failed-precondition' && error.kind !== 'invalid-argument') return error
+  const reason = error.message.replace(/: (failed precondition|invalid argument)$/, '')
+  const text = reason.includes(`namespace "${name}"`) ? reason : `cannot ${verb} namespace "${name}": ${reason}`
+  return new CtrError(error.kind, text, {cause: error, exitCode: error.exitCode})
 }

@@ -17,7 +17,7 @@ A container is stopped when it has no task or its task has exited; running, paus
     '<%= config.bin %> -n test containers prune --json',
   ]
   static flags = {
-    filter: Flags.string({char: 'f', description: 'only containers matching KEY=VALUE (repeatable)', multiple: true}),
+    filter: Flags.string({char: 'f', description: 'only containers matching KEY=VALUE (repeatable)', multiple: true, multipleNonGreedy: true}),
     'keep-log': Flags.boolean({description: 'keep the log files of the deleted containers'}),
   }
 

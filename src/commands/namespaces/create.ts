@@ -14,7 +14,7 @@ Prints its name. containerd refuses a name that exists or breaks its identifier 
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> namespaces create test', '<%= config.bin %> namespaces create --label team=web --label env=dev web']
   static flags = {
-    label: Flags.string({char: 'l', description: 'label KEY=VALUE (repeatable)', multiple: true}),
+    label: Flags.string({char: 'l', description: 'label KEY=VALUE (repeatable)', multiple: true, multipleNonGreedy: true}),
   }
 
   async run(): Promise<NamespaceInfo> {
