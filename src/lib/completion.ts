@@ -2,7 +2,8 @@
  * Shell completion scripts for bash and zsh, generated from the command metadata oclif already holds (ids,
  * aliases, flags, args), so a new command completes without anyone touching this file. The script carries
  * the command tree itself: completing a command or flag name never starts node. Only container IDs do, by
- * running `ctr containers -q` with the namespace and address already typed on the line and a 1 s deadline.
+ * running `ctr containers -q` (namespaces: `ctr namespaces -q`) with the namespace and address already typed on
+ * the line and a 1 s deadline.
  *
  * Which positions are container IDs is read from the metadata: an arg or an option flag whose description
  * says "container ID" (or a flag named --id or shown as ID). Commands that take a NEW ID are listed below.
@@ -30,8 +31,8 @@ export interface FlagMeta {
   options?: readonly string[]
 }
 
-/** What to offer for a value: nothing in particular, container IDs, directories, files, or fixed words. */
-export type ValueKind = 'value' | 'container' | 'dir' | 'file' | {options: readonly string[]}
+/** What to offer for a value: nothing in particular, container IDs, namespaces, directories, files, or fixed words. */
+export type ValueKind = 'value' | 'container' | 'namespace' | 'dir' | 'file' | {options: readonly string[]}
 
 export interface CompletionFlag {
   names: string[]
@@ -57,13 +58,13 @@ export interface CompletionModel {
   children: Map<string, Map<string, string>>
 }
 
-/** Their ID argument names a container to create, not an existing one. */
-const NEW_ID_COMMANDS = new Set(['containers:start'])
+/** Their ID argument names a container (or namespace) to create, not an existing one. */
+const NEW_ID_COMMANDS = new Set(['containers:start', 'namespaces:create'])
 
 /** Flags accepted before the command (src/cli.ts moves them), completed at the top level. */
 const TOP_LEVEL_FLAGS: CompletionFlag[] = [
   {names: ['--address', '-a'], description: 'containerd socket', value: 'file'},
-  {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'value'},
+  {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'namespace'},
   {names: ['--timeout'], description: 'deadline for each call to containerd', value: 'value'},
   {names: ['--debug'], description: 'print stack traces and gRPC details on errors'},
   {names: ['--help', '-h'], description: 'show help'},
@@ -82,12 +83,14 @@ function flagValueKind(name: string, flag: FlagMeta): ValueKind {
   if (flag.options && flag.options.length > 0) return {options: flag.options}
   const helpValue = Array.isArray(flag.helpValue) ? flag.helpValue.join(' ') : flag.helpValue
   if (name === 'id' || helpValue === 'ID' || saysContainerId(flag.description)) return 'container'
-  if (name === 'address') return 'file'
+  if (name === 'namespace') return 'namespace'
+  if (name === 'address' || helpValue === 'FILE') return 'file'
   return 'value'
 }
 
 function argKind(commandId: string, name: string, description: string | undefined): ValueKind {
   if (saysContainerId(description) && !NEW_ID_COMMANDS.has(commandId)) return 'container'
+  if (/^namespace name/i.test(description ?? '') && !NEW_ID_COMMANDS.has(commandId)) return 'namespace'
   if (name === 'bundle' || /\bdirectory\b/i.test(description ?? '')) return 'dir'
   if (/\bfile\b/i.test(description ?? '')) return 'file'
   return 'value'
@@ -191,9 +194,14 @@ function coreFunctions(model: CompletionModel): string {
     '  "$@" containers -q --timeout 1s 2>/dev/null',
     '}',
     '',
+    `${fn}_namespaces() {`,
+    '  "$@" namespaces -q --timeout 1s 2>/dev/null',
+    '}',
+    '',
     `${fn}_values() { # KIND: candidates for a flag or argument value`,
     '  case "$1" in',
     `    container) ${fn}_containers "$${fn.slice(1)}_bin" "\${${fn.slice(1)}_conn[@]}" ;;`,
+    `    namespace) ${fn}_namespaces "$${fn.slice(1)}_bin" "\${${fn.slice(1)}_conn[@]}" ;;`,
     '    dir) echo __dirs__ ;;',
     '    file) echo __files__ ;;',
     "    options:*) echo \"${1#options:}\" | tr ' ' '\\n' ;;",

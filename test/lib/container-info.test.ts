@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {Options as RuncOptions} from '../../src/gen/containerd/runc/options/oci'
 import {decodeSpec, runtimeOptions} from '../../src/lib/container-info'
 
-const any = (typeUrl: string, value: Uint8Array | string) => ({typeUrl, value: typeof value === 'string' ? Buffer.from(value) : value})
+const any = (typeUrl: string, value: Uint8Array | string) => ({typeUrl, value: Buffer.from(value)})
 
 describe('decodeSpec', () => {
   it('decodes the spec JSON under the bare and the prefixed type URL', () => {
