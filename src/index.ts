@@ -24,7 +24,11 @@ import {ContainerdClient, type ConnectOptions} from './lib/containerd/client'
 import {CtrError} from './lib/containerd/errors'
 import {type ContainerFilter, type ContainerInfo, deleteContainer, type DeleteOptions, listContainers, parseFilters} from './lib/containers'
 import {buildFilters, type CtrEvent, type FilterOptions, watchEvents, type WatchOptions} from './lib/events'
+import {type ContainerDetails, inspectContainer} from './lib/container-info'
 import {execProcess, type ExecOptions, type ExecResult} from './lib/exec'
+import {containerLogPath} from './lib/logs'
+import {createNamespace, deleteNamespace, listNamespaces, type NamespaceInfo} from './lib/namespaces'
+import {pruneContainers, type PruneResult} from './lib/prune'
 import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics'
 import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/processes'
 import {parseSignal} from './lib/signals'
@@ -72,12 +76,27 @@ export class Containerd {
       return found
     },
     /**
-     * Creates and starts a container from an OCI bundle, detached (no stdio), as `ctr containers start ID
-     * BUNDLE`. Resolves once its process runs; a failed start leaves nothing behind.
+     * Creates and starts a container from an OCI bundle, detached, as `ctr containers start ID BUNDLE`: no
+     * stdio, unless `log: {}` (the CLI's default) or `log: {path}` keeps its output in a log file. Resolves once
+     * its process runs; a failed start leaves nothing behind.
      */
     start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
-    /** Deletes a container (and its exited task); `force` kills a live one first. */
+    /** Deletes a container (and its exited task, and its log unless `keepLog`); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+    /** Everything containerd holds about the container (spec decoded), its log path and its task's state. */
+    info: (id: string): Promise<ContainerDetails> => inspectContainer(this.client, id),
+    /** The log file of a detached start; CtrError 'not-found' when ctr keeps none for it. */
+    logPath: (id: string): Promise<string> => containerLogPath(this.client, id),
+    /** Deletes every stopped container (matching the filters) with its log. */
+    prune: (filters: readonly ListFilter[] = []): Promise<PruneResult> =>
+      pruneContainers(this.client, {filters: filters.flatMap((f) => (typeof f === 'string' ? parseFilters([f]) : [f]))}),
+  }
+
+  readonly namespaces = {
+    list: (): Promise<NamespaceInfo[]> => listNamespaces(this.client),
+    create: (name: string, labels: Record<string, string> = {}): Promise<NamespaceInfo> => createNamespace(this.client, name, labels),
+    /** containerd refuses a namespace that still holds anything ('failed-precondition', naming what). */
+    delete: (name: string): Promise<{name: string}> => deleteNamespace(this.client, name),
   }
 
   readonly tasks = {
@@ -152,3 +171,8 @@ export {waitTask, type ExitStatus} from './lib/tasks'
 export {createCheckpoint, deleteCheckpoint, listCheckpoints, restoreFrom, type Checkpoint, type CreateCheckpointOptions} from './lib/checkpoints'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench'
 export {summarize, type StatsSummary} from './lib/stats-summary'
+export {containerLogPath, LOG_LABEL, logRoot, prepareLog, readLog, removeLog, type LogOptions} from './lib/logs'
+export {inspectContainer, type ContainerDetails} from './lib/container-info'
+export {createNamespace, deleteNamespace, listNamespaces, parseLabels, type NamespaceInfo} from './lib/namespaces'
+export {pruneContainers, type PruneOptions, type PruneResult} from './lib/prune'
+export {checkWaitable, waitContainer, type WaitResult} from './lib/wait'

@@ -15,7 +15,7 @@ Blocks until the task of each container has exited, then prints each exit status
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers wait job',
-    '<%= config.bin %> containers start job ./bundle && <%= config.bin %> containers wait job',
+    '<%= config.bin %> containers wait --json job',
     '<%= config.bin %> containers wait web worker',
   ]
   static strict = false
