@@ -3,7 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command'
 import {usageError} from '../../lib/containerd/errors'
 import {containerLogPath, readLog} from '../../lib/logs'
-import {getTask, waitTask} from '../../lib/tasks'
+import {getTask} from '../../lib/tasks'
+import {waitContainer} from '../../lib/wait'
 
 export default class ContainersLogs extends BaseCommand<typeof ContainersLogs> {
   static args = {
@@ -34,7 +35,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
     const path = await containerLogPath(this.client, args.id)
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
-      exited = waitTask(this.client, args.id, {signal: this.signal})
+      exited = waitContainer(this.client, args.id, {signal: this.signal})
       exited.catch(() => undefined) // awaited below
     }
     await readLog(path, {tail: flags.tail, follow: exited ? {until: exited} : undefined, write: writeStdout, signal: this.signal})
