@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command'
 import {usageError} from '../../lib/containerd/errors'
 import {containerLogPath, readLog} from '../../lib/logs'
+import {exitOnBrokenPipe} from '../../lib/output/live'
 import {getTask} from '../../lib/tasks'
 import {waitContainer} from '../../lib/wait'
 
@@ -33,6 +34,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
       throw usageError(`--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`)
     }
     const path = await containerLogPath(this.client, args.id)
+    exitOnBrokenPipe() // `ctr containers logs ID | head`: 141, quietly
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
       exited = waitContainer(this.client, args.id, {signal: this.signal})
