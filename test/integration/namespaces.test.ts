@@ -11,6 +11,7 @@ import {afterAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
 import {goCtr, uniqueName} from '../helpers/daemon'
+import {makeOciImageTar} from '../helpers/oci-image'
 import {removeNamespace} from '../helpers/leftovers'
 import {runCli} from '../helpers/run-cli'
 import {expectOneLineError} from './containers-fixture'
@@ -21,11 +22,15 @@ const goNamespaces = async () => (await goCtr(address, ['namespaces', 'list', '-
 const a = uniqueName('it-ns-a')
 const b = uniqueName('it-ns-b')
 const busy = uniqueName('it-ns-busy')
+const withImage = uniqueName('it-ns-img')
 let dir: string | undefined
 
 afterAll(async () => {
   for (const ns of [a, b]) await goCtr(address, ['namespaces', 'rm', ns])
   await removeNamespace(address, busy)
+  await goCtr(address, ['-n', withImage, 'images', 'rm', '--sync', 'example.com/ns-test:1'])
+  await goCtr(address, ['-n', withImage, 'content', 'prune', 'references'])
+  await removeNamespace(address, withImage)
   if (dir) await rm(dir, {recursive: true, force: true})
 })
 
@@ -66,6 +71,17 @@ describe('ctr namespaces', () => {
     expect((await cli(['containers', 'rm', 'left'], busy)).code).toBe(0)
     expect(await cli(['namespaces', 'delete', busy])).toMatchObject({code: 0, stdout: `${busy}\n`, stderr: ''})
     expect(await goNamespaces()).not.toContain(busy)
+  })
+
+  it('rm names images and content (blobs) too, in containerd\'s words', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'ctr-it-ns-'))
+    await makeOciImageTar(join(dir, 'tiny.tar'), 'example.com/ns-test:1')
+    const imported = await goCtr(address, ['-n', withImage, 'images', 'import', '--no-unpack', join(dir, 'tiny.tar')])
+    expect(imported.code, imported.stderr).toBe(0)
+    const result = await cli(['namespaces', 'rm', withImage])
+    expectOneLineError(result, new RegExp(`^ctr: namespace "${withImage}" must be empty, but it still has .*images`, 'm'))
+    expect(result.stderr).toMatch(/blobs/)
+    expect(await goNamespaces()).toContain(withImage)
   })
 
   it('rm of several keeps going past an unknown one and exits non-zero', async () => {
