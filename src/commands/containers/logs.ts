@@ -24,7 +24,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
   static flags = {
     follow: Flags.boolean({char: 'f', description: 'keep printing new output until the task exits, then exit with its status'}),
     since: Flags.string({hidden: true}),
-    tail: Flags.integer({description: 'print only the last N lines', min: 0}),
+    tail: Flags.integer({description: 'print only the last N lines', helpValue: 'N', min: 0}),
     until: Flags.string({hidden: true}),
   }
 
