@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 'use strict'
 /**
- * ctr's entry. It loads the CLI bundle (dist/cli.js) through a V8 code cache, which is what
- * v8-compile-cache does, for our one file: compiling the bundle is about a third of ctr's start-up
- * (Node 20 has no module.enableCompileCache). The cache is produced by the build for the Node that built it
- * (dist/cli.js.<node version>-<arch>.cache) or, for any other Node, once per user in a cache directory.
- * A missing, stale or rejected cache only costs the plain compile; nothing here can make ctr fail.
- * CTR_NO_CODE_CACHE=1 loads the bundle with a plain require.
+ * ctr's entry: loads the CLI bundle (dist/cli.js) with V8's compiled code kept between runs, since
+ * compiling the 1 MB bundle is a large part of every start-up (docs/performance.md). Public APIs only:
+ * `vm.Script` with `cachedData`, run as a CommonJS module with `module.createRequire()` and entered in
+ * `require.cache`, so oclif's own require of dist/cli.js (its command target) finds this instance. The
+ * cache is written at exit, so it holds every function the run compiled. Node 22's own
+ * `module.enableCompileCache()` was measured too: it caches only what compiles eagerly, so the grpc-js and
+ * command code compiled again at every run (`ctr version` 143 ms against 85 ms with this on Node 22).
+ * The cache lives in $CTR_CACHE_DIR, else $XDG_CACHE_HOME/ctr or ~/.cache/ctr. A missing, stale, garbage
+ * or unwritable cache only costs the plain compile: nothing here can make ctr fail.
+ * CTR_NO_CODE_CACHE=1 (and --debug) load the bundle with a plain require.
  */
 const fs = require('node:fs')
 const path = require('node:path')
@@ -16,74 +20,65 @@ const bundle = path.join(__dirname, '..', 'dist', 'cli.js')
 // start-up); npm already checks ours (package.json "engines") at install.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
-// Exit explicitly once the command is done: a leftover handle must never keep a script waiting.
 const argv = process.argv.slice(2)
+// Exit explicitly once the command is done: a leftover handle must never keep a script waiting.
 load(argv)
   .main(argv)
   .then(() => process.exit())
 
 function load(args) {
-  // --debug wants readable stack traces: the bundle's identifiers are minified, so map them back to the
-  // TypeScript sources (dist/cli.js.map). Node maps only modules loaded by require, so no code cache then.
   const end = args.indexOf('--') // after it: the container's own arguments (exec -- app --debug)
-  const debug = (end < 0 ? args : args.slice(0, end)).includes('--debug')
-  if (debug) process.setSourceMapsEnabled(true)
-  if (debug || process.env.CTR_NO_CODE_CACHE) return require(bundle)
+  // --debug wants readable stack traces: the bundle's identifiers are minified, so map them back to the
+  // TypeScript sources (dist/cli.js.map). Node maps only what its own loader compiled: no cache then.
+  if ((end < 0 ? args : args.slice(0, end)).includes('--debug')) {
+    process.setSourceMapsEnabled(true)
+    return require(bundle)
+  }
+  const dir = process.env.CTR_NO_CODE_CACHE ? undefined : cacheDir()
+  if (!dir) return require(bundle)
   let compiled
   try {
-    compiled = compileWithCache()
+    compiled = compileWithCache(dir)
   } catch {
     return require(bundle) // e.g. vm lacks an option in this Node: the plain way
   }
   // Outside the try: an error while the bundle runs is a real error, and the bundle must not run twice.
-  compiled.run()
-  return compiled.module.exports
+  return compiled.run()
 }
 
-function compileWithCache() {
+/** The bundle compiled by vm.Script against a per-user cache file for this build and Node version. */
+function compileWithCache(dir) {
   const vm = require('node:vm')
-  const Module = require('node:module')
+  const {createRequire} = require('node:module')
   const source = fs.readFileSync(bundle, 'utf8')
   const stat = fs.statSync(bundle)
-  const tag = `${process.version}-${process.arch}`
-  const shipped = `${bundle}.${tag}.cache`
-  const userDir = cacheDir()
-  const personal = userDir && path.join(userDir, `cli-${tag}-${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`)
-  // The build names its output explicitly (CTR_CODE_CACHE_OUT); otherwise a fresh cache goes to the user's dir.
-  const out = process.env.CTR_CODE_CACHE_OUT || undefined
-  // A personal cache exists only where the shipped one was missing or rejected: try it first.
-  const cachedData = out ? undefined : (personal && readIfNewer(personal, stat.mtimeMs)) ?? readIfNewer(shipped, stat.mtimeMs)
-
-  const script = new vm.Script(Module.wrap(source), {
+  const prefix = `cli-${process.version}-${process.arch}-`
+  const file = path.join(dir, `${prefix}${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`)
+  const cachedData = readOrUndefined(file)
+  // The CommonJS wrapper, as Node's loader applies it.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n})`
+  const script = new vm.Script(wrapped, {
     filename: bundle,
     cachedData,
     // Keeps import() inside the bundle working as in a required file (oclif imports ESM plugins this way).
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   })
-  const target = out || (!cachedData || script.cachedDataRejected ? personal : undefined)
-  if (target) {
+  if (!cachedData || script.cachedDataRejected) {
     // Written at exit, after the command ran, so the cache also holds the functions this run compiled.
     process.once('exit', () => {
-      writeAtomically(target, () => script.createCachedData())
-      if (target === personal) removeOlder(userDir, `cli-${tag}-`, personal)
+      writeAtomically(file, () => script.createCachedData())
+      removeOthers(dir, prefix, file)
     })
   }
-
-  const mod = new Module(bundle, module)
-  mod.filename = bundle
-  mod.paths = Module._nodeModulePaths(path.dirname(bundle))
-  // oclif requires the command target (dist/cli.js) itself: it must find this instance, not load a second.
-  Module._cache[bundle] = mod
   return {
-    module: mod,
     run() {
-      const wrapper = script.runInThisContext({displayErrors: true})
-      const moduleRequire = (id) => mod.require(id)
-      moduleRequire.resolve = (request, options) => Module._resolveFilename(request, mod, false, options)
-      moduleRequire.cache = Module._cache
-      moduleRequire.main = process.mainModule
-      wrapper.call(mod.exports, mod.exports, moduleRequire, mod, bundle, path.dirname(bundle))
+      const dirname = path.dirname(bundle)
+      const mod = {id: bundle, filename: bundle, path: dirname, exports: {}, loaded: false, children: [], paths: []}
+      // oclif requires its command target (dist/cli.js): it must get this instance, not compile a second.
+      require.cache[bundle] = mod
+      script.runInThisContext({displayErrors: true}).call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname)
       mod.loaded = true
+      return mod.exports
     },
   }
 }
@@ -94,10 +89,8 @@ function cacheDir() {
   return base ? path.join(base, 'ctr') : undefined
 }
 
-/** The file's bytes if it is at least as new as the bundle (an older one belongs to a previous build). */
-function readIfNewer(file, bundleMtimeMs) {
+function readOrUndefined(file) {
   try {
-    if (fs.statSync(file).mtimeMs < bundleMtimeMs) return undefined
     return fs.readFileSync(file)
   } catch {
     return undefined
@@ -108,7 +101,7 @@ function readIfNewer(file, bundleMtimeMs) {
 function writeAtomically(file, produce) {
   try {
     const data = produce()
-    fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+    makeDir(path.dirname(file))
     const temp = `${file}.${process.pid}.tmp`
     fs.writeFileSync(temp, data, {mode: 0o644})
     fs.renameSync(temp, file)
@@ -117,8 +110,23 @@ function writeAtomically(file, produce) {
   }
 }
 
-/** One personal cache per Node version: the ones for earlier builds of the bundle are dead weight. */
-function removeOlder(dir, prefix, keep) {
+/**
+ * The cache dir and, if missing, its parent (~/.cache on a fresh account). Not mkdirSync's `recursive`:
+ * on Node 20 it loops for ever on a path such as /proc/x, where mkdir says ENOENT under an existing dir.
+ */
+function makeDir(dir) {
+  try {
+    fs.mkdirSync(dir, {mode: 0o700})
+  } catch (error) {
+    if (error.code === 'EEXIST') return
+    if (error.code !== 'ENOENT') throw error
+    fs.mkdirSync(path.dirname(dir), {mode: 0o700})
+    fs.mkdirSync(dir, {mode: 0o700})
+  }
+}
+
+/** One cache per Node version: the ones for earlier builds of the bundle are dead weight. */
+function removeOthers(dir, prefix, keep) {
   try {
     for (const name of fs.readdirSync(dir)) {
       const file = path.join(dir, name)

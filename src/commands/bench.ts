@@ -1,16 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, exitCodeFor} from '../base-command'
-import {type BenchResult, runBench} from '../lib/bench'
+import {BaseCommand, exitCodeFor} from '../cli/base-command'
+import type {CompletionHints} from '../cli/completion'
+import {type BenchResult, runBench} from '../lib/bench/bench'
 import {EXIT} from '../lib/containerd/errors'
-import {printObject} from '../lib/output/print'
-import {startProgress} from '../lib/output/progress'
-import {formatSummary} from '../lib/stats-summary'
+import {printObject} from '../cli/output/print'
+import {startProgress} from '../cli/output/progress'
+import {formatSummary} from '../cli/output/stats-summary'
 
 export default class Bench extends BaseCommand<typeof Bench> {
   static args = {
     bundle: Args.string({description: 'OCI bundle directory every container starts from', required: true}),
   }
+  static completion: CompletionHints = {dirs: ['bundle']}
   static description = `Measure how fast containerd starts containers from a bundle
 
 Starts --count containers (IDs <prefix>-1, <prefix>-2, ...), --concurrency at a time over one connection,

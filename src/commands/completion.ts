@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../base-command'
-import {bashScript, completionModel, zshScript} from '../lib/completion'
-import {write} from '../lib/output/print'
+import {BaseCommand} from '../cli/base-command'
+import {bashScript, completionModel, zshScript} from '../cli/completion'
+import {write} from '../cli/output/print'
 
 export default class Completion extends BaseCommand<typeof Completion> {
   static args = {

@@ -1,9 +1,12 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command'
-import {parseDuration} from '../lib/duration'
-import {type CtrEvent, streamEvents, type StreamEventsResult, type WatchStatus} from '../lib/events'
-import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../lib/output/live'
+import {BaseCommand} from '../cli/base-command'
+import type {CompletionHints} from '../cli/completion'
+import {parseDuration} from '../cli/duration'
+import type {CtrEvent} from '../lib/events/decode'
+import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
+import type {WatchStatus} from '../lib/events/watch'
+import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -15,6 +18,7 @@ const columns: LiveColumn<CtrEvent>[] = [
 const namespaceColumn: LiveColumn<CtrEvent> = {header: 'NAMESPACE', width: 12, value: (e) => e.namespace}
 
 export default class Events extends BaseCommand<typeof Events> {
+  static completion: CompletionHints = {containerIds: ['id', 'exit-on']}
   static description = `Print containerd's events as they happen, one row each (also when piped)
 
 Rows are TYPE ID PID STATUS: TYPE is the short kind (create, start, exit, delete, exec-added, exec-started, oom, paused, resumed, checkpointed, container-create, image-delete, ...; unknown topics as they are). If the stream breaks (containerd restarted), ctr says so on stderr, re-subscribes with back-off and says which span of events may have been missed. Events are never replayed.

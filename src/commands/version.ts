@@ -1,5 +1,5 @@
-import {BaseCommand} from '../base-command'
-import {printObject} from '../lib/output/print'
+import {BaseCommand} from '../cli/base-command'
+import {printObject} from '../cli/output/print'
 import {getVersion, type VersionInfo} from '../lib/version'
 
 export default class Version extends BaseCommand<typeof Version> {

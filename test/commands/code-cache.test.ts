@@ -1,6 +1,7 @@
 /**
- * bin/run.js loads dist/cli.js through a V8 code cache. Whatever the cache's state (missing, garbage, from
- * another build, in a directory nobody can write), ctr must behave exactly as without it.
+ * bin/run.js loads dist/cli.js through a V8 code cache (vm.Script cachedData) kept per user. Whatever the
+ * cache's state (missing, garbage, from another build, in a directory nobody can write), ctr must behave
+ * exactly as without it; and it keeps one cache file per Node version.
  */
 import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -20,7 +21,7 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-async function personalCacheName(): Promise<string> {
+async function cacheName(): Promise<string> {
   const s = await stat(BUNDLE)
   return `cli-${process.version}-${process.arch}-${s.size}-${Math.trunc(s.mtimeMs)}.cache`
 }
@@ -29,17 +30,28 @@ const help = (env: Record<string, string>) => runCli(['containers', '--help'], {
 const usageError = (env: Record<string, string>) => runCli(['containers', '--bogus'], {env})
 
 describe('the code cache never changes what ctr does', () => {
+  it('is written on the first run and used by the next, with the same output', async () => {
+    const cacheDir = join(dir, 'fresh')
+    const first = await help({CTR_CACHE_DIR: cacheDir})
+    expect(await readdir(cacheDir)).toEqual([await cacheName()])
+    const written = await stat(join(cacheDir, await cacheName()))
+    expect(written.size).toBeGreaterThan(100_000)
+    const second = await help({CTR_CACHE_DIR: cacheDir})
+    expect(second).toEqual(first)
+    // Accepted, so not rewritten.
+    expect((await stat(join(cacheDir, await cacheName()))).mtimeMs).toBe(written.mtimeMs)
+  })
+
   it('a garbage cache is rejected silently, and replaced by a good one', async () => {
     const cacheDir = join(dir, 'garbage')
     await mkdir(cacheDir)
-    const name = await personalCacheName()
+    const name = await cacheName()
     await writeFile(join(cacheDir, name), Buffer.alloc(4096, 0x5a))
     const result = await help({CTR_CACHE_DIR: cacheDir})
     expect(result.code).toBe(0)
     expect(result.stderr).toBe('')
     expect(result.stdout).toMatch(/List the containers/)
-    const replaced = await stat(join(cacheDir, name))
-    expect(replaced.size).toBeGreaterThan(4096)
+    expect((await stat(join(cacheDir, name))).size).toBeGreaterThan(4096)
   })
 
   it('a cache directory that cannot be created is no problem', async () => {
@@ -59,12 +71,12 @@ describe('the code cache never changes what ctr does', () => {
     await expect(readdir(cacheDir)).rejects.toThrow(/ENOENT/)
   })
 
-  it('keeps one personal cache per Node version', async () => {
+  it('keeps one cache per Node version: those of earlier builds go', async () => {
     const cacheDir = join(dir, 'prune')
     await mkdir(cacheDir)
     await writeFile(join(cacheDir, `cli-${process.version}-${process.arch}-1-1.cache`), 'old build')
-    await writeFile(join(cacheDir, await personalCacheName()), 'garbage: rejected, so rewritten')
+    await writeFile(join(cacheDir, 'cli-v99.0.0-x64-1-1.cache'), 'another Node')
     await runCli(['--version'], {env: {CTR_CACHE_DIR: cacheDir}})
-    expect(await readdir(cacheDir)).toEqual([await personalCacheName()])
+    expect((await readdir(cacheDir)).sort()).toEqual([await cacheName(), 'cli-v99.0.0-x64-1-1.cache'].sort())
   })
 })

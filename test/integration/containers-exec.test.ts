@@ -178,6 +178,15 @@ describe('ctr containers exec failures', () => {
     expect(await f.leftovers()).toEqual([])
   })
 
+  it('a --cwd that does not exist is named as the cause (125), not the command; nothing left', async () => {
+    // runc's "chdir to cwd ... no such file or directory" once came out as `"sh": executable file not found`, 127.
+    const result = await exec(['-a', '--id', 'ex-a', '--exec-id', 'nocwd', '--cwd', '/nope', '--', 'sh', '-c', 'echo hi'])
+    expectOneLineError(result, /^ctr: cannot exec "sh" in container "ex-a": working directory "\/nope" does not exist in the container$/m, 125)
+    expect(result.stdout).not.toContain('hi')
+    expect((await execPids('ex-a')).has('nocwd')).toBe(false)
+    expect(await f.leftovers()).toEqual([])
+  })
+
   it('a missing container or a stopped one is a one-line error (125), nothing left', async () => {
     expectOneLineError(await exec(['-a', '--id', 'no-such', '--', 'true']), /container "no-such" not found/)
     await f.run('ex-stopped', ['true'])

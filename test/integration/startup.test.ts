@@ -1,8 +1,8 @@
 /**
- * What a plain `ctr version` / `ctr containers` loads: the start-up work kept out of every invocation
- * (README "Performance") stays out. Node's list of loaded built-ins is read at exit through a preload
- * (`node -r`), for a real call against the private containerd; a command that needs one of these modules
- * (exec IDs need crypto, attach needs child_process for mkfifo) still gets it on first use.
+ * What a ctr start-up loads: grpc-js (and node:http2, tls, http under it) only for commands that call the
+ * daemon, and only once they do; help and usage errors never load it (docs/performance.md). Node's list of
+ * loaded built-ins is read at exit through a preload (`node -r`), for real runs against the private
+ * containerd.
  */
 import {execFile} from 'node:child_process'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -14,10 +14,9 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {CLI, cliEnv} from '../helpers/run-cli'
 
-/** Built-ins no listing or version call needs: node:http2 (and the tls, crypto, http it pulls in) was
- * replaced by our own HTTP/2 client; the others load lazily (scripts/build.mjs: LAZY_BUILTINS, and
- * wsl-utils, which oclif asks about WSL, no longer loads child_process). */
-const NEVER_AT_START = ['http2', 'tls', 'http', 'https', 'crypto', 'assert', 'perf_hooks', 'readline', 'child_process', 'dgram']
+/** What grpc-js brings: node:http2 and the modules under it (tls, crypto, assert). ctr's own code loads
+ * crypto only on first use (child_process and readline come with oclif itself, which ctr does not patch). */
+const GRPC_BUILTINS = ['http2', 'tls', 'http', 'https', 'crypto', 'assert']
 
 const {address} = inject('containerd')
 let tmp: string
@@ -38,7 +37,7 @@ afterAll(async () => {
 
 /** Runs the built CLI under the preload; returns the public built-ins it loaded. */
 async function loadedBuiltins(args: string[], expectedCode = 0): Promise<string[]> {
-  const out = join(tmp, `loaded-${args[0]}-${args.length}.json`)
+  const out = join(tmp, `loaded-${args.join('_').replace(/[^\w-]/g, '')}.json`)
   const code = await promisify(execFile)(process.execPath, ['-r', preload, CLI, ...args], {
     env: {...cliEnv({address, namespace: 'ctr-startup'}), CTR_TEST_LOADED: out},
     timeout: 30_000,
@@ -52,15 +51,16 @@ async function loadedBuiltins(args: string[], expectedCode = 0): Promise<string[
 }
 
 describe('start-up weight', () => {
-  it.each([['version'], ['containers']])('ctr %s calls containerd without loading http2, tls, crypto and the lazy built-ins', async (command) => {
-    const loaded = await loadedBuiltins([command])
-    expect(loaded).toContain('net') // the call really went over a socket
-    expect(loaded.filter((m) => NEVER_AT_START.includes(m))).toEqual([])
-  })
+  it.each([[['--help']], [['containers', '--help']], [['containers', 'kill']], [['containers', '--bogus']], [['bogus']]])(
+    'ctr %j does not load grpc-js or node:http2',
+    async (args) => {
+      const loaded = await loadedBuiltins(args, args.includes('--help') ? 0 : 125)
+      expect(loaded.filter((m) => GRPC_BUILTINS.includes(m))).toEqual([])
+    },
+  )
 
-  it('a command that needs a lazy built-in still gets it (an exec ID comes from crypto)', async () => {
-    // The exec ID is made before containerd answers "not found" for the missing container.
-    const loaded = await loadedBuiltins(['containers', 'exec', '--id', 'no-such-container', '--', 'true'], 125)
-    expect(loaded).toContain('crypto')
+  it.each([['version'], ['containers']])('ctr %s calls containerd through grpc-js', async (command) => {
+    const loaded = await loadedBuiltins([command])
+    expect(loaded).toContain('http2')
   })
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {Backoff, backoffDelay, type BackoffOptions, sleep} from '../../src/lib/backoff'
+import {Backoff, backoffDelay, type BackoffOptions} from '../../src/lib/backoff'
 
 const base: BackoffOptions = {initialMs: 100, maxMs: 1000, factor: 2, jitter: 'none'}
 
@@ -56,22 +56,5 @@ describe('Backoff', () => {
     b.reset()
     expect(b.attempts).toBe(0)
     expect(b.next()).toBe(100)
-  })
-})
-
-describe('sleep', () => {
-  it('resolves after the delay', async () => {
-    const t0 = Date.now()
-    await sleep(30)
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(25)
-  })
-
-  it('rejects at once with the abort reason', async () => {
-    const controller = new AbortController()
-    const t0 = Date.now()
-    const pending = sleep(10_000, controller.signal)
-    setTimeout(() => controller.abort(new Error('stop')), 10)
-    await expect(pending).rejects.toThrow('stop')
-    expect(Date.now() - t0).toBeLessThan(1000)
   })
 })

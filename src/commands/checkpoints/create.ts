@@ -1,14 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Checkpoint, createCheckpoint} from '../../lib/checkpoints'
-import {startSpinner} from '../../lib/output/style'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {createCheckpoint} from '../../lib/checkpoints/create'
+import type {Checkpoint} from '../../lib/checkpoints/store'
+import {startSpinner} from '../../cli/output/style'
 
 export default class CheckpointsCreate extends BaseCommand<typeof CheckpointsCreate> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
     name: Args.string({description: 'checkpoint name (letters, digits, . _ -)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Create a new checkpoint for the container
 
 CRIU (through runc) dumps the container's running task into ctr's checkpoint directory. The container keeps

@@ -1,10 +1,12 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {deleteCheckpoint} from '../../lib/checkpoints'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {deleteCheckpoint} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {write} from '../../cli/output/print'
 
 export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDelete> {
   static aliases = ['checkpoints:rm']
@@ -12,6 +14,7 @@ export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDel
     id: Args.string({description: 'container ID', required: true}),
     name: Args.string({description: 'checkpoint name (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete checkpoints of a container
 
 Prints each deleted name. With several names, ctr keeps going past a failure, reports each on stderr and

@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Checkpoint, listCheckpoints} from '../../lib/checkpoints'
-import {type Column, printList} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {type Checkpoint, listCheckpoints} from '../../lib/checkpoints/store'
+import {type Column, printList} from '../../cli/output/print'
 
 const columns: Column<Checkpoint>[] = [
   {header: 'NAME', value: (c) => c.name},
@@ -18,6 +19,7 @@ export default class Checkpoints extends BaseCommand<typeof Checkpoints> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `List the checkpoints of a container
 
 Checkpoints live in ctr's checkpoint directory ($CTR_CHECKPOINT_DIR, default /var/lib/ctr/checkpoints) and

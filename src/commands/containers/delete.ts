@@ -1,15 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {deleteContainer} from '../../lib/containers'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {deleteContainer} from '../../lib/containers/containers'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {write} from '../../cli/output/print'
 
 export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {
   static aliases = ['containers:rm']
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete stopped containers (with --force, running ones too)
 
 Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). The log file of a detached start goes too, unless --keep-log. With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`

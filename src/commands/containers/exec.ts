@@ -1,13 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {attachStdio} from '../../lib/attach'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
-import {positionalArgs} from '../../lib/each-id'
-import {execProcess, type ExecResult} from '../../lib/exec'
-import {write} from '../../lib/output/print'
+import {positionalArgs} from '../../cli/positional-args'
+import {execProcess, type ExecResult} from '../../lib/tasks/exec'
+import {write} from '../../cli/output/print'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Run another process in a running container
 
 The process starts from the container's own process spec (environment, capabilities, limits) with the

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type ContainerInfo, listContainers, parseFilters} from '../../lib/containers'
-import {type Column, printList} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import {type ContainerInfo, listContainers, parseFilters} from '../../lib/containers/containers'
+import {type Column, printList} from '../../cli/output/print'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
 const columns: Column<ContainerInfo>[] = [

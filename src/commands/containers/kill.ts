@@ -1,14 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/processes'
-import {parseSignal} from '../../lib/signals'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/tasks/processes'
+import {parseSignal} from '../../lib/tasks/signals'
 
 export default class ContainersKill extends BaseCommand<typeof ContainersKill> {
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = 'Send a signal to a container or one of its processes (default SIGTERM)'
   static enableJsonFlag = true
   static examples = [

@@ -1,16 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {usageError} from '../../lib/containerd/errors'
-import {containerLogPath, readLog} from '../../lib/logs'
-import {exitOnBrokenPipe} from '../../lib/output/live'
-import {getTask} from '../../lib/tasks'
-import {waitContainer} from '../../lib/wait'
+import {exitOnBrokenPipe} from '../../cli/output/live'
+import {containerLogPath, readLog} from '../../lib/logs/read'
+import {getTask} from '../../lib/tasks/tasks'
+import {waitContainer} from '../../lib/tasks/wait'
 
 export default class ContainersLogs extends BaseCommand<typeof ContainersLogs> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Print the output of a detached container
 
 A detached start keeps the container's stdout and stderr in a log file (see 'ctr containers start --help'); this prints it as written, both streams interleaved. With --follow, ctr keeps printing what the container writes until its task exits and then exits with the task's exit status (128+N if killed by signal N), or until Ctrl-C (130); a container without a task is printed and ctr exits 0.

@@ -1,13 +1,16 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {pauseTask} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {pauseTask} from '../../lib/tasks/processes'
 
 export default class ContainersPause extends BaseCommand<typeof ContainersPause> {
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = "Pause a container's processes (freeze its cgroup)"
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers pause redis', '<%= config.bin %> containers pause web worker']

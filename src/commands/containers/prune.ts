@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {parseFilters} from '../../lib/containers'
-import {reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
-import {pruneContainers} from '../../lib/prune'
+import {BaseCommand} from '../../cli/base-command'
+import {reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
+import {parseFilters} from '../../lib/containers/containers'
+import {pruneContainers} from '../../lib/containers/prune'
 
 export default class ContainersPrune extends BaseCommand<typeof ContainersPrune> {
   static description = `Delete every stopped container of the namespace

@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {type Column, printList} from '../../lib/output/print'
-import {listProcesses, type ProcessEntry} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {type Column, printList} from '../../cli/output/print'
+import {listProcesses, type ProcessEntry} from '../../lib/tasks/processes'
 
 /** The init process shows under the container's ID (as containerd's events name it), other PIDs as '-'. */
 const columns = (id: string): Column<ProcessEntry>[] => [
@@ -15,6 +16,7 @@ export default class ContainersPs extends BaseCommand<typeof ContainersPs> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = "List the processes of a container's task: its init, exec processes and their children"
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers ps redis', '<%= config.bin %> containers ps -q redis', '<%= config.bin %> containers ps --json redis']

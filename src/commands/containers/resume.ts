@@ -1,13 +1,16 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {resumeTask} from '../../lib/processes'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {resumeTask} from '../../lib/tasks/processes'
 
 export default class ContainersResume extends BaseCommand<typeof ContainersResume> {
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = 'Resume the processes of a paused container'
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers resume redis', '<%= config.bin %> containers resume web worker']

@@ -1,17 +1,20 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {attachStdio} from '../../lib/attach'
-import {restoreFrom} from '../../lib/checkpoints'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {attachStdio} from '../../lib/tasks/attach'
+import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
-import {startSpinner} from '../../lib/output/style'
-import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/start'
+import {startSpinner} from '../../cli/output/style'
+import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
     bundle: Args.string({description: 'OCI bundle directory (config.json and the rootfs it names)', required: true}),
   }
+  /** Not the ID: that names a container to create. */
+  static completion: CompletionHints = {dirs: ['bundle'], files: ['log-path']}
   static description = `Start a container from an OCI bundle
 
 Detached (the default), ctr returns once the container runs and prints nothing. The container's stdout and stderr go to a log file ('ctr containers logs ID' prints it; 'containers delete' removes it): --log-path FILE, else $CTR_LOG_DIR/<namespace>/<id>.log, where CTR_LOG_DIR defaults to /var/lib/ctr/logs for root and to $XDG_STATE_HOME/ctr/logs (~/.local/state/ctr/logs) for others. With --no-log the output is discarded. A detached container has no stdin and no terminal, even if config.json asks for one (--tty needs --attach: containerd's shim cannot write a terminal to a file).

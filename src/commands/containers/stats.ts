@@ -2,12 +2,13 @@ import {totalmem} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
 import {type CtrError, usageError} from '../../lib/containerd/errors'
-import {positionalArgs} from '../../lib/each-id'
-import {parseDuration} from '../../lib/duration'
-import {type ContainerStats, watchStats} from '../../lib/metrics'
-import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../lib/output/live'
+import {positionalArgs} from '../../cli/positional-args'
+import {parseDuration} from '../../cli/duration'
+import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
+import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
 
 const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
@@ -32,6 +33,7 @@ export default class ContainersStats extends BaseCommand<typeof ContainersStats>
   static args = {
     id: Args.string({description: 'container ID (several may be given; none: every running container)'}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Live CPU, memory, block I/O and PIDs of containers
 
 CPU % is the share of one core between two samples (4 busy cores = 400%). Memory excludes inactive page cache; with no limit it is shown against the host's memory. On a terminal the table refreshes in place; when piped, rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`

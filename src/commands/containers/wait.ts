@@ -1,14 +1,17 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {write} from '../../lib/output/print'
-import {checkWaitable, waitContainer, type WaitResult} from '../../lib/wait'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
+import {positionalArgs} from '../../cli/positional-args'
+import {checkWaitable, waitContainer, type WaitResult} from '../../lib/tasks/wait'
 
 export default class ContainersWait extends BaseCommand<typeof ContainersWait> {
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {containerIds: ['id']}
   static description = `Wait for containers to exit and print their exit statuses
 
 Blocks until the task of each container has exited, then prints each exit status (128+N if killed by signal N) on its own line, in the order given, and exits with the first one's, as docker wait does. A task that has already exited answers at once. A container that does not exist or has no task is reported on stderr (ctr exits 125 then, once the others are done).`

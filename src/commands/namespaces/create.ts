@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {createNamespace, type NamespaceInfo, parseLabels} from '../../lib/namespaces'
-import {write} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import {write} from '../../cli/output/print'
+import {createNamespace, type NamespaceInfo, parseLabels} from '../../lib/namespaces/namespaces'
 
 export default class NamespacesCreate extends BaseCommand<typeof NamespacesCreate> {
   static args = {

@@ -1,15 +1,18 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {forEachId, positionalArgs, reportFailures} from '../../lib/each-id'
-import {deleteNamespace} from '../../lib/namespaces'
-import {write} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
+import {positionalArgs} from '../../cli/positional-args'
+import {deleteNamespace} from '../../lib/namespaces/namespaces'
 
 export default class NamespacesDelete extends BaseCommand<typeof NamespacesDelete> {
   static aliases = ['namespaces:rm', 'namespaces:remove']
   static args = {
     name: Args.string({description: 'namespace name (several may be given)', required: true}),
   }
+  static completion: CompletionHints = {namespaces: ['name']}
   static description = `Delete empty namespaces
 
 Prints each deleted name. containerd refuses a namespace that still holds containers, images, content (blobs), snapshots or leases, and says which; nothing is deleted then. With several names, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../base-command'
-import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces'
-import {type Column, printList} from '../../lib/output/print'
+import {BaseCommand} from '../../cli/base-command'
+import {type Column, printList} from '../../cli/output/print'
+import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespaces'
 
 const columns: Column<NamespaceInfo>[] = [
   {header: 'NAME', value: (n) => n.name},

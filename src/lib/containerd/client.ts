@@ -1,23 +1,32 @@
 /**
- * The one connection to containerd every command goes through: a unix-socket channel, the namespace header
- * on every call, a deadline on every unary call, abort for everything, and errors converted at the boundary.
+ * The one connection to containerd every command goes through: a @grpc/grpc-js channel on the unix socket,
+ * the namespace header on every call (an interceptor), a deadline on every unary call, abort for
+ * everything, and errors converted at the boundary (./errors.ts).
  *
- * Services are typed from ts-proto's generic definitions (src/gen), so the transport is ours to choose and
- * nothing parses .proto files at run time. The transport (./transport.ts) is a small gRPC client on our own
- * HTTP/2 client over node:net (./http2/), created on the first call; grpc-js was measured at ≈20 ms more per
- * start-up, node:http2 at ≈14 ms more (README "Performance").
+ * Services are typed from ts-proto's generic definitions (src/gen), so nothing parses .proto files at run
+ * time; the four call shapes of gRPC map to promises and async iterables:
+ *   unary              (request, options?)  => Promise<Response>
+ *   server streaming   (request, options?)  => AsyncIterable<Response>
+ *   client streaming   (requests, options?) => Promise<Response>
+ *   bidirectional      (requests, options?) => AsyncIterable<Response>
+ * where `requests` is an (async) iterable the client drains with back-pressure. A bidirectional call reads
+ * responses while it sends, so a request generator may wait for the previous response (Content.Write).
+ *
+ * grpc-js is loaded on the first call, not when this module loads: `--help`, usage errors and commands
+ * that never reach the daemon never pay for it (≈15 ms, half of it node:http2; docs/performance.md).
  */
+import type * as GrpcJs from '@grpc/grpc-js'
 import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 
 import {CtrError, fromGrpcError} from './errors'
-import {Http2Transport} from './transport'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
 export const DEFAULT_NAMESPACE = 'default'
 export const DEFAULT_TIMEOUT_MS = 10_000
-/** Go's client accepts 16 MiB messages. */
+/** Go's client accepts 16 MiB messages; grpc-js defaults to 4 MiB. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+const NAMESPACE_HEADER = 'containerd-namespace'
 
 // -- the shape of ts-proto's generic service definitions -------------------------------------------------
 
@@ -27,18 +36,18 @@ export interface MessageType<T> {
   fromPartial(object: any): T
 }
 
-export interface MethodDefinition<Req, Res, ResponseStream extends boolean> {
+export interface MethodDefinition<Req, Res, RequestStream extends boolean, ResponseStream extends boolean> {
   readonly name: string
   readonly requestType: MessageType<Req>
   readonly responseType: MessageType<Res>
-  readonly requestStream: boolean
+  readonly requestStream: RequestStream
   readonly responseStream: ResponseStream
 }
 
 export interface ServiceDefinition {
   readonly name: string
   readonly fullName: string
-  readonly methods: {readonly [key: string]: MethodDefinition<any, any, boolean>}
+  readonly methods: {readonly [key: string]: MethodDefinition<any, any, boolean, boolean>}
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined
@@ -53,16 +62,27 @@ export type DeepPartial<T> = T extends Builtin
         : Partial<T>
 
 export interface CallOptions {
-  /** Deadline in ms for this call; `null` for none (long waits such as Tasks.Wait). Default: the client's. */
+  /**
+   * Deadline in ms for this call; `null` for none (long waits such as Tasks.Wait). Default: the client's
+   * for unary calls, none for streams (they end by abort).
+   */
   timeoutMs?: number | null
   signal?: AbortSignal
+  /** More request metadata, e.g. `{'containerd-lease': id}`. */
+  metadata?: Record<string, string>
 }
 
+export type Requests<T> = AsyncIterable<T> | Iterable<T>
+
 export type ServiceClient<S extends ServiceDefinition> = {
-  [K in keyof S['methods']]: S['methods'][K] extends MethodDefinition<infer Req, infer Res, infer Stream>
-    ? Stream extends true
-      ? (request: DeepPartial<Req>, options?: CallOptions) => AsyncIterable<Res>
-      : (request: DeepPartial<Req>, options?: CallOptions) => Promise<Res>
+  [K in keyof S['methods']]: S['methods'][K] extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
+    ? ReqStream extends true
+      ? ResStream extends true
+        ? (requests: Requests<DeepPartial<Req>>, options?: CallOptions) => AsyncIterable<Res>
+        : (requests: Requests<DeepPartial<Req>>, options?: CallOptions) => Promise<Res>
+      : ResStream extends true
+        ? (request: DeepPartial<Req>, options?: CallOptions) => AsyncIterable<Res>
+        : (request: DeepPartial<Req>, options?: CallOptions) => Promise<Res>
     : never
 }
 
@@ -84,21 +104,30 @@ export function socketPath(address: string): string {
   return isAbsolute(path) ? path : resolve(path)
 }
 
+/** Loaded on the first call (see the top of this file). */
+let grpcModule: typeof GrpcJs | undefined
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const grpc = (): typeof GrpcJs => (grpcModule ??= require('@grpc/grpc-js') as typeof GrpcJs)
+
+/** What every call shape shares once grpc-js has a call object. */
+type AnyMethod = MethodDefinition<unknown, unknown, boolean, boolean>
+type CancellableCall = {cancel(): void}
+
 export class ContainerdClient {
   readonly address: string
   readonly namespace: string
   readonly timeoutMs: number
   private readonly signal?: AbortSignal
-  private transport?: Http2Transport
-  private readonly metadata: Record<string, string>
+  private channel?: GrpcJs.Client
   private readonly services = new Map<string, unknown>()
+  /** Calls under way, cancelled by close(): grpc-js lets calls on a closed channel run on. */
+  private readonly calls = new Set<CancellableCall>()
 
   constructor(options: ConnectOptions = {}) {
     this.address = socketPath(options.address || DEFAULT_ADDRESS)
     this.namespace = options.namespace || DEFAULT_NAMESPACE
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.signal = options.signal
-    this.metadata = {'containerd-namespace': this.namespace}
   }
 
   /** A typed client for one service, e.g. `client.service(TasksDefinition).start({containerId})`. */
@@ -106,11 +135,15 @@ export class ContainerdClient {
     let cached = this.services.get(definition.fullName) as ServiceClient<S> | undefined
     if (!cached) {
       const methods: Record<string, unknown> = {}
-      for (const [key, method] of Object.entries(definition.methods)) {
+      for (const [key, method] of Object.entries(definition.methods) as [string, AnyMethod][]) {
         const path = `/${definition.fullName}/${method.name}`
-        methods[key] = method.responseStream
-          ? (request: unknown, options?: CallOptions) => this.serverStream(path, method, request, options)
-          : (request: unknown, options?: CallOptions) => this.unary(path, method, request, options)
+        methods[key] = method.requestStream
+          ? method.responseStream
+            ? (requests: Requests<unknown>, options?: CallOptions) => this.bidiStream(path, method, requests, options)
+            : (requests: Requests<unknown>, options?: CallOptions) => this.clientStream(path, method, requests, options)
+          : method.responseStream
+            ? (request: unknown, options?: CallOptions) => this.serverStream(path, method, request, options)
+            : (request: unknown, options?: CallOptions) => this.unary(path, method, request, options)
       }
       cached = methods as ServiceClient<S>
       this.services.set(definition.fullName, cached)
@@ -118,61 +151,194 @@ export class ContainerdClient {
     return cached
   }
 
-  /** Releases the connection; pending calls fail with CANCELLED. */
+  /**
+   * Starts connecting now, so the connection is up by the time the first call is made (a command calls this
+   * once it knows it will talk to the daemon). Harmless if the socket is wrong: the first call reports it.
+   */
+  warmUp(): void {
+    try {
+      this.connect().getChannel().getConnectivityState(true)
+    } catch {
+      // reported by the first call
+    }
+  }
+
+  /** Releases the connection; calls under way fail with CANCELLED. */
   close(): void {
-    this.transport?.close()
-    this.transport = undefined
+    for (const call of this.calls) call.cancel()
+    this.calls.clear()
+    this.channel?.close()
+    this.channel = undefined
   }
 
-  /** Lazily creates the transport; checks the socket file first so a wrong path fails at once and clearly. */
-  private connect(): Http2Transport {
-    if (this.transport) return this.transport
+  /** Creates the channel on first use; checks the socket file first so a wrong path fails at once and clearly. */
+  private connect(): GrpcJs.Client {
+    if (this.channel) return this.channel
     checkSocket(this.address)
-    // The transport connects on its first call, so commands that never call the daemon never do.
-    this.transport = new Http2Transport(this.address, {maxMessageBytes: MAX_MESSAGE_BYTES})
-    return this.transport
+    const {Client, credentials, InterceptingCall} = grpc()
+    const namespace = this.namespace
+    // The namespace header on every call, as Go's client sets it from the context.
+    const withNamespace: GrpcJs.Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          if (!metadata.get(NAMESPACE_HEADER).length) metadata.set(NAMESPACE_HEADER, namespace)
+          next(metadata, listener)
+        },
+      })
+    this.channel = new Client(`unix://${this.address}`, credentials.createInsecure(), {
+      interceptors: [withNamespace],
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // containerd is one local daemon: no retries, no service config lookups, no keepalive pings.
+      'grpc.enable_retries': 0,
+      'grpc.service_config_disable_resolution': 1,
+      'grpc.default_authority': 'localhost',
+      'grpc.primary_user_agent': 'ctr',
+    })
+    return this.channel
   }
 
-  private async unary<Req, Res>(path: string, method: MethodDefinition<Req, Res, boolean>, request: unknown, options?: CallOptions): Promise<Res> {
+  private async unary(path: string, method: AnyMethod, request: unknown, options?: CallOptions): Promise<unknown> {
     const timeoutMs = options?.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs
-    const ctx = {address: this.address, timeoutMs: timeoutMs ?? undefined}
-    const signal = this.combinedSignal(options?.signal)
-    if (signal?.aborted) throw new CtrError('cancelled', 'cancelled')
-    const transport = this.connect()
-    const bytes = method.requestType.encode(method.requestType.fromPartial(request)).finish()
-    try {
-      const response = await transport.unary(path, bytes, {metadata: this.metadata, timeoutMs: timeoutMs || undefined, signal})
-      return method.responseType.decode(response)
-    } catch (error) {
-      throw fromGrpcError(error, ctx)
-    }
+    const call = this.prepare(method, options, timeoutMs || undefined)
+    return new Promise((resolvePromise, reject) => {
+      const handle = call.channel.makeUnaryRequest(path, call.serialize, call.deserialize, request, call.metadata, call.options, (error, response) => {
+        call.done()
+        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined}))
+        else resolvePromise(response)
+      })
+      call.track(handle)
+    })
   }
 
-  private async *serverStream<Req, Res>(
-    path: string,
-    method: MethodDefinition<Req, Res, boolean>,
-    request: unknown,
-    options?: CallOptions,
-  ): AsyncGenerator<Res> {
-    const signal = this.combinedSignal(options?.signal)
-    if (signal?.aborted) throw new CtrError('cancelled', 'cancelled')
-    const transport = this.connect()
-    const bytes = method.requestType.encode(method.requestType.fromPartial(request)).finish()
+  private async *serverStream(path: string, method: AnyMethod, request: unknown, options?: CallOptions): AsyncGenerator<unknown> {
     const timeoutMs = options?.timeoutMs ?? undefined
+    const call = this.prepare(method, options, timeoutMs)
+    const stream = call.channel.makeServerStreamRequest(path, call.serialize, call.deserialize, request, call.metadata, call.options)
+    call.track(stream)
+    yield* this.responses(stream, call, timeoutMs)
+  }
+
+  private async clientStream(path: string, method: AnyMethod, requests: Requests<unknown>, options?: CallOptions): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? undefined
+    const call = this.prepare(method, options, timeoutMs)
+    let stream!: GrpcJs.ClientWritableStream<unknown>
+    const response = new Promise((resolvePromise, reject) => {
+      stream = call.channel.makeClientStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options, (error, value) => {
+        call.done()
+        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs}))
+        else resolvePromise(value)
+      })
+    })
+    call.track(stream)
+    let sendError: unknown
+    // A failing request iterable cancels the call, and its error is the one reported.
+    sendAll(stream, requests).catch((error) => {
+      sendError = error
+      stream.cancel()
+    })
     try {
-      for await (const message of transport.serverStream(path, bytes, {metadata: this.metadata, timeoutMs, signal})) {
-        yield method.responseType.decode(message)
-      }
+      return await response
     } catch (error) {
-      throw fromGrpcError(error, {address: this.address, timeoutMs})
+      throw sendError ?? error
     }
   }
 
-  private combinedSignal(signal?: AbortSignal): AbortSignal | undefined {
-    if (!signal) return this.signal
-    if (!this.signal) return signal
-    return AbortSignal.any([this.signal, signal])
+  private async *bidiStream(path: string, method: AnyMethod, requests: Requests<unknown>, options?: CallOptions): AsyncGenerator<unknown> {
+    const timeoutMs = options?.timeoutMs ?? undefined
+    const call = this.prepare(method, options, timeoutMs)
+    const stream = call.channel.makeBidiStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options)
+    call.track(stream)
+    let sendError: unknown
+    // Sending runs beside reading: a request generator may wait for a response before it yields the next.
+    sendAll(stream, requests).catch((error) => {
+      sendError = error
+      stream.cancel()
+    })
+    try {
+      yield* this.responses(stream, call, timeoutMs)
+    } catch (error) {
+      throw sendError ?? error
+    }
+    if (sendError) throw sendError
   }
+
+  /** The messages of a server or bidirectional stream; leaving the loop early cancels the call. */
+  private async *responses(stream: GrpcJs.ClientReadableStream<unknown>, call: PreparedCall, timeoutMs?: number): AsyncGenerator<unknown> {
+    let ended = false
+    try {
+      for await (const message of stream) yield message
+      ended = true
+    } catch (error) {
+      ended = true
+      throw fromGrpcError(error, {address: this.address, timeoutMs})
+    } finally {
+      if (!ended) stream.cancel()
+      call.done()
+    }
+  }
+
+  /** What each call needs: the channel, codecs, metadata, deadline, and abort wired to cancel. */
+  private prepare(method: AnyMethod, options: CallOptions | undefined, timeoutMs: number | undefined): PreparedCall {
+    const signal = combinedSignal(this.signal, options?.signal)
+    if (signal?.aborted) throw new CtrError('cancelled', 'cancelled')
+    const channel = this.connect()
+    const metadata = new (grpc().Metadata)()
+    for (const [key, value] of Object.entries(options?.metadata ?? {})) metadata.set(key, value)
+    let handle: CancellableCall | undefined
+    const onAbort = () => handle?.cancel()
+    const calls = this.calls
+    return {
+      channel,
+      metadata,
+      options: timeoutMs ? {deadline: Date.now() + timeoutMs} : {},
+      serialize: (value: unknown) => Buffer.from(method.requestType.encode(method.requestType.fromPartial(value)).finish()),
+      deserialize: (bytes: Buffer) => method.responseType.decode(bytes),
+      track(call) {
+        handle = call
+        calls.add(call)
+        signal?.addEventListener('abort', onAbort, {once: true})
+      },
+      done() {
+        if (handle) calls.delete(handle)
+        signal?.removeEventListener('abort', onAbort)
+      },
+    }
+  }
+}
+
+interface PreparedCall {
+  channel: GrpcJs.Client
+  metadata: GrpcJs.Metadata
+  options: GrpcJs.CallOptions
+  serialize: (value: unknown) => Buffer
+  deserialize: (bytes: Buffer) => unknown
+  track(call: CancellableCall): void
+  done(): void
+}
+
+/** Writes every request with back-pressure, then half-closes. Stops quietly if the call has ended. */
+async function sendAll(stream: GrpcJs.ClientWritableStream<unknown>, requests: Requests<unknown>): Promise<void> {
+  for await (const request of requests) {
+    if (stream.destroyed || stream.writableEnded) return
+    if (!stream.write(request)) {
+      await new Promise<void>((resolveDrain) => {
+        const done = () => {
+          stream.off('drain', done)
+          stream.off('close', done)
+          resolveDrain()
+        }
+        stream.on('drain', done).on('close', done)
+      })
+    }
+  }
+  if (!stream.destroyed && !stream.writableEnded) stream.end()
+}
+
+function combinedSignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
+  if (!b) return a
+  if (!a) return b
+  return AbortSignal.any([a, b])
 }
 
 /** Fails fast, with the reason, when the socket path is missing or is not a socket. */

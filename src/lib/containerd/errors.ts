@@ -45,7 +45,7 @@ export class CtrError extends Error {
 
 export const usageError = (message: string): CtrError => new CtrError('usage', message)
 
-/** gRPC status codes (grpc/status.proto), so this module need not load grpc-js. */
+/** gRPC status codes (grpc/status.proto): this module must not load grpc-js (--help and usage errors use it). */
 const GRPC = {
   CANCELLED: 1,
   UNKNOWN: 2,
@@ -103,6 +103,9 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
       )
     }
     case GRPC.CANCELLED:
+      // Only grpc-js's "Cancelled on client" is ours (an abort, close()); the server resetting the call
+      // ("Call cancelled": a daemon shutting down) is the connection going away, not an interrupt.
+      if (!/Cancelled on client/.test(details)) return new CtrError('unavailable', connectionMessage(ctx.address, 'closed'), {cause: error})
       return new CtrError('cancelled', `${prefix}cancelled`, {cause: error})
     case GRPC.NOT_FOUND:
       return new CtrError('not-found', prefix + tidyNotFound(details), {cause: error})
@@ -139,6 +142,7 @@ function tidyRuntimeError(details: string): string {
   return details.replace(/: unknown$/, '')
 }
 
+/** grpc-js reports every connection failure as UNAVAILABLE; the errno or HTTP/2 text in it names the cause. */
 function connectionMessage(address: string, details: string): string {
   const reason = /ENOENT/.test(details)
     ? 'no such file'
@@ -146,9 +150,11 @@ function connectionMessage(address: string, details: string): string {
       ? 'permission denied'
       : /ECONNREFUSED/.test(details)
         ? 'connection refused (is containerd running?)'
-        : /Connection dropped|ECONNRESET|EPIPE|closed/i.test(details)
-          ? 'connection lost'
-          : details || 'unavailable'
+        : /Protocol error/i.test(details)
+          ? 'not a gRPC server (it does not speak HTTP/2)'
+          : /Connection dropped|ECONNRESET|EPIPE|closed|Failed to connect/i.test(details)
+            ? 'connection lost'
+            : details.replace(/\. Resolution note:.*$/, '') || 'unavailable'
   return `cannot connect to containerd at ${address}: ${reason}`
 }
 

@@ -1,0 +1,217 @@
+/**
+ * What every command shares: the global flags, a lazily created containerd client, Ctrl-C turned into an
+ * abort of in-flight calls, and one funnel that turns every error into `ctr: <one line>` and an exit code.
+ */
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import {stripVTControlCharacters} from 'node:util'
+
+import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
+import {CtrError, EXIT} from '../lib/containerd/errors'
+import {HeldUntilStarted} from '../lib/tasks/held-until-started'
+import {parseDuration} from './duration'
+import {toJson, write} from './output/print'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static baseFlags = {
+    address: Flags.string({
+      description: `containerd socket (before the command also -a) [default: ${DEFAULT_ADDRESS}]`,
+      env: 'CONTAINERD_ADDRESS',
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({description: 'print stack traces and gRPC details on errors', helpGroup: 'GLOBAL'}),
+    namespace: Flags.string({
+      char: 'n',
+      description: `containerd namespace [default: ${DEFAULT_NAMESPACE}]`,
+      env: 'CONTAINERD_NAMESPACE',
+      helpGroup: 'GLOBAL',
+    }),
+    timeout: Flags.string({
+      description: 'deadline for each call to containerd, e.g. 500ms, 10s, 2m; 0 for none [default: 10s]',
+      env: 'CTR_TIMEOUT',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  /** Aborted on SIGINT/SIGTERM; pass it to long operations. */
+  protected readonly abortController = new AbortController()
+  /** The signal that interrupted this run, if any (decides exit code 130 or 143). */
+  protected interruptedBy?: NodeJS.Signals
+  private clientInstance?: ContainerdClient
+  private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
+
+  public async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The containerd client, created on first use so commands that never call the daemon never load gRPC. */
+  protected get client(): ContainerdClient {
+    if (!this.clientInstance) {
+      const {address, namespace, timeout} = this.flags as BaseFlags<typeof BaseCommand>
+      this.clientInstance = new ContainerdClient({
+        address,
+        namespace,
+        timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, '--timeout'),
+        signal: this.abortController.signal,
+      })
+    }
+    return this.clientInstance
+  }
+
+  protected get signal(): AbortSignal {
+    return this.abortController.signal
+  }
+
+  /** Set while an attached process runs with signal forwarding: SIGINT/SIGTERM go to it, not to ctr's abort. */
+  private forwardingSignals = false
+  /** Set while Tasks.Start is under way: an interrupt then is held, and acted on once it answers. */
+  private heldInterrupt?: HeldUntilStarted<NodeJS.Signals>
+
+  /**
+   * Runs an attached start or exec, handing ctr's SIGINT/SIGTERM to the container's process from just
+   * before Tasks.Start (onStarting) when it forwards signals; an interrupt that arrives while Start is under
+   * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
+   * handling comes back, and a held interrupt is acted on.
+   */
+  protected async withSignalHandoff<T>(
+    body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
+  ): Promise<T> {
+    const release = () => {
+      const held = this.heldInterrupt
+      this.heldInterrupt = undefined
+      void held?.release()
+    }
+    try {
+      return await body({
+        onStarting: (forwarding) => {
+          this.forwardingSignals = forwarding
+          this.heldInterrupt = new HeldUntilStarted((signal) => this.interrupt(signal), 'first')
+        },
+        onStarted: release,
+      })
+    } finally {
+      this.forwardingSignals = false
+      release()
+    }
+  }
+
+  /**
+   * Default reaction to SIGINT/SIGTERM: cancel in-flight calls; the command then unwinds through its own
+   * clean-up. A second signal exits at once. While an attached process gets ctr's signals
+   * (withSignalHandoff), they are its alone.
+   */
+  protected interrupt(signal: NodeJS.Signals): void {
+    if (this.forwardingSignals) return
+    if (this.heldInterrupt) {
+      this.heldInterrupt.push(signal)
+      return
+    }
+    if (this.interruptedBy) process.exit(exitCodeFor(signal))
+    this.interruptedBy = signal
+    this.abortController.abort(new CtrError('cancelled', 'interrupted', {exitCode: exitCodeFor(signal)}))
+  }
+
+  /** oclif prints `--json` results through here; ours handles bigint and never colours. */
+  public logJson(json: unknown): void {
+    write(toJson(json))
+  }
+
+  protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+    if (this.interruptedBy) {
+      // Interrupted on purpose: no error text, the conventional 128+signal exit code.
+      process.exitCode = exitCodeFor(this.interruptedBy)
+      return
+    }
+    const ctrError = toCtrError(error, this.id)
+    if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
+      process.stderr.write(`ctr: ${ctrError.message}\n`)
+    }
+    if (this.debugEnabled()) process.stderr.write(`${debugDetails(error)}\n`)
+    process.exitCode = ctrError.exitCode
+  }
+
+  protected async finally(error: Error | undefined): Promise<any> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    this.clientInstance?.close()
+    return super.finally(error)
+  }
+
+  private debugEnabled(): boolean {
+    return Boolean((this.flags as {debug?: boolean} | undefined)?.debug) || this.argv.includes('--debug')
+  }
+}
+
+export function exitCodeFor(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+}
+
+/** oclif's parse errors and everything else, as one CtrError. */
+export function toCtrError(error: unknown, commandId?: string): CtrError {
+  if (error instanceof CtrError) return error
+  if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
+    const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
+    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError)}${hint}`, {cause: error})
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new CtrError('internal', message.split('\n')[0], {cause: error})
+}
+
+/** The data oclif's parse errors carry (lib/parser/errors.js; the classes themselves are not exported). */
+interface ParseErrorData {
+  /** RequiredArgsError: the missing args' definitions; UnexpectedArgsError: the surplus words. */
+  args?: unknown
+  /** NonExistentFlagsError: the unknown flags as typed. */
+  flags?: unknown
+  /** Every CLIParseError: the parse's input and output (FailedFlagValidationError, ViolatedFlagConstraintError). */
+  parse?: {output?: unknown}
+}
+
+const plural = (list: readonly unknown[], word: string) => `${word}${list.length === 1 ? '' : 's'}`
+
+/**
+ * One line naming the problem, built from the error's data where oclif gives some (its messages list the
+ * missing args with their descriptions, on several lines); otherwise oclif's own lines joined: a flag value
+ * refused ("Parsing --count", the reason, a help pointer ctr replaces with its own) or the reasons of a
+ * failed flag validation (after a header line).
+ */
+function parseErrorText(error: Errors.CLIError): string {
+  const data = error as Errors.CLIError & ParseErrorData
+  if (Array.isArray(data.flags)) return `Nonexistent ${plural(data.flags, 'flag')}: ${data.flags.join(', ')}`
+  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
+    return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
+  }
+  if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
+  let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
+  if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
+  if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
+  return lines.join(' ')
+}
+
+/** The line oclif appends to a refused flag value (lib/parser/parse.js). */
+const OCLIF_HELP_POINTER = 'See more help with --help'
+
+function debugDetails(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  while (current) {
+    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current))
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.join('\ncaused by: ')
+}

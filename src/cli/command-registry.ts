@@ -1,0 +1,53 @@
+/**
+ * Every command, by oclif ID. oclif's explicit strategy reads this map instead of scanning directories at
+ * start-up; the build bundles it into dist/cli.js.
+ */
+import Bench from '../commands/bench'
+import Checkpoints from '../commands/checkpoints/index'
+import CheckpointsCreate from '../commands/checkpoints/create'
+import CheckpointsDelete from '../commands/checkpoints/delete'
+import Completion from '../commands/completion'
+import Containers from '../commands/containers/index'
+import ContainersDelete from '../commands/containers/delete'
+import ContainersExec from '../commands/containers/exec'
+import ContainersInfo from '../commands/containers/info'
+import ContainersKill from '../commands/containers/kill'
+import ContainersLogs from '../commands/containers/logs'
+import ContainersPause from '../commands/containers/pause'
+import ContainersPrune from '../commands/containers/prune'
+import ContainersPs from '../commands/containers/ps'
+import ContainersResume from '../commands/containers/resume'
+import ContainersStart from '../commands/containers/start'
+import ContainersStats from '../commands/containers/stats'
+import ContainersWait from '../commands/containers/wait'
+import Events from '../commands/events'
+import Namespaces from '../commands/namespaces/index'
+import NamespacesCreate from '../commands/namespaces/create'
+import NamespacesDelete from '../commands/namespaces/delete'
+import Version from '../commands/version'
+
+export const COMMANDS = {
+  bench: Bench,
+  checkpoints: Checkpoints,
+  'checkpoints:create': CheckpointsCreate,
+  'checkpoints:delete': CheckpointsDelete,
+  completion: Completion,
+  containers: Containers,
+  'containers:delete': ContainersDelete,
+  'containers:exec': ContainersExec,
+  'containers:info': ContainersInfo,
+  'containers:kill': ContainersKill,
+  'containers:logs': ContainersLogs,
+  'containers:pause': ContainersPause,
+  'containers:prune': ContainersPrune,
+  'containers:ps': ContainersPs,
+  'containers:resume': ContainersResume,
+  'containers:start': ContainersStart,
+  'containers:stats': ContainersStats,
+  'containers:wait': ContainersWait,
+  events: Events,
+  namespaces: Namespaces,
+  'namespaces:create': NamespacesCreate,
+  'namespaces:delete': NamespacesDelete,
+  version: Version,
+}

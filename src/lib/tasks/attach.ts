@@ -1,0 +1,214 @@
+/**
+ * Attaching a container process (a task's init or an exec) to ctr's own stdin, stdout and stderr, as
+ * `start --attach` and `exec --attach` do:
+ *
+ *   const io = await attachStdio(client, {name: id, terminal})        // FIFOs ready, read ends open
+ *   await tasks.create({containerId: id, ...io.paths, terminal})        // or tasks.exec({execId, ...})
+ *   const exited = tasks.wait(...); await tasks.start(...)
+ *   await io.started({containerId: id, execId: ''})                     // stdin, raw mode, window size
+ *   const stop = proxySignals((signal) => tasks.kill({containerId: id, signal}))   // non-TTY only
+ *   await exited; await io.drained(); stop(); await io.close()         // close() on every path
+ *
+ * Stdin EOF becomes Tasks.CloseIO; with a terminal, ctr's stdin is put in raw mode from the start (Ctrl-C is
+ * then a byte for the container, not a signal for ctr) and the window size follows SIGWINCH through
+ * Tasks.ResizePty.
+ * The terminal mode is restored by close(), and at process exit as a last resort.
+ */
+import {constants} from 'node:os'
+
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {ContainerdClient} from '../containerd/client'
+import {HeldUntilStarted} from './held-until-started'
+import {createFifos, type StdioPaths} from './stdio'
+
+/** How long after the process exits its remaining output may take to arrive (a child that inherited the
+ * pipes and keeps running must not hang ctr). */
+export const DRAIN_GRACE_MS = 2000
+
+/** Signals a non-TTY attached session passes on to the process (Go ctr forwards all but SIGURG; these are
+ * the ones a person or a supervisor sends and Node can catch). */
+export const PROXIED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
+
+export interface AttachOptions {
+  /** Names the FIFOs: the container ID or exec ID. */
+  name: string
+  terminal: boolean
+  /** Default process.stdin / process.stdout / process.stderr. */
+  stdin?: NodeJS.ReadStream | NodeJS.ReadableStream
+  stdout?: NodeJS.WritableStream
+  stderr?: NodeJS.WritableStream
+  /** Parent of the FIFO directory (default $TMPDIR). */
+  fifoParent?: string
+}
+
+/** The process a session is attached to: '' execId for a task's init process. */
+export interface AttachTarget {
+  containerId: string
+  execId?: string
+}
+
+export interface AttachedIo extends StdioPaths {
+  /** The paths again, grouped, for spreading into Tasks.Create/Exec. */
+  readonly paths: StdioPaths
+  readonly terminal: boolean
+  /** The private FIFO directory (gone after close()). */
+  readonly dir: string
+  /** Call once the process has started: forwards stdin (EOF → CloseIO) and the window size. */
+  started(target: AttachTarget): Promise<void>
+  /** Resolves when all output has been copied, or after graceMs (default DRAIN_GRACE_MS), whichever first. */
+  drained(graceMs?: number): Promise<void>
+  /** Stops forwarding, restores the terminal, closes and removes the FIFOs. Idempotent; call on every path. */
+  close(): Promise<void>
+}
+
+/** Creates the FIFOs (read ends open, output already flowing to ctr's stdout/stderr). */
+export async function attachStdio(client: ContainerdClient, options: AttachOptions): Promise<AttachedIo> {
+  const input = (options.stdin ?? process.stdin) as NodeJS.ReadStream
+  const output = options.stdout ?? process.stdout
+  const errors = options.stderr ?? process.stderr
+  const fifos = await createFifos({name: options.name, terminal: options.terminal, parentDir: options.fifoParent})
+  fifos.stdout.pipe(output, {end: false})
+  fifos.stderr?.pipe(errors, {end: false})
+
+  const cleanups: Array<() => void> = []
+  // Raw mode now, before the process starts: it may print a prompt before Tasks.Start even answers, and a
+  // Ctrl-C typed then must reach it as a byte, not interrupt ctr.
+  if (options.terminal && input.isTTY) cleanups.push(rawMode(input))
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+      await fifos.close()
+    })())
+
+  const started = async (target: AttachTarget) => {
+    const tasks = client.service(TasksDefinition)
+    const ids = {containerId: target.containerId, execId: target.execId ?? ''}
+    if (options.terminal) {
+      let detached = false
+      const resize = latestOnly(async () => {
+        const size = detached ? undefined : windowSize(output, errors)
+        if (size) await tasks.resizePty({...ids, width: size.columns, height: size.rows}).catch(() => undefined)
+      })
+      process.on('SIGWINCH', resize)
+      cleanups.push(() => {
+        process.off('SIGWINCH', resize)
+        detached = true // a resize already queued behind a running one must not call containerd any more
+      })
+      await resize()
+    }
+    const stdin = fifos.stdin
+    if (!stdin) return
+    // Our writer is held O_RDWR: the process sees EOF only once our data is flushed, our end closed, and
+    // the shim told to close its own (Go ctr does the same).
+    // (An empty write's callback runs once everything written before it is flushed; end() would try a
+    // socket shutdown, which a FIFO does not support.)
+    const closeStdin = () => {
+      stdin.write('', () => {
+        stdin.destroy()
+        void tasks.closeIO({...ids, stdin: true}).catch(() => undefined)
+      })
+    }
+    const onData = (chunk: Buffer) => {
+      if (!stdin.write(chunk)) {
+        input.pause()
+        stdin.once('drain', () => input.resume())
+      }
+    }
+    input.on('data', onData)
+    input.once('end', closeStdin)
+    input.resume()
+    cleanups.push(() => {
+      input.off('data', onData)
+      input.off('end', closeStdin)
+      // Stop reading so ctr can exit while its stdin (a terminal, a pipe left open) is still open.
+      input.pause()
+      if (!input.isTTY && typeof (input as {destroy?: () => void}).destroy === 'function') (input as {destroy: () => void}).destroy()
+    })
+  }
+
+  const drained = (graceMs = DRAIN_GRACE_MS) =>
+    Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
+
+  return {...fifos.paths, paths: fifos.paths, terminal: options.terminal, dir: fifos.dir, started, drained, close}
+}
+
+/**
+ * Passes each of PROXIED_SIGNALS that ctr receives to the process (e.g. `(n) => tasks.kill({containerId,
+ * signal: n})`); returns the function that stops it. A failed forward (the process just exited) is ignored.
+ */
+export function proxySignals(kill: (signal: number) => Promise<unknown>, signals: readonly NodeJS.Signals[] = PROXIED_SIGNALS): () => void {
+  const listeners = signals.map((name) => {
+    const listener = () => void kill(constants.signals[name]).catch(() => undefined)
+    process.on(name, listener)
+    return [name, listener] as const
+  })
+  return () => {
+    for (const [name, listener] of listeners) process.off(name, listener)
+  }
+}
+
+/**
+ * proxySignals from just before Tasks.Start, for start --attach and exec --attach: the process may write
+ * (and the user react to it) before Start answers, so forwarding begins then; what arrives before release()
+ * (Start has answered, the process runs) is held and delivered in order.
+ */
+export function forwardSignalsAcrossStart(kill: (signal: number) => Promise<unknown>): {release(): Promise<void>; stop(): void} {
+  const held = new HeldUntilStarted<number>((signal) => kill(signal).catch(() => undefined))
+  const stop = proxySignals(async (signal) => held.push(signal))
+  return {release: () => held.release(), stop}
+}
+
+/**
+ * Runs `task` one call at a time: a call while one is under way makes one more run after it (several
+ * collapse into one). For ResizePty: concurrent calls may be applied in any order, so a stale size could
+ * land last (`stty cols 120 rows 40` is two resizes); each run reads the size afresh, so the last one wins.
+ * The returned promise resolves once a run that started after this call has finished; a run's failure is
+ * ignored (best effort, like the resize itself).
+ */
+export function latestOnly(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined
+  let again: Promise<void> | undefined
+  const run = (): Promise<void> => {
+    if (!running) {
+      running = task()
+        .catch(() => undefined)
+        .finally(() => {
+          running = undefined
+        })
+      return running
+    }
+    again ??= running.then(() => {
+      again = undefined
+      return run()
+    })
+    return again
+  }
+  return run
+}
+
+/** Puts a TTY stdin in raw mode; returns the restore function (also run at process exit, as a last resort). */
+export function rawMode(input: NodeJS.ReadStream): () => void {
+  if (!input.isTTY || typeof input.setRawMode !== 'function') return () => undefined
+  const wasRaw = input.isRaw
+  input.setRawMode(true)
+  const restore = () => {
+    process.off('exit', restore)
+    try {
+      input.setRawMode(wasRaw)
+    } catch {
+      // the terminal is gone (hang-up): nothing to restore
+    }
+  }
+  process.on('exit', restore)
+  return restore
+}
+
+/** The window size of the first TTY among ctr's outputs. */
+export function windowSize(...streams: NodeJS.WritableStream[]): {columns: number; rows: number} | undefined {
+  for (const stream of streams) {
+    const tty = stream as NodeJS.WriteStream
+    if (tty.isTTY && tty.columns && tty.rows) return {columns: tty.columns, rows: tty.rows}
+  }
+  return undefined
+}

@@ -1,0 +1,180 @@
+/**
+ * Running another process in a running container: Tasks.Exec → Tasks.Wait → Tasks.Start → (output, exit) →
+ * Tasks.DeleteProcess, as Go ctr's `tasks exec` does. Wait is called before Start so a fast exit is never
+ * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
+ * a full pipe nobody reads, and are left for containerd to keep until the container's task is deleted.
+ */
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import {forwardSignalsAcrossStart} from './attach'
+import {withCleanupClient} from '../containerd/cleanup-client'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
+import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
+import {withContainer} from './processes'
+import {processStartError} from './runtime-errors'
+import {SIGKILL} from './signals'
+import {processStatus} from './status'
+import {NULL_STDIO, type StdioPaths} from './stdio'
+
+const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
+
+export interface ExecOptions extends ExecOverrides {
+  /** The container to run the process in. */
+  id: string
+  /** Name of the exec process; default a fresh `exec-<hex>`. */
+  execId?: string
+}
+
+/** The stdio of an attached exec: attach.ts's attachStdio, or any stand-in of the same shape (tests). */
+export interface ExecIo {
+  /** FIFO paths (or '' for none) for Tasks.Exec; read ends must already be open. */
+  readonly paths: StdioPaths
+  /** Called once the process has started: wire stdin (EOF → CloseIO), terminal mode and size. */
+  started(target: {containerId: string; execId: string}): Promise<void>
+  /** Resolves when the process's output has been copied, or after a grace period. */
+  drained(): Promise<void>
+  /** Removes FIFOs and restores the terminal; safe to call more than once and on every path. */
+  close(): Promise<void>
+}
+
+export interface ExecHooks {
+  /** Creates the stdio for an attached exec (FIFOs with read ends open). Without it the exec is detached. */
+  io?: (execId: string, terminal: boolean) => Promise<ExecIo>
+  /** Forward the signals ctr receives (attach.ts PROXIED_SIGNALS) to the attached process while it runs. */
+  forwardSignals?: boolean
+  /**
+   * Attached only: called just before Tasks.Start, with whether ctr's signals now go to the process. The
+   * process may print (and the user react) before Start answers: the command should stop treating those
+   * signals as its own abort from here, and hold its other interrupts until onStarted.
+   */
+  onStarting?: (forwarding: boolean) => void
+  /** Called once the process runs and its stdio is wired. */
+  onStarted?: () => void
+  /** The command's abort signal (Ctrl-C): stops waiting; clean-up then uses a fresh connection. */
+  signal?: AbortSignal
+}
+
+export interface ExecResult {
+  id: string
+  execId: string
+  pid: number
+  /** The process's exit status (128+N when killed by signal N); only when attached. */
+  exitStatus?: number
+  exitedAt?: Date
+}
+
+/** Everything that can be checked before containerd is asked anything. */
+export function checkExecOptions(options: ExecOptions): void {
+  if (options.execId !== undefined) checkExecId(options.execId)
+  checkOverrides(options)
+}
+
+export async function execProcess(client: ContainerdClient, options: ExecOptions, hooks: ExecHooks = {}): Promise<ExecResult> {
+  checkExecOptions(options)
+  const {id} = options
+  const execId = options.execId ?? newExecId()
+  const tasks = client.service(TasksDefinition)
+  const spec = deriveProcessSpec(await containerProcess(client, id), options)
+  await requireRunning(client, id)
+
+  const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
+  let created = false
+  let started = false
+  let exited: Promise<{exitStatus: number; exitedAt?: Date}> | undefined
+  let exitStatus: number | undefined
+  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
+  // Wait is cancelled through this once the process is deleted on a failure path.
+  const waitAbort = new AbortController()
+  try {
+    await tasks
+      .exec({
+        containerId: id,
+        execId,
+        ...(io?.paths ?? NULL_STDIO),
+        terminal: Boolean(options.terminal),
+        spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+      })
+      .catch((error) => {
+        throw execError(error, id, execId)
+      })
+    created = true
+    if (io) {
+      const waitSignal = hooks.signal ? AbortSignal.any([hooks.signal, waitAbort.signal]) : waitAbort.signal
+      exited = tasks.wait({containerId: id, execId}, {timeoutMs: null, signal: waitSignal})
+      exited.catch(() => undefined) // observed below; a start failure must not leave an unhandled rejection
+    }
+    // Forwarding begins just before Tasks.Start, as for an attached start (forwardSignalsAcrossStart).
+    if (io && hooks.forwardSignals) forwarding = forwardSignalsAcrossStart((signal) => tasks.kill({containerId: id, execId, signal}))
+    if (io) hooks.onStarting?.(Boolean(hooks.forwardSignals))
+    const {pid} = await tasks.start({containerId: id, execId}).catch((error) => {
+      throw processStartError(error, {id, command: options.args[0], exec: true}) ?? withContainer(error, id)
+    })
+    started = true
+    if (!io || !exited) return {id, execId, pid}
+
+    await io.started({containerId: id, execId})
+    await forwarding?.release()
+    hooks.onStarted?.()
+    const status = await exited
+    exitStatus = status.exitStatus
+    // Output still in the pipes arrives after the exit (drained() gives up after a grace period, so a
+    // background child holding them open cannot hang ctr).
+    await io.drained()
+    return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
+  } finally {
+    forwarding?.stop()
+    waitAbort.abort()
+    // A detached exec that started is left running; anything else we created is ours to remove.
+    if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal)
+    await io?.close()
+  }
+}
+
+/**
+ * Deletes an exec process, killing it first if it may still run (ctr was interrupted or a stream failed).
+ * Uses a fresh connection when the command's own was aborted by Ctrl-C, so clean-up still reaches containerd.
+ */
+async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal): Promise<void> {
+  await withCleanupClient(client, signal, async (cleanup) => {
+    const tasks = cleanup.service(TasksDefinition)
+    if (mayRun) {
+      await tasks.kill({containerId: id, execId, signal: SIGKILL}).catch(() => undefined)
+      await tasks.wait({containerId: id, execId}, {timeoutMs: 5000}).catch(() => undefined)
+    }
+    await tasks.deleteProcess({containerId: id, execId}).catch(() => undefined)
+  })
+}
+
+/** The container's own process spec (Containers.Get → spec Any JSON → .process). */
+async function containerProcess(client: ContainerdClient, id: string): Promise<OciProcess | undefined> {
+  const {container} = await client.service(ContainersDefinition).get({id})
+  const spec = container?.spec
+  if (!spec?.value?.length) return undefined
+  try {
+    return (JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess}).process
+  } catch {
+    throw new CtrError('internal', `container "${id}" has a runtime spec that is not valid JSON`)
+  }
+}
+
+async function requireRunning(client: ContainerdClient, id: string): Promise<void> {
+  const task = await client
+    .service(TasksDefinition)
+    .get({containerId: id})
+    .catch((error) => {
+      if (error instanceof CtrError && error.kind === 'not-found') throw new CtrError('failed-precondition', `container "${id}" is not running`, {cause: error})
+      throw error
+    })
+  const status = processStatus(task.process?.status)
+  if (status === 'running') return
+  const state = status === 'paused' || status === 'pausing' ? 'paused' : status === 'created' ? 'created, not started' : 'not running'
+  throw new CtrError('failed-precondition', `container "${id}" is ${state}`)
+}
+
+function execError(error: unknown, id: string, execId: string): unknown {
+  if (error instanceof CtrError && error.kind === 'already-exists') {
+    return new CtrError('already-exists', `container "${id}" already has an exec process "${execId}"`, {cause: error})
+  }
+  return withContainer(error, id)
+}

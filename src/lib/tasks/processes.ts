@@ -1,0 +1,147 @@
+/**
+ * Acting on a running task's processes: signal (the init, one exec process by its host PID, or all), pause,
+ * resume, and list them. containerd signals processes by exec ID, not PID, so a PID is first mapped to its
+ * exec process through Tasks.ListPids, whose runc shim tags each exec's main process with
+ * `containerd.runc.v1.ProcessDetails{exec_id}`.
+ */
+import {ProcessDetails} from '../../gen/containerd/runc/options/oci'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Any} from '../../gen/google/protobuf/any'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import {SIGTERM} from './signals'
+import {type ProcessStatus, processStatus} from './status'
+
+const PROCESS_DETAILS = 'containerd.runc.v1.ProcessDetails'
+
+export interface KillOptions {
+  /** Signal number (parse names with parseSignal); default SIGTERM. */
+  signal?: number
+  /** Host PID of the process to signal; 0 (the default) is the init process. */
+  pid?: number
+  /** Signal every process of the container. */
+  all?: boolean
+}
+
+export interface KillResult {
+  id: string
+  signal: number
+  /** The process signalled: '' for the init process. */
+  execId: string
+  pid: number
+  all: boolean
+}
+
+export interface ProcessEntry {
+  /** Host PID. */
+  pid: number
+  /** The exec process this PID is the main process of; '' for the init process and for other processes. */
+  execId: string
+  /** Whether this is the container's init process. */
+  init: boolean
+  /** running, paused, ... for the init and exec processes; undefined for other processes of the container. */
+  status?: ProcessStatus
+}
+
+/** `--pid` text → a non-negative integer, or a usage error naming it. */
+export function parsePid(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw usageError(`invalid --pid "${text}": must be a non-negative integer`)
+  return Number(text.trim())
+}
+
+/** Validates kill options before anything is sent, so a bad flag fails once, not once per container. */
+export function checkKillOptions(options: KillOptions): void {
+  const pid = options.pid ?? 0
+  if (!Number.isInteger(pid) || pid < 0) throw usageError(`invalid --pid ${pid}: must be a non-negative integer`)
+  if (pid !== 0 && options.all) throw usageError('--pid and --all cannot be used together')
+}
+
+export async function killTask(client: ContainerdClient, id: string, options: KillOptions = {}): Promise<KillResult> {
+  checkKillOptions(options)
+  const signal = options.signal ?? SIGTERM
+  const pid = options.pid ?? 0
+  const all = Boolean(options.all)
+  const execId = pid === 0 ? '' : await execIdForPid(client, id, pid)
+  await tasks(client).kill({containerId: id, execId, signal, all}).catch((error) => {
+    throw withContainer(error, id)
+  })
+  return {id, signal, execId, pid, all}
+}
+
+export async function pauseTask(client: ContainerdClient, id: string): Promise<{id: string}> {
+  await tasks(client).pause({containerId: id}).catch((error) => {
+    throw withContainer(error, id)
+  })
+  return {id}
+}
+
+export async function resumeTask(client: ContainerdClient, id: string): Promise<{id: string}> {
+  await tasks(client).resume({containerId: id}).catch((error) => {
+    throw withContainer(error, id)
+  })
+  return {id}
+}
+
+/** Every process of the container's task (the init, exec processes and their children), by PID. */
+export async function listProcesses(client: ContainerdClient, id: string): Promise<ProcessEntry[]> {
+  const service = tasks(client)
+  const [pids, init] = await Promise.all([
+    service.listPids({containerId: id}),
+    service.get({containerId: id}),
+  ]).catch((error) => {
+    throw withContainer(error, id)
+  })
+  const entries = pids.processes.map((p) => ({pid: p.pid, execId: execIdOf(p.info), init: p.pid === init.process?.pid}))
+  return Promise.all(
+    entries
+      .sort((a, b) => Number(b.init) - Number(a.init) || a.pid - b.pid)
+      .map(async (entry): Promise<ProcessEntry> => {
+        if (entry.init) return {...entry, status: processStatus(init.process?.status)}
+        if (!entry.execId) return entry
+        // The exec may have been deleted between the two calls: list it without a status then.
+        const exec = await service.get({containerId: id, execId: entry.execId}).catch(() => undefined)
+        return {...entry, status: exec ? processStatus(exec.process?.status) : undefined}
+      }),
+  )
+}
+
+/** Maps a host PID to its exec ID ('' for the init process); fails for PIDs that are neither. */
+async function execIdForPid(client: ContainerdClient, id: string, pid: number): Promise<string> {
+  const service = tasks(client)
+  const [pids, init] = await Promise.all([service.listPids({containerId: id}), service.get({containerId: id})]).catch((error) => {
+    throw withContainer(error, id)
+  })
+  if (init.process?.pid === pid) return ''
+  const found = pids.processes.find((p) => p.pid === pid)
+  if (!found) throw new CtrError('not-found', `no process with PID ${pid} in container "${id}"`)
+  const execId = execIdOf(found.info)
+  if (!execId) {
+    throw new CtrError(
+      'invalid-argument',
+      `PID ${pid} in container "${id}" is neither its init nor an exec process (containerd can signal only those; try --all)`,
+    )
+  }
+  return execId
+}
+
+function execIdOf(info: Any | undefined): string {
+  if (!info || info.typeUrl.slice(info.typeUrl.lastIndexOf('/') + 1) !== PROCESS_DETAILS) return ''
+  return ProcessDetails.decode(info.value).execId
+}
+
+function tasks(client: ContainerdClient) {
+  return client.service(TasksDefinition)
+}
+
+/**
+ * containerd's task errors do not always say which container ("no running task found: task x not found",
+ * "process already finished"): name it, so a multi-ID run is readable.
+ */
+export function withContainer(error: unknown, id: string): unknown {
+  if (!(error instanceof CtrError) || error.kind === 'cancelled' || error.kind === 'unavailable' || error.kind === 'deadline-exceeded') return error
+  if (error.kind === 'not-found' && /task .* not found|no running task/.test(error.message)) {
+    return new CtrError('not-found', `container "${id}" has no running task`, {cause: error})
+  }
+  if (error.message.includes(`"${id}"`)) return error
+  return new CtrError(error.kind, `container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
+}

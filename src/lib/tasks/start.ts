@@ -1,0 +1,214 @@
+/**
+ * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (CONTAINERD-NOTES "Starting
+ * from a bundle"): check the bundle → Containers.Create → (attached: FIFOs, read ends open) → Tasks.Create
+ * (with a deadline) → Tasks.Wait (attached: before Start, so a fast exit is not missed) → Tasks.Start.
+ * Any failure rolls back everything this call created (task, container, FIFOs): a failed start leaves
+ * nothing behind. A library function: no oclif, no shared state, safe to run concurrently on one client.
+ */
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
+import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Descriptor} from '../../gen/containerd/types/descriptor'
+import type {Any} from '../../gen/google/protobuf/any'
+import {type AttachedIo, forwardSignalsAcrossStart} from './attach'
+import {loadBundle, containerSpec} from '../containers/bundle'
+import {withCleanupClient} from '../containerd/cleanup-client'
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError, usageError} from '../containerd/errors'
+import {processStartError} from './runtime-errors'
+import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
+import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
+import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
+
+export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
+export const RUNC_RUNTIME = 'io.containerd.runc.v2'
+
+export interface StartOptions {
+  id: string
+  /** Bundle directory (relative to the working directory, symlinks allowed). */
+  bundle: string
+  /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
+  tty?: boolean
+  /**
+   * Attach the process's stdio: creates it given the FIFO name and whether there is a terminal, e.g.
+   * `(name, terminal) => attachStdio(client, {name, terminal})`. Without it the container runs detached
+   * with no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
+   */
+  attach?: (name: string, terminal: boolean) => Promise<AttachedIo>
+  /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
+  consoleSize?: {width: number; height: number}
+  /**
+   * Detached only: keep stdout and stderr in a log file (logs/files.ts; its path goes in LOG_LABEL). Without it a
+   * detached container has no stdio at all.
+   */
+  log?: LogOptions
+  /** More container labels (BUNDLE_LABEL is always set). */
+  labels?: Record<string, string>
+  /**
+   * Restore the task from a checkpoint: checkpoint and options go to Tasks.Create as they are; annotations
+   * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints/restore.ts.
+   */
+  restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
+  /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
+  signal?: AbortSignal
+  /** Called just before Tasks.Start, once the terminal decision is made (runAttached proxies signals from here). */
+  beforeStart?: (container: {id: string; terminal: boolean}) => void
+}
+
+export interface StartedContainer {
+  id: string
+  /** Absolute real path of the bundle. */
+  bundle: string
+  namespace: string
+  pid: number
+  terminal: boolean
+  /** Detached with a log: the log file. */
+  logPath?: string
+  /** Attached only: the stdio, already wired (stdin, raw mode, window size). Close it when done. */
+  io?: AttachedIo
+  /** Attached only: the exit of the process (Tasks.Wait, begun before Start). */
+  exited?: Promise<ExitStatus>
+}
+
+/** Creates and starts the container; resolves once its process runs. Rolls back on any failure. */
+export async function startContainer(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
+  const {id} = options
+  checkContainerId(id)
+  if (options.tty && !options.attach) {
+    throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
+  }
+  if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
+  const bundle = await loadBundle(options.bundle)
+  // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
+  // default) then runs without one rather than failing or blocking on a console nobody drains.
+  const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
+  const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
+  if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
+  const call = {signal: options.signal}
+  const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
+
+  await client.service(ContainersDefinition).create(
+    {
+      container: {
+        id,
+        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
+        runtime: {name: RUNC_RUNTIME},
+        spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+      },
+    },
+    call,
+  ).catch(async (error) => {
+    // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
+    if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+    await log?.discard()
+    throw startError(error, id, spec.process.args[0])
+  })
+  // From here on, everything is ours to roll back.
+  let io: AttachedIo | undefined
+  let taskMayExist = false
+  const waitAbort = new AbortController()
+  try {
+    io = await options.attach?.(id, terminal)
+    taskMayExist = true // a Create that timed out may still have made the task
+    await createTask(client, {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call)
+    let exited: Promise<ExitStatus> | undefined
+    if (io) {
+      exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
+      exited.catch(() => undefined) // observed by the caller; a failed start must not leave it unhandled
+    }
+    options.beforeStart?.({id, terminal})
+    const {pid} = await startTask(client, id, call)
+    await io?.started({containerId: id, execId: ''})
+    return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, ...(log ? {logPath: log.path} : {}), io, exited}
+  } catch (error) {
+    waitAbort.abort()
+    await rollback(client, id, taskMayExist, options.signal)
+    await io?.close()
+    await log?.discard()
+    throw startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
+  }
+}
+
+export interface RunOptions extends StartOptions {
+  attach: NonNullable<StartOptions['attach']>
+  /** Delete the container after its process exits. */
+  rm?: boolean
+  /** Pass the signals ctr receives to the process (attach.PROXIED_SIGNALS) while it runs; not with a terminal. */
+  proxySignals?: boolean
+  /**
+   * Called just before Tasks.Start, with whether ctr's signals now go to the process. The process may
+   * print (and the user react) before Start answers: a command should hold its own interrupts from here
+   * until onStarted, rather than cut the Start off half-way.
+   */
+  onStarting?: (proxying: boolean) => void
+  /** Called once Tasks.Start has answered and the process runs. */
+  onStarted?: () => void
+}
+
+export interface RunResult {
+  id: string
+  bundle: string
+  pid: number
+  /** The process's exit status (128+N when killed by signal N). */
+  exitStatus: number
+  exitedAt?: Date
+  /** Whether the container was deleted (--rm). */
+  removed: boolean
+}
+
+/**
+ * `start --attach`: starts the container with its stdio wired to ours, waits for the exit and for its
+ * output, deletes the task (and with rm the container). Aborted while the process runs (ctr interrupted
+ * without proxying, e.g. in a terminal), it detaches: the container keeps running, ctr lets go of it.
+ */
+export async function runAttached(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
+  const kill = (signal: number) => client.service(TasksDefinition).kill({containerId: options.id, execId: '', signal, all: false})
+  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
+  const beforeStart = ({terminal}: {terminal: boolean}) => {
+    // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
+    const proxying = Boolean(options.proxySignals) && !terminal
+    if (proxying) forwarding = forwardSignalsAcrossStart(kill)
+    options.onStarting?.(proxying)
+  }
+  let started: StartedContainer
+  try {
+    started = await startContainer(client, {...options, beforeStart})
+  } catch (error) {
+    forwarding?.stop()
+    throw error
+  }
+  const {id, io, exited} = started
+  try {
+    await forwarding?.release()
+    options.onStarted?.()
+    const {exitStatus, exitedAt} = await exited!
+    await io!.drained()
+    await deleteTask(client, id)
+    if (options.rm) await client.service(ContainersDefinition).delete({id})
+    return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
+  } finally {
+    forwarding?.stop()
+    await io!.close()
+  }
+}
+
+/** Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). */
+async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<void> {
+  await withCleanupClient(client, signal, async (cleanup) => {
+    if (taskMayExist) await removeTask(cleanup, id).catch(() => undefined)
+    await cleanup.service(ContainersDefinition).delete({id}).catch(() => undefined)
+  })
+}
+
+/**
+ * A failed start in one line: runc's failures to start the process as runtime-errors.ts words them (127,
+ * 126, the working directory), a duplicate ID plainly; anything else names the container.
+ */
+export function startError(error: unknown, id: string, command: string): unknown {
+  if (!(error instanceof CtrError)) return error
+  const runtime = processStartError(error, {id, command})
+  if (runtime) return runtime
+  if (error.kind === 'already-exists') return new CtrError('already-exists', `container "${id}" already exists`, {cause: error})
+  if (error.kind === 'cancelled' || error.message.includes(`"${id}"`)) return error
+  return new CtrError(error.kind, `cannot start container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
+}

@@ -1,0 +1,114 @@
+/**
+ * The FIFOs containerd's shim copies a process's stdio through (CONTAINERD-NOTES "Stdio" and "FIFOs without
+ * blocking the libuv threadpool"):
+ * - made with mkfifo in a private 0700 directory with an unpredictable name (fs.mkdtemp), removed on close();
+ * - read ends opened O_RDONLY|O_NONBLOCK and read through net.Socket (epoll-driven: no threadpool thread is
+ *   parked, no early EOF before the shim connects), and opened BEFORE Tasks.Create/Exec, which otherwise hangs;
+ * - the stdin write end held O_RDWR|O_NONBLOCK, so opening it never blocks; the process then sees EOF only
+ *   after Tasks.CloseIO (the shim keeps its own writer until told).
+ * This module knows nothing about ctr's own stdio: attach.ts wires these to it.
+ */
+import {execFile} from 'node:child_process'
+import {closeSync, constants as fsConstants, openSync} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {CtrError} from '../containerd/errors'
+
+const {O_NONBLOCK, O_RDONLY, O_RDWR} = fsConstants
+
+/** What Tasks.Create and Tasks.Exec take: a path per stream, '' for none. */
+export interface StdioPaths {
+  stdin: string
+  stdout: string
+  stderr: string
+}
+
+/**
+ * No stdio at all: the shim connects the process to nothing (its output is discarded, its stdin is empty).
+ * Used for detached processes, which must never block on a FIFO nobody reads (containerd#7289).
+ */
+export const NULL_STDIO: Readonly<StdioPaths> = Object.freeze({stdin: '', stdout: '', stderr: ''})
+
+export interface FifoOptions {
+  /** Names the FIFOs (`<name>-stdout`...): the container or exec ID. */
+  name: string
+  /** A terminal merges stderr into stdout: no stderr FIFO then. */
+  terminal?: boolean
+  /** Create a stdin FIFO (default true). */
+  stdin?: boolean
+  /** Parent of the private directory (default os.tmpdir(), i.e. $TMPDIR). */
+  parentDir?: string
+}
+
+export interface Fifos {
+  /** The private directory holding the FIFOs. */
+  readonly dir: string
+  /** Paths for Tasks.Create/Exec. */
+  readonly paths: StdioPaths
+  /** Read end of stdout, already open. */
+  readonly stdout: Socket
+  /** Read end of stderr, already open; undefined with a terminal. */
+  readonly stderr?: Socket
+  /** Write end of stdin (never blocks); undefined without stdin. */
+  readonly stdin?: Socket
+  /** Resolves when every output stream has reached EOF (the shim closed its ends). */
+  readonly outputClosed: Promise<void>
+  /** Closes every end and removes the directory; safe to call more than once. */
+  close(): Promise<void>
+}
+
+/** Creates the FIFOs and opens our ends of them. Cleans up after itself if anything fails. */
+export async function createFifos(options: FifoOptions): Promise<Fifos> {
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'ctr-io-')).catch((error: Error) => {
+    throw new CtrError('internal', `cannot create a directory for stdio FIFOs: ${error.message}`, {cause: error})
+  })
+  const withStdin = options.stdin ?? true
+  const paths: StdioPaths = {
+    stdin: withStdin ? join(dir, `${options.name}-stdin`) : '',
+    stdout: join(dir, `${options.name}-stdout`),
+    stderr: options.terminal ? '' : join(dir, `${options.name}-stderr`),
+  }
+  const sockets: Socket[] = []
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      for (const socket of sockets) socket.destroy()
+      await rm(dir, {recursive: true, force: true})
+    })())
+
+  try {
+    await promisify(execFile)('mkfifo', ['-m', '0600', ...[paths.stdin, paths.stdout, paths.stderr].filter(Boolean)])
+    const open = (path: string, flags: number, readable: boolean) => {
+      const fd = openSync(path, flags)
+      try {
+        const socket = new Socket({fd, readable, writable: !readable})
+        sockets.push(socket)
+        // A reset or EPIPE on one of our ends is the process going away, not ctr's failure.
+        socket.on('error', () => undefined)
+        return socket
+      } catch (error) {
+        closeSync(fd)
+        throw error
+      }
+    }
+    const stdout = open(paths.stdout, O_RDONLY | O_NONBLOCK, true)
+    const stderr = paths.stderr ? open(paths.stderr, O_RDONLY | O_NONBLOCK, true) : undefined
+    const stdin = paths.stdin ? open(paths.stdin, O_RDWR | O_NONBLOCK, false) : undefined
+    const outputClosed = Promise.all([stdout, stderr].filter((s): s is Socket => s !== undefined).map(closed)).then(() => undefined)
+    return {dir, paths, stdout, stderr, stdin, outputClosed, close}
+  } catch (error) {
+    await close()
+    throw error instanceof CtrError ? error : new CtrError('internal', `cannot create stdio FIFOs in ${dir}: ${(error as Error).message}`, {cause: error})
+  }
+}
+
+function closed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) resolve()
+    else socket.once('close', () => resolve())
+  })
+}

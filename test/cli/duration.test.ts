@@ -1,0 +1,18 @@
+import {describe, expect, it} from 'vitest'
+
+import {parseDuration} from '../../src/cli/duration'
+
+describe('parseDuration', () => {
+  it.each([
+    ['10s', 10_000],
+    ['500ms', 500],
+    ['2m', 120_000],
+    ['1.5s', 1500],
+    ['3', 3000],
+    ['0', 0],
+  ])('%s → %d ms', (text, ms) => expect(parseDuration(text, '--timeout')).toBe(ms))
+
+  it.each(['', 'abc', '-1s', '10 parsecs', '1e3'])('rejects %j naming the flag', (text) => {
+    expect(() => parseDuration(text, '--timeout')).toThrow(/^invalid --timeout/)
+  })
+})

@@ -1,0 +1,35 @@
+import {describe, expect, it} from 'vitest'
+
+import {CtrError} from '../../../src/lib/containerd/errors'
+import {checkKillOptions, parsePid, withContainer} from '../../../src/lib/tasks/processes'
+
+describe('kill options', () => {
+  it('parses --pid as a non-negative integer', () => {
+    expect(parsePid('0')).toBe(0)
+    expect(parsePid('4242')).toBe(4242)
+    for (const bad of ['-1', 'x', '1.5', '', '0x10']) expect(() => parsePid(bad)).toThrow(`invalid --pid "${bad}"`)
+  })
+
+  it('refuses --pid with --all', () => {
+    expect(() => checkKillOptions({pid: 5, all: true})).toThrow('--pid and --all cannot be used together')
+    expect(() => checkKillOptions({pid: 0, all: true})).not.toThrow()
+  })
+})
+
+describe('withContainer', () => {
+  it('turns a missing task into "has no running task"', () => {
+    const error = withContainer(new CtrError('not-found', 'task web not found'), 'web') as CtrError
+    expect(error.message).toBe('container "web" has no running task')
+    expect(error.kind).toBe('not-found')
+  })
+
+  it('names the container in errors that do not, and keeps those that do', () => {
+    expect((withContainer(new CtrError('internal', 'cannot pause a paused container'), 'web') as CtrError).message).toBe(
+      'container "web": cannot pause a paused container',
+    )
+    const named = new CtrError('not-found', 'container "web" not found in namespace "n"')
+    expect(withContainer(named, 'web')).toBe(named)
+    const lost = new CtrError('unavailable', 'cannot connect to containerd at /x: no such file')
+    expect(withContainer(lost, 'web')).toBe(lost)
+  })
+})
