@@ -76,6 +76,19 @@ describe('readLog', () => {
     await reading
     expect(out.text()).toBe('one\ntwo\nthree\n')
   })
+  it('--tail with --follow: the last lines, then what is appended', async () => {
+    const path = join(dir, 'tail-follow.log')
+    await writeFile(path, 'a\nb\nc\n')
+    const out = collect()
+    let exit!: () => void
+    const reading = readLog(path, {tail: 1, follow: {until: new Promise<void>((resolve) => (exit = resolve))}, write: out.write})
+    await new Promise((r) => setTimeout(r, 100))
+    await writeFile(path, 'd\n', {flag: 'a'})
+    await new Promise((r) => setTimeout(r, 400))
+    exit()
+    await reading
+    expect(out.text()).toBe('c\nd\n')
+  })
   it('stops at once when aborted', async () => {
     const path = join(dir, 'abort.log')
     await writeFile(path, 'x\n')
