@@ -31,6 +31,10 @@ import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, t
 import {parseSignal} from './lib/tasks/signals'
 import {type StartedContainer, startContainer, type StartOptions} from './lib/tasks/start'
 import {type ExitStatus, waitTask} from './lib/tasks/tasks'
+import {type ContainerDetails, inspectContainer} from './lib/containers/info'
+import {pruneContainers, type PruneResult} from './lib/containers/prune'
+import {containerLogPath} from './lib/logs/read'
+import {createNamespace, deleteNamespace, listNamespaces, type NamespaceInfo} from './lib/namespaces/namespaces'
 import {getVersion, type VersionInfo} from './lib/version'
 
 export interface ContainerdOptions extends ConnectOptions {
@@ -73,12 +77,27 @@ export class Containerd {
       return found
     },
     /**
-     * Creates and starts a container from an OCI bundle, detached (no stdio), as `ctr containers start ID
-     * BUNDLE`. Resolves once its process runs; a failed start leaves nothing behind.
+     * Creates and starts a container from an OCI bundle, detached, as `ctr containers start ID BUNDLE`: no
+     * stdio, unless `log: {}` (the CLI's default) or `log: {path}` keeps its output in a log file. Resolves once
+     * its process runs; a failed start leaves nothing behind.
      */
     start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
-    /** Deletes a container (and its exited task); `force` kills a live one first. */
+    /** Deletes a container (and its exited task, and its log unless `keepLog`); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+    /** Everything containerd holds about the container (spec decoded), its log path and its task's state. */
+    info: (id: string): Promise<ContainerDetails> => inspectContainer(this.client, id),
+    /** The log file of a detached start; CtrError 'not-found' when ctr keeps none for it. */
+    logPath: (id: string): Promise<string> => containerLogPath(this.client, id),
+    /** Deletes every stopped container (matching the filters) with its log. */
+    prune: (filters: readonly ListFilter[] = []): Promise<PruneResult> =>
+      pruneContainers(this.client, {filters: filters.flatMap((f) => (typeof f === 'string' ? parseFilters([f]) : [f]))}),
+  }
+
+  readonly namespaces = {
+    list: (): Promise<NamespaceInfo[]> => listNamespaces(this.client),
+    create: (name: string, labels: Record<string, string> = {}): Promise<NamespaceInfo> => createNamespace(this.client, name, labels),
+    /** containerd refuses a namespace that still holds anything ('failed-precondition', naming what). */
+    delete: (name: string): Promise<{name: string}> => deleteNamespace(this.client, name),
   }
 
   readonly images = {
@@ -185,3 +204,9 @@ export {pushImage, type PushedImage, type PushOptions} from './lib/registry/push
 export {parseReference, type RegistryReference} from './lib/registry/reference'
 export {dockerConfigCredentials, parseChallenge, type Challenge, type Credentials} from './lib/registry/auth'
 export {RegistryClient, type RegistryOptions} from './lib/registry/client'
+export {LOG_LABEL, logRoot, prepareLog, removeLog, type LogOptions} from './lib/logs/files'
+export {containerLogPath, readLog} from './lib/logs/read'
+export {inspectContainer, type ContainerDetails} from './lib/containers/info'
+export {createNamespace, deleteNamespace, listNamespaces, parseLabels, type NamespaceInfo} from './lib/namespaces/namespaces'
+export {pruneContainers, type PruneOptions, type PruneResult} from './lib/containers/prune'
+export {checkWaitable, waitContainer, type WaitResult} from './lib/tasks/wait'

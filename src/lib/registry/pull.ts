@@ -12,12 +12,11 @@
  * 4. GC labels on the parents (and `containerd.io/distribution.source.<host>` on every blob, as Go ctr),
  *    unpack (images/unpack), the image record (images/records), then the lease goes.
  */
-import {createHash} from 'node:crypto'
-
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {type Descriptor, readBlob, setBlobLabels, writeBlob} from '../images/content'
 import {type ImageConfig, parseConfig} from '../images/layout'
+import {sha256Digest} from '../images/digest'
 import {createLease} from '../images/lease'
 import {isIndexType, isManifestType, MEDIA_TYPE} from '../images/media-types'
 import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../images/platform'
@@ -68,8 +67,6 @@ const LEASE_EXPIRY_MS = 60 * 60 * 1000
 /** Manifests and indexes are read whole: a registry may serve at most this much for one. */
 const MANIFEST_LIMIT = 4 * 1024 * 1024
 export const DISTRIBUTION_SOURCE_LABEL = 'containerd.io/distribution.source.'
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
 export async function pullImage(client: ContainerdClient, options: PullOptions): Promise<PulledImage> {
   const {signal} = options
@@ -148,7 +145,7 @@ async function resolveTop(registry: RegistryClient, object: string, digest?: str
   const what = digest ? `manifest ${digest}` : `tag ${object}`
   const response = await registry.request(`/manifests/${object}`, {headers: {accept: MANIFEST_ACCEPT}, what})
   const bytes = await readLimited(registry, response, what)
-  const actual = sha256(bytes)
+  const actual = sha256Digest(bytes)
   const claimed = digest ?? response.headers.get('docker-content-digest') ?? undefined
   if (claimed && claimed !== actual) throw new CtrError('usage', `${what} from ${registry.domain} does not match its digest: expected ${claimed}, the data has ${actual}`)
   const mediaType = manifestMediaType(response.headers.get('content-type'), bytes, what)
