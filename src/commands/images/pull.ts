@@ -25,7 +25,7 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
     '<%= config.bin %> images pull docker.io/library/busybox:latest',
     '<%= config.bin %> images pull --plain-http 127.0.0.1:5000/app:1',
     '<%= config.bin %> images pull --platform linux/arm64 --no-unpack busybox',
-    'echo "$PASSWORD" | <%= config.bin %> images pull --user alice registry.example.com/app@sha256:...',
+    '<%= config.bin %> images pull --user alice registry.example.com/app:1 < password.txt',
   ]
   static flags = {
     'all-platforms': Flags.boolean({description: 'fetch the content of every platform'}),
