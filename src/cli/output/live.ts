@@ -5,6 +5,7 @@
  * separated by at least three spaces as in our tables, so `awk` splits them the same way. The header is kept
  * when piped, as tables do.
  */
+import {escapeText} from './escape'
 import {toJson} from './print'
 
 export interface LiveColumn<T> {
@@ -18,6 +19,7 @@ const GAP = '   '
 
 export function formatRow(cells: readonly string[], widths: readonly number[]): string {
   return cells
+    .map(escapeText)
     .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
     .join(GAP)
     .trimEnd()

@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'permission-denied'
   | 'unimplemented'
   | 'internal'
+  | 'output-failed' // ctr's own stdout could not be written (write-failure.ts)
 
 /**
  * Exit codes a script can rely on (README, "Exit codes and errors"). ctr's own failures use 125, as docker
@@ -27,7 +28,11 @@ export const EXIT = {
   cannotInvoke: 126,
   /** The process in the container was not found. */
   commandNotFound: 127,
+  /** SIGHUP (terminal closed, `kill -HUP`): 128 + 1. */
+  hungUp: 129,
   interrupted: 130,
+  /** stdout is a pipe whose reader went away: 128 + SIGPIPE, as a shell reports a writer killed by it. */
+  brokenPipe: 141,
   terminated: 143,
 } as const
 

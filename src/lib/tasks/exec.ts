@@ -6,7 +6,7 @@
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import {forwardSignalsAcrossStart} from './attach'
+import {exitOrEnd, forwardSignalsAcrossStart, type SessionEnd} from './attach'
 import {withCleanupClient} from '../containerd/cleanup-client'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
@@ -36,6 +36,9 @@ export interface ExecIo {
   drained(): Promise<void>
   /** Removes FIFOs and restores the terminal; safe to call more than once and on every path. */
   close(): Promise<void>
+  /** Resolves if the session must end before the process does (stdout failed, hang-up); see attach.ts. */
+  readonly ended?: Promise<SessionEnd>
+  endedBy?(): SessionEnd | undefined
 }
 
 export interface ExecHooks {
@@ -116,11 +119,16 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     await io.started({containerId: id, execId})
     await forwarding?.release()
     hooks.onStarted?.()
-    const status = await exited
+    const outcome = await exitOrEnd(exited, io, (signal) => tasks.kill({containerId: id, execId, signal}))
+    // stdout broke or the terminal hung up: the process was told; `finally` kills what is left and deletes it.
+    if (outcome.end) throw outcome.end.error
+    const status = outcome.exit
     exitStatus = status.exitStatus
     // Output still in the pipes arrives after the exit (drained() gives up after a grace period, so a
     // background child holding them open cannot hang ctr).
     await io.drained()
+    const late = io.endedBy?.()
+    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
     return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
   } finally {
     forwarding?.stop()

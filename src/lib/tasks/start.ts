@@ -9,7 +9,7 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
-import {type AttachedIo, forwardSignalsAcrossStart} from './attach'
+import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec} from '../containers/bundle'
 import {withCleanupClient} from '../containerd/cleanup-client'
 import type {ContainerdClient} from '../containerd/client'
@@ -167,10 +167,19 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
   try {
     await forwarding?.release()
     options.onStarted?.()
-    const {exitStatus, exitedAt} = await exited!
+    const outcome = await exitOrEnd(exited!, io!, kill)
+    if (outcome.end) {
+      // stdout broke or the terminal hung up: the process was told (SIGPIPE/SIGHUP); clean up as after an exit.
+      await removeTask(client, id)
+      if (options.rm) await client.service(ContainersDefinition).delete({id})
+      throw outcome.end.error
+    }
+    const {exitStatus, exitedAt} = outcome.exit
     await io!.drained()
     await deleteTask(client, id)
     if (options.rm) await client.service(ContainersDefinition).delete({id})
+    const late = io!.endedBy()
+    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
     return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
   } finally {
     forwarding?.stop()
