@@ -126,6 +126,11 @@ async function checkpointError(error: unknown, id: string, name: string, dumpLog
   if (!(error instanceof CtrError) || error.kind === 'cancelled') return error
   const prefix = `checkpoint "${name}" of container "${id}" failed: `
   if (error.kind === 'not-found') return new CtrError('not-found', `${prefix}${error.message}`, {cause: error})
+  // The connection went (daemon killed mid-dump): CRIU's log then only says its own peer vanished ("Can't
+  // send response: Broken pipe"); the lost connection is what happened.
+  if (error.kind === 'unavailable') {
+    return new CtrError('unavailable', `${prefix}${error.message} (nothing was stored; the dump may still have run)`, {cause: error})
+  }
   const log = await readFile(dumpLog, 'utf8').catch(() => '')
   const reason = criuReason(log)
   const message = reason ? `criu: ${reason}${criuHint(reason)}` : tidyDaemonMessage(error.message)

@@ -84,6 +84,10 @@ export interface CallContext {
   operation?: string
   /** The call's deadline in ms, for deadline errors. */
   timeoutMs?: number
+  /** The RPC, e.g. `Tasks.Create`, for deadline errors. */
+  method?: string
+  /** containerd had answered an earlier call on this connection: a deadline is then a slow call. */
+  answered?: boolean
 }
 
 /** Converts anything thrown by a gRPC call into a CtrError with containerd's own text kept. */
@@ -101,6 +105,14 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
       return new CtrError('unavailable', connectionMessage(ctx.address, details), {cause: error})
     case GRPC.DEADLINE_EXCEEDED: {
       const after = ctx.timeoutMs ? ` after ${formatMs(ctx.timeoutMs)}` : ''
+      if (ctx.answered) {
+        const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
+        return new CtrError(
+          'deadline-exceeded',
+          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --timeout, or 0 for none)`,
+          {cause: error},
+        )
+      }
       return new CtrError(
         'deadline-exceeded',
         `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`,

@@ -258,8 +258,20 @@ export function rawMode(input: NodeJS.ReadStream): () => void {
   if (!input.isTTY || typeof input.setRawMode !== 'function') return () => undefined
   const wasRaw = input.isRaw
   input.setRawMode(true)
+  // Stopped (SIGTSTP) and resumed with `fg` (SIGCONT): the shell has put the terminal back in its own mode
+  // meanwhile. libuv thinks it is still raw (setRawMode(true) alone would do nothing): leave and re-enter.
+  const reenter = () => {
+    try {
+      input.setRawMode(false)
+      input.setRawMode(true)
+    } catch {
+      // the terminal is gone
+    }
+  }
+  process.on('SIGCONT', reenter)
   const restore = () => {
     process.off('exit', restore)
+    process.off('SIGCONT', reenter)
     try {
       input.setRawMode(wasRaw)
     } catch {
