@@ -23,7 +23,8 @@ export const CLEANUP_RETRY_INTERVAL_MS = 250
 
 /**
  * Runs `cleanup` until it succeeds, retrying while containerd is unreachable (killed, restarting) for at
- * most `withinMs`; other failures end it at once. Resolves true once done, false if it never could be.
+ * most `withinMs`. Any failure is retried: a daemon that has just come back answers some calls with other
+ * errors while it reloads its shims. Resolves true once done, false if it never could be.
  */
 export async function retryWhileUnavailable(client: ContainerdClient, withinMs: number, cleanup: (client: ContainerdClient) => Promise<unknown>): Promise<boolean> {
   const deadline = Date.now() + withinMs
@@ -33,9 +34,8 @@ export async function retryWhileUnavailable(client: ContainerdClient, withinMs: 
     try {
       await cleanup(fresh)
       return true
-    } catch (error) {
-      const kind = (error as {kind?: string}).kind
-      if ((kind !== 'unavailable' && kind !== 'deadline-exceeded') || Date.now() + CLEANUP_RETRY_INTERVAL_MS > deadline) return false
+    } catch {
+      if (Date.now() + CLEANUP_RETRY_INTERVAL_MS > deadline) return false
       await new Promise((resolve) => setTimeout(resolve, CLEANUP_RETRY_INTERVAL_MS))
     } finally {
       fresh.close()
