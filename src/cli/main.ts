@@ -9,6 +9,7 @@ import {EXIT} from '../lib/containerd/errors'
 import {COMMANDS} from './command-registry'
 import {escapeText} from './output/escape'
 import {guardOutput} from './output/print'
+import {commandsFor} from './run-commands'
 import {suggestCommand} from './suggest'
 
 /** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
@@ -71,11 +72,12 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, ids), {
+    const args = normalizeArgv(argv, ids)
+    await oclifRun(args, {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      pjson: require('../../package.json'),
+      pjson: commandsFor(require('../../package.json'), args),
       userPlugins: false, // no user plugins: and no warning when $HOME is unreadable
     })
   } catch (error) {
