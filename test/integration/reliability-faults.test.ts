@@ -141,6 +141,21 @@ describe.concurrent('terminal hang-up', () => {
   })
 })
 
+describe('double interrupt', () => {
+  it('two SIGINTs back to back during exec -a -t: exit 130 at once, terminal restored, FIFO directory gone, what may remain said', async () => {
+    const box = await makeSandbox(root)
+    await running('f-twice', box)
+    const r = await runInPty([process.execPath, CLI, 'containers', 'exec', '--id', 'f-twice', '--exec-id', 'twice', '-a', '-t', '--', 'sh', '-c', 'echo ready; exec sleep 1000'], {
+      env: cliEnv({address: shared.address, namespace, env: box.env}),
+      steps: [{wait: 'ready', signal: 'INT'}, {wait: '', signal: 'INT'}],
+    })
+    expect({code: r.code, modeRestored: r.modeRestored, pending: r.pendingSteps}, r.output).toEqual({code: 130, modeRestored: true, pending: 0})
+    // Either the clean-up finished before the second signal, or ctr said what may remain.
+    if (/may remain/.test(r.output)) expect(r.output).toMatch(/ctr: exiting at once; may remain: exec "twice" in container "f-twice"/)
+    expect(await leftovers(shared.address, namespace, box, {only: []})).toEqual([]) // no FIFO directory
+  })
+})
+
 describe.concurrent('hostile input', () => {
   it('config.json a FIFO: one line at once (not a hang), nothing left', async () => {
     const box = await makeSandbox(root)

@@ -19,7 +19,6 @@ import {constants} from 'node:os'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {ContainerdClient} from '../containerd/client'
 import type {CtrError} from '../containerd/errors'
-import {trackInFlight} from '../in-flight'
 import {writeFailure} from '../write-failure'
 import {HeldUntilStarted} from './held-until-started'
 import {createFifos, type StdioPaths} from './stdio'
@@ -92,7 +91,6 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   const output = options.stdout ?? process.stdout
   const errors = options.stderr ?? process.stderr
   const fifos = await createFifos({name: options.name, terminal: options.terminal, parentDir: options.fifoParent})
-  const forgetDir = trackInFlight(`FIFO directory ${fifos.dir}`)
   const cleanups: Array<() => void> = []
   let end: SessionEnd | undefined
   let endSession: (reason: SessionEnd) => void = () => undefined
@@ -132,7 +130,6 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
     (closing ??= (async () => {
       for (const cleanup of cleanups.splice(0).reverse()) cleanup()
       await fifos.close()
-      forgetDir()
     })())
 
   const started = async (target: AttachTarget) => {
