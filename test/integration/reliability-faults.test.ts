@@ -141,6 +141,24 @@ describe.concurrent('terminal hang-up', () => {
   })
 })
 
+describe('stopped and continued', () => {
+  it('after SIGSTOP, the shell restoring the terminal, and SIGCONT, ctr is in raw mode again', async () => {
+    const box = await makeSandbox(root)
+    await running('f-cont', box)
+    const r = await runInPty([process.execPath, CLI, 'containers', 'exec', '--id', 'f-cont', '-a', '-t', '--', 'sh', '-c', 'echo ready; exec sleep 1000'], {
+      env: cliEnv({address: shared.address, namespace, env: box.env}),
+      steps: [
+        {wait: 'ready', probe: true},
+        {wait: '', signal: 'STOP'},
+        {wait: '', sleep: 0.2, cooked: true, probe: true},
+        {wait: '', signal: 'CONT', probe: true},
+        {wait: '', signal: 'HUP'},
+      ],
+    })
+    expect({code: r.code, probes: r.probes, modeRestored: r.modeRestored}, r.output).toEqual({code: 129, probes: [true, false, true], modeRestored: true})
+  })
+})
+
 describe('double interrupt', () => {
   it('two SIGINTs back to back during exec -a -t: exit 130 at once, terminal restored, FIFO directory gone, what may remain said', async () => {
     const box = await makeSandbox(root)
@@ -326,6 +344,26 @@ describe('containerd killed under an attached exec (own private containerd)', ()
     await daemon.restart()
     // The FIFO directory is gone all the same (only: [] counts no container, just files).
     expect(await leftovers(daemon.address, ns, box, {only: []})).toEqual([])
+  }, 60_000)
+
+  it('killed under bench and not back: every container it could not remove is named, with how to remove them', async () => {
+    const ns = uniqueName('it-rel-faults-bench')
+    const box = await makeSandbox(root)
+    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '1s'}}
+    const child = spawnCli(['bench', '-c', '200', '-C', '4', '--prefix', 'kb', sleeper], base)
+    let err = ''
+    child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    const deadline = Date.now() + 20_000
+    while ((await goContainers(daemon.address, ns)).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    daemon.kill('SIGKILL')
+    expect(await exited, err).toBe(125)
+    expect(errorShape({code: 125, stderr: err}), err).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+    expect(err).toMatch(/could not remove \d+ benchmark container\(s\) \(kb-\d+/)
+    expect(err).toContain('ctr containers -q --filter label=ctr.bench=kb | xargs -r ctr containers delete --force')
+    await daemon.restart()
+    const named = new Set(/\(([^)]*)\): /.exec(err)![1].split(', '))
+    for (const id of await goContainers(daemon.address, ns)) expect(named, `${id} left but not named`).toContain(id)
   }, 60_000)
 
   it.each([130, 170, 200])('killed %i ms into a detached start and restarted: started, or rolled back once it answers, or says what is left', async (delay) => {
