@@ -1,3 +1,4 @@
+import {escapeText} from '../cli/output/escape'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
@@ -72,8 +73,8 @@ function toJsonEvent(e: CtrEvent) {
 }
 
 function reportStatus(status: WatchStatus, debug: boolean): void {
-  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${status.reason}); reconnecting…\n`)
+  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${escapeText(status.reason)}); reconnecting…\n`)
   else if (status.kind === 'reconnected')
     process.stderr.write(`ctr: reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed\n`)
-  else if (debug) process.stderr.write(`ctr: still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms\n`)
+  else if (debug) process.stderr.write(`ctr: still unreachable (${escapeText(status.reason)}); retry ${status.attempt} in ${status.delayMs} ms\n`)
 }

@@ -1,3 +1,4 @@
+import {escapeText} from '../../cli/output/escape'
 import {totalmem} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
@@ -73,5 +74,5 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
 }
 
 function reportOutage(error: CtrError | null): void {
-  process.stderr.write(error ? `ctr: ${error.message}; retrying every interval…\n` : 'ctr: containerd answers again\n')
+  process.stderr.write(error ? `ctr: ${escapeText(error.message)}; retrying every interval…\n` : 'ctr: containerd answers again\n')
 }
