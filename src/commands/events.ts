@@ -7,7 +7,7 @@ import {parseDuration} from '../cli/duration'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
-import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
+import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -44,7 +44,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
 
   async run(): Promise<StreamEventsResult> {
     const {flags} = this
-    exitOnBrokenPipe()
+    exitOnOutputFailure()
     const rows = new RowWriter(flags['all-namespaces'] ? [namespaceColumn, ...columns] : columns)
     const result = await streamEvents(
       this.client,

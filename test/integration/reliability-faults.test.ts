@@ -90,6 +90,16 @@ describe.concurrent('stdout that breaks', () => {
     }
   })
 
+  it('streaming commands on /dev/full (stats, logs) end at once with the same one line', async () => {
+    const box = await makeSandbox(root)
+    await running('f-stream', box)
+    for (const args of ['containers stats --interval 200ms f-stream', 'containers stats --no-stream f-stream']) {
+      const r = await shell(`$CTR ${args} > /dev/full`, box.env, 10_000)
+      expect(errorShape({code: r.code, stderr: r.stderr}), `${args}: ${r.stderr}`).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+      expect(r.stderr).toBe('ctr: write stdout: no space left on device\n')
+    }
+  })
+
   it('exec -a onto a full 64 KiB tmpfs: one line, 125, the process is stopped and deleted, no FIFO directory', async () => {
     const box = await makeSandbox(root)
     await running('f-enospc', box)

@@ -6,7 +6,7 @@
  * when piped, as tables do.
  */
 import {escapeText} from './escape'
-import {toJson} from './print'
+import {onOutputFailure, toJson} from './print'
 
 export interface LiveColumn<T> {
   header: string
@@ -103,9 +103,8 @@ export function formatPercent(value: number | undefined): string {
  * `ctr events | head -1`: once the reader is gone, writes fail with EPIPE. End at once and quietly, with 141
  * (128 + SIGPIPE) as a Go or C program killed by SIGPIPE would, instead of an unhandled 'error' stack trace.
  */
-export function exitOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(141)
-    throw error
-  })
+export function exitOnOutputFailure(): void {
+  // The one rule for a broken stdout (print.ts guardOutput, lib/write-failure.ts: EPIPE → 141 quietly, other
+  // errors → one line and 125), but at once: a stream has nothing more to do once nobody can read it.
+  onOutputFailure((failure) => process.exit(failure.exitCode))
 }
