@@ -26,6 +26,8 @@ export const DEFAULT_NAMESPACE = 'default'
 export const DEFAULT_TIMEOUT_MS = 10_000
 /** Go's client accepts 16 MiB messages; grpc-js defaults to 4 MiB. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+/** The HTTP/2 receive window, per stream and for the connection. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024
 const NAMESPACE_HEADER = 'containerd-namespace'
 
 // -- the shape of ts-proto's generic service definitions -------------------------------------------------
@@ -194,6 +196,9 @@ export class ContainerdClient {
       'grpc.service_config_disable_resolution': 1,
       'grpc.default_authority': 'localhost',
       'grpc.primary_user_agent': 'ctr',
+      // A local socket: HTTP/2's default 64 KiB window would make a large answer (Containers.List of
+      // thousands, each with its spec, is megabytes) wait for a WINDOW_UPDATE every 64 KiB.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     })
     return this.channel
   }
