@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {goCtr, uniqueName} from './helpers/daemon'
 import {removeNamespace} from './helpers/leftovers'
+import {PROBE_TOPIC, untilSubscribed} from './helpers/wait'
 
 type Library = typeof import('../src/index')
 
@@ -82,14 +83,14 @@ describe('Containerd (dist/index.js)', () => {
 
     // The exit arrives as an event and through wait, 128+9.
     const abort = new AbortController()
-    const events: Array<{type: string; id?: string; status?: number}> = []
+    const events: Array<{topic: string; type: string; id?: string; status?: number}> = []
     const watching = (async () => {
       for await (const event of ctr.events.subscribe({id, signal: abort.signal, reconnect: false})) {
         events.push(event)
         if (event.type === 'exit' && !event.execId) break
       }
     })()
-    await new Promise((resolve) => setTimeout(resolve, 300)) // Subscribe confirms nothing: give it a moment
+    await untilSubscribed(address, namespace, id, () => events.some((e) => e.topic === PROBE_TOPIC))
     const waiting = ctr.tasks.wait(id)
     expect(await ctr.tasks.kill(id, {signal: 'KILL'})).toMatchObject({id, signal: 9})
     expect((await waiting).exitStatus).toBe(137)

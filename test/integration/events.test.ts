@@ -15,6 +15,7 @@ import {makeBundle} from '../helpers/bundle'
 import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
 import {spawnCli} from '../helpers/run-cli'
+import {PROBE_TOPIC, untilSubscribed} from '../helpers/wait'
 
 const {address} = inject('containerd')
 const namespace = uniqueName('it-events')
@@ -59,8 +60,8 @@ describe('ctr events', () => {
     const exits = events(['--id', 'ev-a', '--filter', 'topic=="/tasks/exit"'])
     await table.out.waitFor(/^TYPE\s+ID\s+PID\s+STATUS$/)
     await exits.out.waitFor(/^TYPE/)
-    // --json prints nothing until an event: give its subscription the time the table's header proves.
-    await new Promise((r) => setTimeout(r, 300))
+    // --json prints nothing until an event: probe events until it has printed one.
+    await untilSubscribed(address, namespace, 'ev-probe', () => json.out.lines.some((l) => l.includes(`"topic":"${PROBE_TOPIC}"`)))
 
     const t0 = Date.now()
     await run(address, 'ev-a')

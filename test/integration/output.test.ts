@@ -18,6 +18,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {exited, LineReader} from '../helpers/line-reader'
 import {CLI, type RunOptions} from '../helpers/run-cli'
+import {PROBE_TOPIC, untilSubscribed} from '../helpers/wait'
 import {type Fixture, setupFixture} from './containers-fixture'
 
 const ANSI = /\x1b\[/
@@ -112,7 +113,7 @@ describe('--json', () => {
     let stderr = ''
     child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
     try {
-      await new Promise((resolve) => setTimeout(resolve, 500)) // Subscribe confirms nothing
+      await untilSubscribed(f.address, f.namespace, 'out-probe', () => reader.lines.some((l) => l.includes(`"topic":"${PROBE_TOPIC}"`)))
       expect((await cli(['containers', 'pause', 'out-a'])).code).toBe(0)
       expect((await cli(['containers', 'resume', 'out-a'])).code).toBe(0)
       const line = await reader.waitFor(/resumed/)
