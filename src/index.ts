@@ -153,3 +153,13 @@ export {deleteCheckpoint, listCheckpoints, type Checkpoint} from './lib/checkpoi
 export {restoreFrom} from './lib/checkpoints/restore'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench/bench'
 export {summarize, type StatsSummary} from './lib/bench/stats-summary'
+
+/**
+ * The generated service definitions, for `client.service(...)` calls the facade does not wrap (the README's
+ * `ctr.client.service(TasksDefinition).get({containerId})`), with their message types.
+ */
+export {ContainersDefinition} from './gen/containerd/services/containers/v1/containers'
+export {EventsDefinition} from './gen/containerd/services/events/v1/events'
+export {NamespacesDefinition} from './gen/containerd/services/namespaces/v1/namespace'
+export {TasksDefinition} from './gen/containerd/services/tasks/v1/tasks'
+export {VersionDefinition} from './gen/containerd/services/version/v1/version'

@@ -5,7 +5,8 @@
  * so "the watcher is subscribed" is shown the only way it can be: probe events are published until the
  * watcher has seen one. The probe is a /containers/update event (containerd.events.ContainerUpdate) for the
  * ID given, in the namespace given: it passes namespace and --id filters (`event.id==ID`), changes nothing,
- * and the daemon decodes it for filtering because its type is one of its own.
+ * and the daemon decodes it for filtering because its type is one of its own (under the bare type URL the
+ * daemon itself uses: it cannot match `event.*` fields of a type it cannot resolve).
  */
 import {ContainerdClient} from '../../src/lib/containerd/client'
 import {ContainerUpdate} from '../../src/gen/containerd/events/container'
@@ -29,7 +30,7 @@ export async function untilSubscribed(address: string, namespace: string, id: st
   const client = new ContainerdClient({address, namespace})
   try {
     const events = client.service(EventsDefinition)
-    const event = {typeUrl: 'types.containerd.io/containerd.events.ContainerUpdate', value: Buffer.from(ContainerUpdate.encode(ContainerUpdate.fromPartial({id})).finish())}
+    const event = {typeUrl: 'containerd.events.ContainerUpdate', value: Buffer.from(ContainerUpdate.encode(ContainerUpdate.fromPartial({id})).finish())}
     let last = 0
     await waitUntil(
       async () => {

@@ -1,5 +1,5 @@
 /**
- * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (CONTAINERD-NOTES "Starting
+ * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (docs/containerd.md "Starting
  * from a bundle"): check the bundle → Containers.Create → (attached: FIFOs, read ends open) → Tasks.Create
  * (with a deadline) → Tasks.Wait (attached: before Start, so a fast exit is not missed) → Tasks.Start.
  * Any failure rolls back everything this call created (task, container, FIFOs): a failed start leaves
