@@ -131,7 +131,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     write(toJson(json))
   }
 
-  protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+  protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (this.interruptedBy) {
       // Interrupted on purpose: no error text, the conventional 128+signal exit code.
       process.exitCode = exitCodeFor(this.interruptedBy)
@@ -145,7 +145,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = ctrError.exitCode
   }
 
-  protected async finally(error: Error | undefined): Promise<any> {
+  protected async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
     this.clientInstance?.close()

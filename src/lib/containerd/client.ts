@@ -35,6 +35,7 @@ const NAMESPACE_HEADER = 'containerd-namespace'
 export interface MessageType<T> {
   encode(message: T): {finish(): Uint8Array}
   decode(input: Uint8Array): T
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ts-proto's DeepPartial<T>, which differs per message: a parameter every message type accepts
   fromPartial(object: any): T
 }
 
@@ -49,10 +50,11 @@ export interface MethodDefinition<Req, Res, RequestStream extends boolean, Respo
 export interface ServiceDefinition {
   readonly name: string
   readonly fullName: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any message types: MethodDefinition is invariant in them (encode takes, decode returns)
   readonly methods: {readonly [key: string]: MethodDefinition<any, any, boolean, boolean>}
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined
+type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | bigint | undefined
 export type DeepPartial<T> = T extends Builtin
   ? T
   : T extends Array<infer U>

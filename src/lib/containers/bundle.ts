@@ -120,6 +120,6 @@ function fileError(error: unknown, what: string): CtrError {
   return new CtrError(code === 'ENOENT' ? 'not-found' : 'invalid-argument', `${what} ${reason}`, {cause: error})
 }
 
-function isObject(value: unknown): value is Record<string, any> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
