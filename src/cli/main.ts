@@ -7,6 +7,7 @@ import {join} from 'node:path'
 
 import {EXIT} from '../lib/containerd/errors'
 import {COMMANDS} from './command-registry'
+import {commandsFor} from './run-commands'
 import {suggestCommand} from './suggest'
 
 /** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
@@ -68,11 +69,12 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, ids), {
+    const args = normalizeArgv(argv, ids)
+    await oclifRun(args, {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      pjson: require('../../package.json'),
+      pjson: commandsFor(require('../../package.json'), args),
       userPlugins: false, // no user plugins: and no warning when $HOME is unreadable
     })
   } catch (error) {

@@ -65,7 +65,7 @@ describe('npm pack', () => {
 
   it('has an exports map: the library and package.json, nothing deeper', async () => {
     const program = `const lib = require(${JSON.stringify(pkg.name)})
-      for (const name of ['ContainersDefinition', 'EventsDefinition', 'NamespacesDefinition', 'TasksDefinition', 'VersionDefinition']) if (typeof lib[name]?.fullName !== 'string') throw new Error(name + ' missing')
+      for (const name of ['ContainersDefinition', 'EventsDefinition', 'NamespacesDefinition', 'TasksDefinition', 'VersionDefinition', 'ContentDefinition', 'DiffDefinition', 'ImagesDefinition', 'LeasesDefinition', 'SnapshotsDefinition']) if (typeof lib[name]?.fullName !== 'string') throw new Error(name + ' missing')
       console.log(require(${JSON.stringify(`${pkg.name}/package.json`)}).version)
       try { require(${JSON.stringify(`${pkg.name}/dist/cli.js`)}); console.log('deep') } catch (error) { console.log(error.code) }`
     const {stdout} = await run(process.execPath, ['-e', program], {cwd: app, env: {PATH: process.env.PATH!}, timeout: 30_000})
@@ -75,10 +75,12 @@ describe('npm pack', () => {
   it('installs with its runtime dependencies only: no dev tools', async () => {
     const modules = await readdir(join(app, 'node_modules'))
     for (const dev of ['typescript', 'esbuild', 'vitest', 'ts-proto', '@oclif']) expect(modules).not.toContain(dev)
-    // The library calls containerd through grpc-js (the CLI bundle carries its own copy).
-    expect(Object.keys(pkg.dependencies)).toEqual(['@bufbuild/protobuf', '@grpc/grpc-js'])
+    // The library calls containerd through grpc-js and reads image archives with tar-stream (the CLI bundle
+    // carries its own copies).
+    expect(Object.keys(pkg.dependencies)).toEqual(['@bufbuild/protobuf', '@grpc/grpc-js', 'tar-stream'])
     expect(existsSync(join(app, 'node_modules', '@bufbuild', 'protobuf'))).toBe(true)
     expect(existsSync(join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true)
+    expect(existsSync(join(app, 'node_modules', 'tar-stream'))).toBe(true)
   })
 
   it('the installed ctr prints help', async () => {

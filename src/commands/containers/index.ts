@@ -20,7 +20,7 @@ STATUS is the task's (created, running, paused, pausing, stopped); a container w
 
 Filters: status=STATUS, id=ID, label=KEY or label=KEY=VALUE. Different keys must all match; repeated status= or id= filters match any of their values; repeated label= filters must all match.
 
-Other container commands: start, delete (rm), exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
+Other container commands: start, logs, wait, info, delete (rm), prune, exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers',
