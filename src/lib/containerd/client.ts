@@ -226,16 +226,11 @@ export class ContainerdClient {
       })
     })
     call.track(stream)
-    let sendError: unknown
-    // A failing request iterable cancels the call, and its error is the one reported.
-    sendAll(stream, requests).catch((error) => {
-      sendError = error
-      stream.cancel()
-    })
+    const sending = sendBeside(stream, requests)
     try {
       return await response
     } catch (error) {
-      throw sendError ?? error
+      throw sending.error() ?? error
     }
   }
 
@@ -244,17 +239,14 @@ export class ContainerdClient {
     const call = this.prepare(method, options, timeoutMs)
     const stream = call.channel.makeBidiStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options)
     call.track(stream)
-    let sendError: unknown
     // Sending runs beside reading: a request generator may wait for a response before it yields the next.
-    sendAll(stream, requests).catch((error) => {
-      sendError = error
-      stream.cancel()
-    })
+    const sending = sendBeside(stream, requests)
     try {
       yield* this.responses(stream, call, timeoutMs)
     } catch (error) {
-      throw sendError ?? error
+      throw sending.error() ?? error
     }
+    const sendError = sending.error()
     if (sendError) throw sendError
   }
 
@@ -310,6 +302,16 @@ interface PreparedCall {
   deserialize: (bytes: Buffer) => unknown
   track(call: CancellableCall): void
   done(): void
+}
+
+/** Sends the requests while the call runs; a failing request iterable cancels the call, and its error is the one to report. */
+function sendBeside(stream: Parameters<typeof sendAll>[0], requests: Requests<unknown>): {error(): unknown} {
+  let failure: unknown
+  sendAll(stream, requests).catch((error) => {
+    failure = error
+    stream.cancel()
+  })
+  return {error: () => failure}
 }
 
 /** Writes every request with back-pressure, then half-closes. Stops quietly if the call has ended. */
