@@ -146,7 +146,8 @@ export class Containerd {
 
   readonly checkpoints = {
     /** Checkpoints the running container (CRIU) into the checkpoint store; it keeps running unless `exit`. */
-    create: (options: Omit<CreateCheckpointOptions, keyof StoreOptions>): Promise<Checkpoint> => createCheckpoint(this.client, {...this.checkpointStore, ...options}),
+    create: (options: Omit<CreateCheckpointOptions, keyof StoreOptions>): Promise<Checkpoint> =>
+      createCheckpoint(this.client, {...this.checkpointStore, ...options}),
     list: (id: string): Promise<Checkpoint[]> => listCheckpoints(this.client, id, this.checkpointStore),
     delete: (id: string, name: string): Promise<{container: string; name: string}> => deleteCheckpoint(this.client, id, name, this.checkpointStore),
   }

@@ -40,7 +40,10 @@ describe('Containerd (dist/index.js)', () => {
   it('exports the class and the lib functions, without loading oclif', () => {
     expect(typeof lib.Containerd).toBe('function')
     expect(typeof lib.startContainer).toBe('function')
-    const loaded = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|cli-table3/.test(p)).length)`])
+    const loaded = execFileSync(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|cli-table3/.test(p)).length)`,
+    ])
     expect(loaded.toString().trim()).toBe('0')
   })
 
@@ -74,7 +77,9 @@ describe('Containerd (dist/index.js)', () => {
     const exec = await ctr.tasks.exec({id, execId: 'lib-sleeper', args: ['sleep', '1000']})
     expect(exec.pid).toBeGreaterThan(0)
     const processes = await ctr.tasks.ps(id)
-    expect(processes).toEqual(expect.arrayContaining([expect.objectContaining({pid: started.pid, init: true}), expect.objectContaining({pid: exec.pid, execId: 'lib-sleeper'})]))
+    expect(processes).toEqual(
+      expect.arrayContaining([expect.objectContaining({pid: started.pid, init: true}), expect.objectContaining({pid: exec.pid, execId: 'lib-sleeper'})]),
+    )
 
     await ctr.tasks.pause(id)
     expect((await ctr.containers.get(id)).status).toBe('paused')

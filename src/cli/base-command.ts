@@ -88,9 +88,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
    * handling comes back, and a held interrupt is acted on.
    */
-  protected async withSignalHandoff<T>(
-    body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
-  ): Promise<T> {
+  protected async withSignalHandoff<T>(body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>): Promise<T> {
     const release = () => {
       const held = this.heldInterrupt
       this.heldInterrupt = undefined
@@ -197,7 +195,10 @@ function parseErrorText(error: Errors.CLIError): string {
     return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
   }
   if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
-  let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
+  let lines = stripVTControlCharacters(error.message)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
   if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
   if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
   return lines.join(' ')

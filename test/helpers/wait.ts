@@ -12,7 +12,10 @@ import {ContainerdClient} from '../../src/lib/containerd/client'
 import {ContainerUpdate} from '../../src/gen/containerd/events/container'
 import {EventsDefinition} from '../../src/gen/containerd/services/events/v1/events'
 
-export async function waitUntil(condition: () => boolean | Promise<boolean>, options: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  options: {timeoutMs?: number; intervalMs?: number; what?: string} = {},
+): Promise<void> {
   const {timeoutMs = 10_000, intervalMs = 25, what = 'the condition'} = options
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {

@@ -39,7 +39,11 @@ describe('ctr containers ps', () => {
     expect(processes).toHaveLength(4)
 
     // The same PIDs as Go's ctr.
-    const goPids = (await f.go(['tasks', 'ps', 'ps-a'])).stdout.trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]))
+    const goPids = (await f.go(['tasks', 'ps', 'ps-a'])).stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(/\s+/)[0]))
     expect(processes.map((p) => p.pid).sort()).toEqual(goPids.sort())
 
     const table = await f.cli(['containers', 'ps', 'ps-a'])

@@ -24,7 +24,20 @@ let rootfs: string
 const children: ChildProcess[] = []
 
 async function run(daemon: string, id: string, args: string[] = ['sleep', '1000']) {
-  const result = await goCtr(daemon, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, id, ...args])
+  const result = await goCtr(daemon, [
+    '-n',
+    namespace,
+    'run',
+    '-d',
+    '--runtime',
+    'io.containerd.runc.v2',
+    '--env',
+    'PATH=/bin',
+    '--rootfs',
+    rootfs,
+    id,
+    ...args,
+  ])
   expect(result.code, result.stderr).toBe(0)
 }
 
@@ -78,7 +91,14 @@ describe('ctr events', () => {
     await table.out.waitFor(new RegExp(`^exit\\s+ev-a\\s+${pid}\\s+137$`))
     const tExit = Date.now() - t1
     const exitJson = JSON.parse(await json.out.waitFor((l) => l.includes('"type":"exit"')))
-    expect(exitJson).toMatchObject({topic: '/tasks/exit', type: 'exit', id: 'ev-a', pid, status: 137, event: {containerId: 'ev-a', id: 'ev-a', exitStatus: 137}})
+    expect(exitJson).toMatchObject({
+      topic: '/tasks/exit',
+      type: 'exit',
+      id: 'ev-a',
+      pid,
+      status: 137,
+      event: {containerId: 'ev-a', id: 'ev-a', exitStatus: 137},
+    })
     await exits.out.waitFor(/^exit\s+ev-a\s+\d+\s+137$/)
     // Every row was read while the processes were still running.
     for (const p of [table, json, exits]) expect(p.child.exitCode).toBeNull()

@@ -22,10 +22,21 @@ export interface Column<T> {
 
 const GAP = '   '
 const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-  right: '', 'right-mid': '', middle: GAP,
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: GAP,
 }
 /** Cells whose width is their length: cli-table3 would measure them the same. */
 const PLAIN = /^[\x20-\x7e]*$/
@@ -43,7 +54,13 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   }
   const colour = (cells: string[], row: T) => (chalk ? cells.map((text, i) => (columns[i]!.color ? columns[i]!.color!(text, row, chalk) : text)) : cells)
   const head = columns.map((c) => (chalk ? chalk.bold(c.header) : c.header))
-  if (!plain) return trimLines(cliTable(head, rows.map((row, r) => colour(texts[r]!, row))))
+  if (!plain)
+    return trimLines(
+      cliTable(
+        head,
+        rows.map((row, r) => colour(texts[r]!, row)),
+      ),
+    )
 
   const lines = [cliTable(head, [], widths)]
   rows.forEach((row, r) => {

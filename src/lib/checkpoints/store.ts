@@ -65,7 +65,9 @@ export function checkpointRoot(options: StoreOptions = {}, env: NodeJS.ProcessEn
 /** Checkpoint names become directory names: one safe path component, never hidden (staging dirs are). */
 export function checkCheckpointName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.includes('..') || name.length > NAME_MAX_LENGTH) {
-    throw usageError(`invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`)
+    throw usageError(
+      `invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`,
+    )
   }
 }
 
@@ -146,7 +148,12 @@ export async function listCheckpoints(client: ContainerdClient, id: string, opti
  * Deletes a checkpoint. It is first renamed to a hidden name, so a concurrent list or restore sees it
  * whole or not at all; empty parent directories go too.
  */
-export async function deleteCheckpoint(client: ContainerdClient, id: string, name: string, options: StoreOptions = {}): Promise<{container: string; name: string}> {
+export async function deleteCheckpoint(
+  client: ContainerdClient,
+  id: string,
+  name: string,
+  options: StoreOptions = {},
+): Promise<{container: string; name: string}> {
   checkCheckpointName(name)
   const root = checkpointRoot(options)
   const containerDir = containerCheckpointDir(root, client.namespace, id)
@@ -202,5 +209,7 @@ export const alreadyExists = (id: string, name: string) => new CtrError('already
 
 export function storeError(error: NodeJS.ErrnoException, path: string): CtrError {
   const reason = error.code === 'EACCES' || error.code === 'EPERM' ? 'permission denied (checkpoints need root, or set CTR_CHECKPOINT_DIR)' : error.message
-  return new CtrError(error.code === 'EACCES' || error.code === 'EPERM' ? 'permission-denied' : 'internal', `checkpoint store ${path}: ${reason}`, {cause: error})
+  return new CtrError(error.code === 'EACCES' || error.code === 'EPERM' ? 'permission-denied' : 'internal', `checkpoint store ${path}: ${reason}`, {
+    cause: error,
+  })
 }

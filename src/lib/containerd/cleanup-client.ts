@@ -8,7 +8,11 @@ import {ContainerdClient} from './client'
 export const CLEANUP_TIMEOUT_MS = 10_000
 
 /** Runs `cleanup` on `client`, or on a fresh connection (closed afterwards) once `signal` has aborted. */
-export async function withCleanupClient<T>(client: ContainerdClient, signal: AbortSignal | undefined, cleanup: (client: ContainerdClient) => Promise<T>): Promise<T> {
+export async function withCleanupClient<T>(
+  client: ContainerdClient,
+  signal: AbortSignal | undefined,
+  cleanup: (client: ContainerdClient) => Promise<T>,
+): Promise<T> {
   if (!signal?.aborted) return cleanup(client)
   const fresh = new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: client.timeoutMs || CLEANUP_TIMEOUT_MS})
   try {

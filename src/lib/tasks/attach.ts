@@ -127,8 +127,7 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
     })
   }
 
-  const drained = (graceMs = DRAIN_GRACE_MS) =>
-    Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
+  const drained = (graceMs = DRAIN_GRACE_MS) => Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
 
   return {...fifos.paths, paths: fifos.paths, terminal: options.terminal, dir: fifos.dir, started, drained, close}
 }

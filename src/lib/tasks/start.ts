@@ -87,22 +87,25 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   const call = {signal: options.signal}
   const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
 
-  await client.service(ContainersDefinition).create(
-    {
-      container: {
-        id,
-        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
-        runtime: {name: RUNC_RUNTIME},
-        spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+  await client
+    .service(ContainersDefinition)
+    .create(
+      {
+        container: {
+          id,
+          labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
+          runtime: {name: RUNC_RUNTIME},
+          spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+        },
       },
-    },
-    call,
-  ).catch(async (error) => {
-    // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
-    if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
-    await log?.discard()
-    throw startError(error, id, spec.process.args[0])
-  })
+      call,
+    )
+    .catch(async (error) => {
+      // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
+      if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+      await log?.discard()
+      throw startError(error, id, spec.process.args[0])
+    })
   // From here on, everything is ours to roll back.
   let io: AttachedIo | undefined
   let taskMayExist = false
@@ -196,7 +199,10 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
 async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<void> {
   await withCleanupClient(client, signal, async (cleanup) => {
     if (taskMayExist) await removeTask(cleanup, id).catch(() => undefined)
-    await cleanup.service(ContainersDefinition).delete({id}).catch(() => undefined)
+    await cleanup
+      .service(ContainersDefinition)
+      .delete({id})
+      .catch(() => undefined)
   })
 }
 

@@ -22,7 +22,23 @@ const columns: Column<Row>[] = [
 function cliTable3Whole<T>(rows: readonly T[], cols: readonly Column<T>[], chalk?: ReturnType<typeof chalkAt>): string {
   const table = new Table({
     head: cols.map((c) => (chalk ? chalk.bold(c.header) : c.header)),
-    chars: {top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '   '},
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '   ',
+    },
     style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
   })
   for (const row of rows) {
@@ -50,10 +66,16 @@ const rows: Row[] = Array.from({length: 60}, (_, i) => ({
 
 describe('renderTable', () => {
   it('prints a header and aligned columns without borders or trailing blanks', () => {
-    const text = renderTable([{id: 'a', pid: 12}, {id: 'longer', pid: 3}], [
-      {header: 'ID', value: (r) => r.id},
-      {header: 'PID', value: (r) => r.pid},
-    ])
+    const text = renderTable(
+      [
+        {id: 'a', pid: 12},
+        {id: 'longer', pid: 3},
+      ],
+      [
+        {header: 'ID', value: (r) => r.id},
+        {header: 'PID', value: (r) => r.pid},
+      ],
+    )
     expect(text.split('\n')).toEqual(['ID       PID', 'a        12', 'longer   3'])
   })
 
