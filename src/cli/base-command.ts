@@ -100,9 +100,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
    * handling comes back, and a held interrupt is acted on.
    */
-  protected async withSignalHandoff<T>(
-    body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
-  ): Promise<T> {
+  protected async withSignalHandoff<T>(body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>): Promise<T> {
     const release = () => {
       const held = this.heldInterrupt
       this.heldInterrupt = undefined
@@ -149,7 +147,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     write(toJson(json))
   }
 
-  protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+  protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof CtrError && error.kind === 'output-failed') return reportWriteFailure(error)
     if (outputFailure()) return reportWriteFailure(outputFailure()!) // the command stopped because stdout broke
     if (this.interruptedBy) {
@@ -165,7 +163,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = ctrError.exitCode
   }
 
-  protected async finally(error: Error | undefined): Promise<any> {
+  protected async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
     process.off('SIGHUP', this.onSignal)
@@ -231,7 +229,10 @@ function parseErrorText(error: Errors.CLIError): string {
     return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
   }
   if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
-  let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
+  let lines = stripVTControlCharacters(error.message)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
   if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
   if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
   return lines.join(' ')

@@ -29,7 +29,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
     '<%= config.bin %> events',
     '<%= config.bin %> events --filter \'topic=="/tasks/exit"\'',
     '<%= config.bin %> events --id redis --json',
-    '<%= config.bin %> events --exit-on redis  # exits with redis\'s exit status',
+    "<%= config.bin %> events --exit-on redis  # exits with redis's exit status",
     '<%= config.bin %> events | grep --line-buffered exit',
   ]
   static flags = {
@@ -69,7 +69,18 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
 }
 
 function toJsonEvent(e: CtrEvent) {
-  return {timestamp: e.timestamp, namespace: e.namespace, topic: e.topic, type: e.type, id: e.id, execId: e.execId, pid: e.pid, status: e.status, typeUrl: e.typeUrl, event: e.payload}
+  return {
+    timestamp: e.timestamp,
+    namespace: e.namespace,
+    topic: e.topic,
+    type: e.type,
+    id: e.id,
+    execId: e.execId,
+    pid: e.pid,
+    status: e.status,
+    typeUrl: e.typeUrl,
+    event: e.payload,
+  }
 }
 
 function reportStatus(status: WatchStatus, debug: boolean): void {

@@ -35,13 +35,27 @@ export interface PtyResult {
   probes: boolean[]
 }
 
-export function runInPty(argv: string[], options: {env?: NodeJS.ProcessEnv; size?: [number, number]; steps?: PtyStep[]; timeoutSec?: number} = {}): Promise<PtyResult> {
+export function runInPty(
+  argv: string[],
+  options: {env?: NodeJS.ProcessEnv; size?: [number, number]; steps?: PtyStep[]; timeoutSec?: number} = {},
+): Promise<PtyResult> {
   const config = {argv, env: options.env ?? process.env, size: options.size ?? [24, 80], steps: options.steps ?? [], timeout: options.timeoutSec ?? 20}
   return new Promise((resolve, reject) => {
-    execFile('python3', [join(__dirname, 'pty-run.py'), JSON.stringify(config)], {timeout: (config.timeout + 10) * 1000, maxBuffer: 16 << 20}, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`pty-run.py failed: ${error.message}\n${stderr}`))
-      const result = JSON.parse(stdout) as {code: number; output: string; before: string; after: string; pendingSteps: number; probes: boolean[]}
-      resolve({code: result.code, output: result.output, modeRestored: result.before === result.after, pendingSteps: result.pendingSteps, probes: result.probes})
-    })
+    execFile(
+      'python3',
+      [join(__dirname, 'pty-run.py'), JSON.stringify(config)],
+      {timeout: (config.timeout + 10) * 1000, maxBuffer: 16 << 20},
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`pty-run.py failed: ${error.message}\n${stderr}`))
+        const result = JSON.parse(stdout) as {code: number; output: string; before: string; after: string; pendingSteps: number; probes: boolean[]}
+        resolve({
+          code: result.code,
+          output: result.output,
+          modeRestored: result.before === result.after,
+          pendingSteps: result.pendingSteps,
+          probes: result.probes,
+        })
+      },
+    )
   })
 }

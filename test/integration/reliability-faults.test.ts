@@ -117,7 +117,7 @@ describe.concurrent('stdout that breaks', () => {
     expect(await leftovers(shared.address, namespace, box, {only: ['f-enospc'], keep: ['f-enospc']})).toEqual([])
   })
 
-  it('exec -a 2>/dev/full: stderr is dropped, stdout still copied, the exit code is the process\'s', async () => {
+  it("exec -a 2>/dev/full: stderr is dropped, stdout still copied, the exit code is the process's", async () => {
     const box = await makeSandbox(root)
     await running('f-stderr', box)
     const r = await shell(`$CTR containers exec --id f-stderr -a -- sh -c 'echo out; echo err >&2; exit 3' 2>/dev/full`, box.env)
@@ -173,10 +173,16 @@ describe('double interrupt', () => {
   it('two SIGINTs back to back during exec -a -t: exit 130 at once, terminal restored, FIFO directory gone, what may remain said', async () => {
     const box = await makeSandbox(root)
     await running('f-twice', box)
-    const r = await runInPty([process.execPath, CLI, 'containers', 'exec', '--id', 'f-twice', '--exec-id', 'twice', '-a', '-t', '--', 'sh', '-c', 'echo ready; exec sleep 1000'], {
-      env: cliEnv({address: shared.address, namespace, env: box.env}),
-      steps: [{wait: 'ready', signal: 'INT'}, {wait: '', signal: 'INT'}],
-    })
+    const r = await runInPty(
+      [process.execPath, CLI, 'containers', 'exec', '--id', 'f-twice', '--exec-id', 'twice', '-a', '-t', '--', 'sh', '-c', 'echo ready; exec sleep 1000'],
+      {
+        env: cliEnv({address: shared.address, namespace, env: box.env}),
+        steps: [
+          {wait: 'ready', signal: 'INT'},
+          {wait: '', signal: 'INT'},
+        ],
+      },
+    )
     expect({code: r.code, modeRestored: r.modeRestored, pending: r.pendingSteps}, r.output).toEqual({code: 130, modeRestored: true, pending: 0})
     // Either the clean-up finished before the second signal, or ctr said what may remain.
     if (/may remain/.test(r.output)) expect(r.output).toMatch(/ctr: exiting at once; may remain: exec "twice" in container "f-twice"/)
@@ -215,7 +221,11 @@ describe.concurrent('hostile input', () => {
     await mkdir(bin, {recursive: true})
     const marker = join(root, 'planted-ran')
     await writeFile(join(bin, 'mkfifo'), `#!/bin/sh\ntouch ${marker}\nexec /usr/bin/mkfifo "$@"\n`, {mode: 0o755})
-    const r = await runCli(['containers', 'exec', '--id', 'f-path', '-a', '--', 'echo', 'hi'], {address: shared.address, namespace, env: {...box.env, PATH: `${bin}:${process.env.PATH}`}})
+    const r = await runCli(['containers', 'exec', '--id', 'f-path', '-a', '--', 'echo', 'hi'], {
+      address: shared.address,
+      namespace,
+      env: {...box.env, PATH: `${bin}:${process.env.PATH}`},
+    })
     expect({code: r.code, stdout: r.stdout}).toEqual({code: 0, stdout: 'hi\n'})
     expect(existsSync(marker)).toBe(false)
   })
@@ -330,7 +340,9 @@ describe('containerd killed under an attached exec (own private containerd)', ()
     await new Promise((r) => setTimeout(r, 500))
     await daemon.restart()
     expect(await exited, err).toBe(125)
-    expect(err).toMatch(/^ctr: cannot connect to containerd at .*: connection lost; containerd answered again and exec "k-exec" in container "k-target" was stopped and cleaned up\n$/)
+    expect(err).toMatch(
+      /^ctr: cannot connect to containerd at .*: connection lost; containerd answered again and exec "k-exec" in container "k-target" was stopped and cleaned up\n$/,
+    )
     const ps = await goCtr(daemon, ['-n', ns, 'tasks', 'ps', 'k-target'])
     expect(ps.stdout).not.toMatch(/k-exec/)
     expect(await leftovers(daemon.address, ns, box, {keep: ['k-target']})).toEqual([])
@@ -346,7 +358,8 @@ describe('containerd killed under an attached exec (own private containerd)', ()
     child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     const deadline = Date.now() + 10_000
-    while (!(await goCtr(daemon, ['-n', ns, 'tasks', 'ls'])).stdout.includes('g-attached') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    while (!(await goCtr(daemon, ['-n', ns, 'tasks', 'ls'])).stdout.includes('g-attached') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
     await new Promise((r) => setTimeout(r, 300))
     daemon.kill('SIGKILL')
     expect(await exited, err).toBe(125)
@@ -376,29 +389,33 @@ describe('containerd killed under an attached exec (own private containerd)', ()
     for (const id of await goContainers(daemon.address, ns)) expect(named, `${id} left but not named`).toContain(id)
   }, 60_000)
 
-  it.each([130, 170, 200])('killed %i ms into a detached start and restarted: started, or rolled back once it answers, or says what is left', async (delay) => {
-    const ns = uniqueName('it-rel-faults-det')
-    const box = await makeSandbox(root)
-    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '10s'}}
-    const child = spawnCli(['containers', 'start', 'd-x', sleeper], base)
-    let err = ''
-    child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    await new Promise((r) => setTimeout(r, delay))
-    daemon.kill('SIGKILL')
-    await new Promise((r) => setTimeout(r, 300))
-    await daemon.restart()
-    const code = await exited
-    expect(err).not.toMatch(/already exists/)
-    if (code === 0) {
-      expect((await goCtr(daemon, ['-n', ns, 'tasks', 'ls'])).stdout).toMatch(/^d-x\s+\d+\s+RUNNING/m)
-    } else {
-      expect(errorShape({code, stderr: err}), err).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
-      if (/left: container "d-x"/.test(err)) return // said exactly what is left
-      expect(await leftovers(daemon.address, ns, box, {only: ['d-x']})).toEqual([])
-    }
-    expect(await leftovers(daemon.address, ns, box, {keep: ['d-x']})).toEqual([])
-  }, 60_000)
+  it.each([130, 170, 200])(
+    'killed %i ms into a detached start and restarted: started, or rolled back once it answers, or says what is left',
+    async (delay) => {
+      const ns = uniqueName('it-rel-faults-det')
+      const box = await makeSandbox(root)
+      const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '10s'}}
+      const child = spawnCli(['containers', 'start', 'd-x', sleeper], base)
+      let err = ''
+      child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      await new Promise((r) => setTimeout(r, delay))
+      daemon.kill('SIGKILL')
+      await new Promise((r) => setTimeout(r, 300))
+      await daemon.restart()
+      const code = await exited
+      expect(err).not.toMatch(/already exists/)
+      if (code === 0) {
+        expect((await goCtr(daemon, ['-n', ns, 'tasks', 'ls'])).stdout).toMatch(/^d-x\s+\d+\s+RUNNING/m)
+      } else {
+        expect(errorShape({code, stderr: err}), err).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+        if (/left: container "d-x"/.test(err)) return // said exactly what is left
+        expect(await leftovers(daemon.address, ns, box, {only: ['d-x']})).toEqual([])
+      }
+      expect(await leftovers(daemon.address, ns, box, {keep: ['d-x']})).toEqual([])
+    },
+    60_000,
+  )
 })
 
 describe('bench', () => {

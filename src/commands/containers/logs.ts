@@ -18,11 +18,7 @@ export default class ContainersLogs extends BaseCommand<typeof ContainersLogs> {
 A detached start keeps the container's stdout and stderr in a log file (see 'ctr containers start --help'); this prints it as written, both streams interleaved. With --follow, ctr keeps printing what the container writes until its task exits and then exits with the task's exit status (128+N if killed by signal N), or until Ctrl-C (130); a container without a task is printed and ctr exits 0.
 
 The file holds no timestamps (containerd's shim writes the bytes as they come), so --since and --until are not supported. Containers started attached, with --no-log or by another tool have no log ctr knows of.`
-  static examples = [
-    '<%= config.bin %> containers logs redis',
-    '<%= config.bin %> containers logs --tail 20 redis',
-    '<%= config.bin %> containers logs -f job',
-  ]
+  static examples = ['<%= config.bin %> containers logs redis', '<%= config.bin %> containers logs --tail 20 redis', '<%= config.bin %> containers logs -f job']
   static flags = {
     follow: Flags.boolean({char: 'f', description: 'keep printing new output until the task exits, then exit with its status'}),
     since: Flags.string({hidden: true}),
@@ -33,7 +29,9 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
   async run(): Promise<void> {
     const {args, flags} = this
     if (flags.since !== undefined || flags.until !== undefined) {
-      throw usageError(`--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`)
+      throw usageError(
+        `--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`,
+      )
     }
     const path = await containerLogPath(this.client, args.id)
     exitOnOutputFailure() // `ctr containers logs ID | head`: 141, quietly

@@ -25,7 +25,11 @@ const columns: LiveColumn<ContainerStats>[] = [
     value: (s) => cell(s, () => `${humanBytes(s.memoryUsage!)} / ${humanBytes(s.memoryLimit ?? totalmem())}`),
   },
   {header: 'MEM %', width: 6, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
-  {header: 'NET I/O', width: 15, value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`))},
+  {
+    header: 'NET I/O',
+    width: 15,
+    value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`)),
+  },
   {header: 'BLOCK I/O', width: 15, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
   {header: 'PIDS', width: 0, value: (s) => cell(s, () => String(s.pids))},
 ]

@@ -110,7 +110,11 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
   const retryDeadline = Date.now() + (client.timeoutMs || 10_000)
   while (cleanupErrors.some((e) => e.unavailable) && Date.now() < retryDeadline) {
     await new Promise((resolve) => setTimeout(resolve, 250))
-    cleanupErrors = await cleanUp(cleanupErrors.map((e) => e.id), concurrency, cleanup)
+    cleanupErrors = await cleanUp(
+      cleanupErrors.map((e) => e.id),
+      concurrency,
+      cleanup,
+    )
   }
   const notRemoved =
     cleanupErrors.length === 0
@@ -146,7 +150,11 @@ async function cleanUp(ids: readonly string[], concurrency: number, cleanup: Cle
       try {
         await cleanup(id)
       } catch (error) {
-        errors.push({id, message: error instanceof Error ? error.message : String(error), unavailable: error instanceof CtrError && error.kind === 'unavailable'})
+        errors.push({
+          id,
+          message: error instanceof Error ? error.message : String(error),
+          unavailable: error instanceof CtrError && error.kind === 'unavailable',
+        })
       }
     }
   }

@@ -84,7 +84,11 @@ export async function createCheckpoint(client: ContainerdClient, options: Create
     await client
       .service(TasksDefinition)
       .checkpoint(
-        {containerId: id, parentCheckpoint: '', options: {typeUrl: CHECKPOINT_OPTIONS_TYPE, value: Buffer.from(CriuCheckpointOptions.encode(criuOptions).finish())}},
+        {
+          containerId: id,
+          parentCheckpoint: '',
+          options: {typeUrl: CHECKPOINT_OPTIONS_TYPE, value: Buffer.from(CriuCheckpointOptions.encode(criuOptions).finish())},
+        },
         {timeoutMs, signal: options.signal},
       )
       .catch(async (error) => {

@@ -65,7 +65,9 @@ export function checkpointRoot(options: StoreOptions = {}, env: NodeJS.ProcessEn
 /** Checkpoint names become directory names: one safe path component, never hidden (staging dirs are). */
 export function checkCheckpointName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.includes('..') || name.length > NAME_MAX_LENGTH) {
-    throw usageError(`invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`)
+    throw usageError(
+      `invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`,
+    )
   }
 }
 
@@ -105,7 +107,8 @@ export async function checkedContainerDir(root: string, namespace: string, id: s
         throw storeError(e, dir)
       })
     }
-    const refuse = (why: string) => new CtrError('permission-denied', `checkpoint store ${dir} ${why}; refusing to use it (${CHECKPOINT_DIR_ENV} picks another)`)
+    const refuse = (why: string) =>
+      new CtrError('permission-denied', `checkpoint store ${dir} ${why}; refusing to use it (${CHECKPOINT_DIR_ENV} picks another)`)
     if (info.isSymbolicLink()) throw refuse('is a symlink')
     if (!info.isDirectory()) throw refuse('is not a directory')
     if (info.uid !== uid) throw refuse(`is owned by uid ${info.uid}, not by this user (uid ${uid})`)
@@ -168,10 +171,13 @@ export function decodeMetadata(text: string, path: string): Checkpoint | undefin
  */
 export async function listCheckpoints(client: ContainerdClient, id: string, options: StoreOptions = {}): Promise<Checkpoint[]> {
   const containerDir = await checkedContainerDir(checkpointRoot(options), client.namespace, id)
-  const entries = containerDir === undefined ? [] : await readdir(containerDir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[]
-    throw storeError(error, containerDir)
-  })
+  const entries =
+    containerDir === undefined
+      ? []
+      : await readdir(containerDir).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return [] as string[]
+          throw storeError(error, containerDir)
+        })
   const found = await Promise.all(entries.filter((entry) => NAME_PATTERN.test(entry)).map((entry) => readCheckpoint(join(containerDir!, entry))))
   const checkpoints = found.filter((c): c is Checkpoint => c !== undefined)
   if (checkpoints.length === 0) await requireContainer(client, id)
@@ -182,7 +188,12 @@ export async function listCheckpoints(client: ContainerdClient, id: string, opti
  * Deletes a checkpoint. It is first renamed to a hidden name, so a concurrent list or restore sees it
  * whole or not at all; empty parent directories go too.
  */
-export async function deleteCheckpoint(client: ContainerdClient, id: string, name: string, options: StoreOptions = {}): Promise<{container: string; name: string}> {
+export async function deleteCheckpoint(
+  client: ContainerdClient,
+  id: string,
+  name: string,
+  options: StoreOptions = {},
+): Promise<{container: string; name: string}> {
   checkCheckpointName(name)
   const root = checkpointRoot(options)
   const containerDir = (await checkedContainerDir(root, client.namespace, id)) ?? containerCheckpointDir(root, client.namespace, id)
@@ -241,5 +252,7 @@ export const alreadyExists = (id: string, name: string) => new CtrError('already
 
 export function storeError(error: NodeJS.ErrnoException, path: string): CtrError {
   const reason = error.code === 'EACCES' || error.code === 'EPERM' ? 'permission denied (checkpoints need root, or set CTR_CHECKPOINT_DIR)' : error.message
-  return new CtrError(error.code === 'EACCES' || error.code === 'EPERM' ? 'permission-denied' : 'internal', `checkpoint store ${path}: ${reason}`, {cause: error})
+  return new CtrError(error.code === 'EACCES' || error.code === 'EPERM' ? 'permission-denied' : 'internal', `checkpoint store ${path}: ${reason}`, {
+    cause: error,
+  })
 }

@@ -113,11 +113,7 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
           {cause: error},
         )
       }
-      return new CtrError(
-        'deadline-exceeded',
-        `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`,
-        {cause: error},
-      )
+      return new CtrError('deadline-exceeded', `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`, {cause: error})
     }
     case GRPC.CANCELLED:
       // Only grpc-js's "Cancelled on client" is ours (an abort, close()); the server resetting the call

@@ -147,10 +147,20 @@ export function containerSpec(bundle: Pick<Bundle, 'spec' | 'rootfs'>, options: 
 function fileError(error: unknown, what: string): CtrError {
   const code = (error as NodeJS.ErrnoException).code
   const reason =
-    code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'is not in a directory' : code === 'EISDIR' ? 'is a directory' : code === 'ELOOP' ? 'has a symlink loop' : (error as Error).message
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'ENOTDIR'
+          ? 'is not in a directory'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : code === 'ELOOP'
+              ? 'has a symlink loop'
+              : (error as Error).message
   return new CtrError(code === 'ENOENT' ? 'not-found' : 'invalid-argument', `${what} ${reason}`, {cause: error})
 }
 
-function isObject(value: unknown): value is Record<string, any> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -178,8 +178,7 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
     })
   }
 
-  const drained = (graceMs = DRAIN_GRACE_MS) =>
-    Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
+  const drained = (graceMs = DRAIN_GRACE_MS) => Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
 
   return {...fifos.paths, paths: fifos.paths, terminal: options.terminal, dir: fifos.dir, started, drained, close, ended, endedBy: () => end}
 }
@@ -188,7 +187,11 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
  * Waits for the process's exit, or for the session's end (stdout failed, hang-up): then sends the process
  * the end's signal and gives it END_GRACE_MS to exit (the caller's clean-up SIGKILLs what is left).
  */
-export async function exitOrEnd<E>(exited: Promise<E>, io: {ended?: Promise<SessionEnd>}, kill: (signal: number) => Promise<unknown>): Promise<{exit: E; end?: undefined} | {exit?: undefined; end: SessionEnd}> {
+export async function exitOrEnd<E>(
+  exited: Promise<E>,
+  io: {ended?: Promise<SessionEnd>},
+  kill: (signal: number) => Promise<unknown>,
+): Promise<{exit: E; end?: undefined} | {exit?: undefined; end: SessionEnd}> {
   const first = await Promise.race([exited.then((exit) => ({exit})), ...(io.ended ? [io.ended.then((end) => ({end}))] : [])])
   if (!('end' in first) || !first.end) return first as {exit: E}
   await kill(first.end.signal).catch(() => undefined)

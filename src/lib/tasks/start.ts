@@ -1,5 +1,5 @@
 /**
- * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (CONTAINERD-NOTES "Starting
+ * Starting a container from an OCI bundle, as Go ctr's `run --rootfs` does it (docs/containerd.md "Starting
  * from a bundle"): check the bundle → Containers.Create → (attached: FIFOs, read ends open) → Tasks.Create
  * (with a deadline) → Tasks.Wait (attached: before Start, so a fast exit is not missed) → Tasks.Start.
  * Any failure rolls back everything this call created (task, container, FIFOs): a failed start leaves
@@ -88,22 +88,25 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   const call = {signal: options.signal}
   const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
 
-  await client.service(ContainersDefinition).create(
-    {
-      container: {
-        id,
-        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
-        runtime: {name: RUNC_RUNTIME},
-        spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+  await client
+    .service(ContainersDefinition)
+    .create(
+      {
+        container: {
+          id,
+          labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
+          runtime: {name: RUNC_RUNTIME},
+          spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+        },
       },
-    },
-    call,
-  ).catch(async (error) => {
-    // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
-    if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
-    await log?.discard()
-    throw startError(error, id, spec.process.args[0])
-  })
+      call,
+    )
+    .catch(async (error) => {
+      // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
+      if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+      await log?.discard()
+      throw startError(error, id, spec.process.args[0])
+    })
   // From here on, everything is ours to roll back.
   const forget = trackInFlight(`container "${id}"`)
   let io: AttachedIo | undefined
@@ -112,12 +115,20 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   try {
     io = await options.attach?.(id, terminal)
     taskMayExist = true // a Create that timed out may still have made the task
-    await createTask(client, {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call).catch((error) => {
+    await createTask(
+      client,
+      {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options},
+      call,
+    ).catch((error) => {
       // The container record is new (ours), so an existing task is a stale one: a shim left by an earlier
       // start that was cut off (containerd 1.6 keeps it under the ID). Not "container already exists".
       if (error instanceof CtrError && error.kind === 'already-exists') {
         taskMayExist = false // not ours: leave it alone
-        throw new CtrError('already-exists', `task "${id}" already exists in containerd (left by an earlier start that was cut off; containerd removes it when restarted): ${error.message}`, {cause: error})
+        throw new CtrError(
+          'already-exists',
+          `task "${id}" already exists in containerd (left by an earlier start that was cut off; containerd removes it when restarted): ${error.message}`,
+          {cause: error},
+        )
       }
       throw error
     })
@@ -238,7 +249,12 @@ async function rollback(client: ContainerdClient, id: string, taskMayExist: bool
         if (!(error instanceof CtrError && error.kind === 'not-found')) throw error
       })
   }
-  const done = await withCleanupClient(client, signal, (cleanup) => undo(cleanup).then(() => true, (error) => (error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded') ? false : true)))
+  const done = await withCleanupClient(client, signal, (cleanup) =>
+    undo(cleanup).then(
+      () => true,
+      (error) => (error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded') ? false : true),
+    ),
+  )
   if (done) return undefined
   if (await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, undo)) return undefined
   return `container "${id}" (its record${taskMayExist ? ', maybe a task and its shim' : ''}; remove with: ctr containers delete --force ${id})`
@@ -254,7 +270,12 @@ function withLeftover(error: unknown, left: string): unknown {
  * The daemon went away while an attached process ran: retry the clean-up (`cleanup`) until it answers again,
  * for at most the call deadline; the error then says what was done or what may still be running.
  */
-export async function cleanUpAfterLostConnection(client: ContainerdClient, error: CtrError, running: string, cleanup: (client: ContainerdClient) => Promise<unknown>): Promise<CtrError> {
+export async function cleanUpAfterLostConnection(
+  client: ContainerdClient,
+  error: CtrError,
+  running: string,
+  cleanup: (client: ContainerdClient) => Promise<unknown>,
+): Promise<CtrError> {
   const done = await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, cleanup)
   const tail = done ? `containerd answered again and ${running} was stopped and cleaned up` : `${running} may still be running`
   return new CtrError(error.kind, `${error.message}; ${tail}`, {cause: error, exitCode: error.exitCode})

@@ -1,6 +1,5 @@
 /**
- * The FIFOs containerd's shim copies a process's stdio through (CONTAINERD-NOTES "Stdio" and "FIFOs without
- * blocking the libuv threadpool"):
+ * The FIFOs containerd's shim copies a process's stdio through (docs/containerd.md "Stdio and FIFOs"):
  * - made with mkfifo in a private 0700 directory with an unpredictable name (fs.mkdtemp), removed on close();
  * - read ends opened O_RDONLY|O_NONBLOCK and read through net.Socket (epoll-driven: no threadpool thread is
  *   parked, no early EOF before the shim connects), and opened BEFORE Tasks.Create/Exec, which otherwise hangs;

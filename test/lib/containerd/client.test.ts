@@ -175,7 +175,11 @@ describe('unary calls', () => {
   })
 
   it('reports a method the server does not have as unimplemented', async () => {
-    const error = await failure(client().service({...TestDefinition, fullName: 'test.Missing'}).unary(raw('')))
+    const error = await failure(
+      client()
+        .service({...TestDefinition, fullName: 'test.Missing'})
+        .unary(raw('')),
+    )
     expect(error.kind).toBe('unimplemented')
   })
 
@@ -457,7 +461,9 @@ describe('client streaming', () => {
       await new Promise((resolve) => setTimeout(resolve, 20))
       throw new Error('archive truncated')
     }
-    const error = await test().upload(broken()).catch((e: unknown) => e)
+    const error = await test()
+      .upload(broken())
+      .catch((e: unknown) => e)
     expect((error as Error).message).toBe('archive truncated')
     await vi.waitFor(() => expect(cancelled).toBe(true), {timeout: 5000})
   })
