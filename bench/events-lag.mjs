@@ -24,7 +24,9 @@ const prefix = `lag-${process.pid}`
 const now = () => performance.timeOrigin + performance.now()
 
 // The stream first: rows by container ID, with the time each was read.
-const events = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'events', '--json', '--filter', 'topic=="/tasks/exit"'], {stdio: ['ignore', 'pipe', 'inherit']})
+const events = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'events', '--json', '--filter', 'topic=="/tasks/exit"'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
 const rows = new Map()
 const lines = createInterface({input: events.stdout})
 let ready

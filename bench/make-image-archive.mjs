@@ -55,7 +55,10 @@ try {
     'application/vnd.oci.image.manifest.v1+json',
   )
   const tag = name.replace(/^.*:/, '')
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({schemaVersion: 2, manifests: [{...manifest, annotations: {'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag}}]}))
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({schemaVersion: 2, manifests: [{...manifest, annotations: {'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag}}]}),
+  )
   writeFileSync(join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
   execFileSync('tar', ['-C', layout, '-cf', out, 'oci-layout', 'index.json', 'blobs'])
   process.stdout.write(`${out}: ${layers.length} layers, ${(layers.reduce((a, l) => a + l.size, 0) / 1024 / 1024).toFixed(1)} MiB compressed\n`)

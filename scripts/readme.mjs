@@ -36,7 +36,13 @@ export async function renderUsage() {
   for (const c of commands) lines.push(`- [\`${title(c)}\`](#${anchor(c)}) — ${(c.summary ?? c.description ?? '').split('\n')[0]}`)
   // Every command has the same GLOBAL FLAGS section: printed once, here, and left out below.
   const globalSection = /\nGLOBAL FLAGS\n(?: {2}.*\n| {4,}.*\n)+/
-  const texts = commands.map((c) => help.formatCommand(c).replace(/[ \t]+$/gm, '').trimEnd() + '\n')
+  const texts = commands.map(
+    (c) =>
+      help
+        .formatCommand(c)
+        .replace(/[ \t]+$/gm, '')
+        .trimEnd() + '\n',
+  )
   const globals = texts.map((text) => globalSection.exec(text)?.[0]).find(Boolean)
   if (globals) lines.push('', 'Every command also takes the global flags:', '', '```', globals.trim(), '```')
   commands.forEach((c, i) => {

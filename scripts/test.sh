@@ -4,10 +4,12 @@
 # contract and integration tests (the last against a private containerd the suite starts and stops) on the
 # machine's Node, then the smoke set (test/integration/smoke.test.ts) on Node 22 and 24 as well.
 # Arguments go to the first vitest run (e.g. a file to run alone); CTR_SMOKE_NODES="" skips the smoke runs.
+# Lint first (ESLint and Prettier: eslint.config.mjs, .prettierrc.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [ -d node_modules/@oclif/core ] || npm ci --no-audit --no-fund
+npm run --silent lint
 npm run --silent build
 npm run --silent gen:check
 npx vitest run "$@"

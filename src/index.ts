@@ -152,7 +152,8 @@ export class Containerd {
 
   readonly checkpoints = {
     /** Checkpoints the running container (CRIU) into the checkpoint store; it keeps running unless `exit`. */
-    create: (options: Omit<CreateCheckpointOptions, keyof StoreOptions>): Promise<Checkpoint> => createCheckpoint(this.client, {...this.checkpointStore, ...options}),
+    create: (options: Omit<CreateCheckpointOptions, keyof StoreOptions>): Promise<Checkpoint> =>
+      createCheckpoint(this.client, {...this.checkpointStore, ...options}),
     list: (id: string): Promise<Checkpoint[]> => listCheckpoints(this.client, id, this.checkpointStore),
     delete: (id: string, name: string): Promise<{container: string; name: string}> => deleteCheckpoint(this.client, id, name, this.checkpointStore),
   }
@@ -210,3 +211,18 @@ export {inspectContainer, type ContainerDetails} from './lib/containers/info'
 export {createNamespace, deleteNamespace, listNamespaces, parseLabels, type NamespaceInfo} from './lib/namespaces/namespaces'
 export {pruneContainers, type PruneOptions, type PruneResult} from './lib/containers/prune'
 export {checkWaitable, waitContainer, type WaitResult} from './lib/tasks/wait'
+
+/**
+ * The generated service definitions, for `client.service(...)` calls the facade does not wrap (the README's
+ * `ctr.client.service(TasksDefinition).get({containerId})`), with their message types.
+ */
+export {ContainersDefinition} from './gen/containerd/services/containers/v1/containers'
+export {EventsDefinition} from './gen/containerd/services/events/v1/events'
+export {NamespacesDefinition} from './gen/containerd/services/namespaces/v1/namespace'
+export {TasksDefinition} from './gen/containerd/services/tasks/v1/tasks'
+export {VersionDefinition} from './gen/containerd/services/version/v1/version'
+export {ContentDefinition} from './gen/containerd/services/content/v1/content'
+export {DiffDefinition} from './gen/containerd/services/diff/v1/diff'
+export {ImagesDefinition} from './gen/containerd/services/images/v1/images'
+export {LeasesDefinition} from './gen/containerd/services/leases/v1/leases'
+export {SnapshotsDefinition} from './gen/containerd/services/snapshots/v1/snapshots'

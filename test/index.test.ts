@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {goCtr, uniqueName} from './helpers/daemon'
 import {removeNamespace} from './helpers/leftovers'
+import {PROBE_TOPIC, untilSubscribed} from './helpers/wait'
 
 type Library = typeof import('../src/index')
 
@@ -39,7 +40,10 @@ describe('Containerd (dist/index.js)', () => {
   it('exports the class and the lib functions, without loading oclif', () => {
     expect(typeof lib.Containerd).toBe('function')
     expect(typeof lib.startContainer).toBe('function')
-    const loaded = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|cli-table3/.test(p)).length)`])
+    const loaded = execFileSync(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|cli-table3/.test(p)).length)`,
+    ])
     expect(loaded.toString().trim()).toBe('0')
   })
 
@@ -73,7 +77,9 @@ describe('Containerd (dist/index.js)', () => {
     const exec = await ctr.tasks.exec({id, execId: 'lib-sleeper', args: ['sleep', '1000']})
     expect(exec.pid).toBeGreaterThan(0)
     const processes = await ctr.tasks.ps(id)
-    expect(processes).toEqual(expect.arrayContaining([expect.objectContaining({pid: started.pid, init: true}), expect.objectContaining({pid: exec.pid, execId: 'lib-sleeper'})]))
+    expect(processes).toEqual(
+      expect.arrayContaining([expect.objectContaining({pid: started.pid, init: true}), expect.objectContaining({pid: exec.pid, execId: 'lib-sleeper'})]),
+    )
 
     await ctr.tasks.pause(id)
     expect((await ctr.containers.get(id)).status).toBe('paused')
@@ -82,14 +88,14 @@ describe('Containerd (dist/index.js)', () => {
 
     // The exit arrives as an event and through wait, 128+9.
     const abort = new AbortController()
-    const events: Array<{type: string; id?: string; status?: number}> = []
+    const events: Array<{topic: string; type: string; id?: string; status?: number}> = []
     const watching = (async () => {
       for await (const event of ctr.events.subscribe({id, signal: abort.signal, reconnect: false})) {
         events.push(event)
         if (event.type === 'exit' && !event.execId) break
       }
     })()
-    await new Promise((resolve) => setTimeout(resolve, 300)) // Subscribe confirms nothing: give it a moment
+    await untilSubscribed(address, namespace, id, () => events.some((e) => e.topic === PROBE_TOPIC))
     const waiting = ctr.tasks.wait(id)
     expect(await ctr.tasks.kill(id, {signal: 'KILL'})).toMatchObject({id, signal: 9})
     expect((await waiting).exitStatus).toBe(137)

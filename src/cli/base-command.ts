@@ -7,9 +7,11 @@ import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT} from '../lib/containerd/errors'
+import {inFlight} from '../lib/in-flight'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
-import {toJson, write} from './output/print'
+import {escapeText} from './output/escape'
+import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -41,13 +43,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected readonly abortController = new AbortController()
   /** The signal that interrupted this run, if any (decides exit code 130 or 143). */
   protected interruptedBy?: NodeJS.Signals
+  /** Aborted when ctr's terminal hangs up (SIGHUP) during an attached session: pass to attachStdio's hangUp. */
+  protected readonly hangUp = new AbortController()
   private clientInstance?: ContainerdClient
   private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
+  private stopWatchingOutput?: () => void
+  /** Set while an attached session runs (withSignalHandoff): it handles a broken stdout itself. */
+  private attachedSession = false
 
   public async init(): Promise<void> {
     await super.init()
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
+    process.on('SIGHUP', this.onSignal)
+    // stdout broke (print.ts has said so): stop the command; an attached session ends itself (attach.ts).
+    this.stopWatchingOutput = onOutputFailure((failure) => {
+      if (!this.attachedSession) this.abortController.abort(failure)
+    })
     const {args, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -88,14 +100,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
    * handling comes back, and a held interrupt is acted on.
    */
-  protected async withSignalHandoff<T>(
-    body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>,
-  ): Promise<T> {
+  protected async withSignalHandoff<T>(body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>): Promise<T> {
     const release = () => {
       const held = this.heldInterrupt
       this.heldInterrupt = undefined
       void held?.release()
     }
+    this.attachedSession = true
     try {
       return await body({
         onStarting: (forwarding) => {
@@ -106,6 +117,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     } finally {
       this.forwardingSignals = false
+      this.attachedSession = false
       release()
     }
   }
@@ -121,9 +133,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.heldInterrupt.push(signal)
       return
     }
-    if (this.interruptedBy) process.exit(exitCodeFor(signal))
+    if (this.interruptedBy) exitNow(signal)
     this.interruptedBy = signal
-    this.abortController.abort(new CtrError('cancelled', 'interrupted', {exitCode: exitCodeFor(signal)}))
+    const reason = new CtrError('cancelled', signal === 'SIGHUP' ? 'hung up' : 'interrupted', {exitCode: exitCodeFor(signal)})
+    // A hang-up ends an attached session as its terminal going away would (the process gets SIGHUP, then
+    // clean-up); anything else cancels what is in flight.
+    if (signal === 'SIGHUP' && this.attachedSession) this.hangUp.abort(reason)
+    else this.abortController.abort(reason)
   }
 
   /** oclif prints `--json` results through here; ours handles bigint and never colours. */
@@ -131,7 +147,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     write(toJson(json))
   }
 
-  protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+  protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (error instanceof CtrError && error.kind === 'output-failed') return reportWriteFailure(error)
+    if (outputFailure()) return reportWriteFailure(outputFailure()!) // the command stopped because stdout broke
     if (this.interruptedBy) {
       // Interrupted on purpose: no error text, the conventional 128+signal exit code.
       process.exitCode = exitCodeFor(this.interruptedBy)
@@ -139,15 +157,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     const ctrError = toCtrError(error, this.id)
     if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
-      process.stderr.write(`ctr: ${ctrError.message}\n`)
+      process.stderr.write(`ctr: ${escapeText(ctrError.message)}\n`)
     }
     if (this.debugEnabled()) process.stderr.write(`${debugDetails(error)}\n`)
     process.exitCode = ctrError.exitCode
   }
 
-  protected async finally(error: Error | undefined): Promise<any> {
+  protected async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    process.off('SIGHUP', this.onSignal)
+    this.stopWatchingOutput?.()
+    const failure = outputFailure()
+    if (failure) process.exitCode = failure.exitCode
     this.clientInstance?.close()
     return super.finally(error)
   }
@@ -158,7 +180,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 export function exitCodeFor(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+  return signal === 'SIGTERM' ? EXIT.terminated : signal === 'SIGHUP' ? EXIT.hungUp : EXIT.interrupted
+}
+
+/**
+ * A second signal: exit at once, whatever is pending (FIFO directories are removed synchronously at exit,
+ * the terminal mode restored there too), saying in one line what may remain.
+ */
+function exitNow(signal: NodeJS.Signals): never {
+  const left = inFlight()
+  if (left.length > 0) process.stderr.write(`ctr: exiting at once; may remain: ${escapeText(left.join(', '))}\n`)
+  process.exit(exitCodeFor(signal))
 }
 
 /** oclif's parse errors and everything else, as one CtrError. */
@@ -197,7 +229,10 @@ function parseErrorText(error: Errors.CLIError): string {
     return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
   }
   if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
-  let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
+  let lines = stripVTControlCharacters(error.message)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
   if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
   if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
   return lines.join(' ')

@@ -1,3 +1,4 @@
+import {escapeText} from '../cli/output/escape'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
@@ -6,7 +7,7 @@ import {parseDuration} from '../cli/duration'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
-import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
+import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -28,7 +29,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
     '<%= config.bin %> events',
     '<%= config.bin %> events --filter \'topic=="/tasks/exit"\'',
     '<%= config.bin %> events --id redis --json',
-    '<%= config.bin %> events --exit-on redis  # exits with redis\'s exit status',
+    "<%= config.bin %> events --exit-on redis  # exits with redis's exit status",
     '<%= config.bin %> events | grep --line-buffered exit',
   ]
   static flags = {
@@ -43,7 +44,7 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
 
   async run(): Promise<StreamEventsResult> {
     const {flags} = this
-    exitOnBrokenPipe()
+    exitOnOutputFailure()
     const rows = new RowWriter(flags['all-namespaces'] ? [namespaceColumn, ...columns] : columns)
     const result = await streamEvents(
       this.client,
@@ -68,12 +69,23 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
 }
 
 function toJsonEvent(e: CtrEvent) {
-  return {timestamp: e.timestamp, namespace: e.namespace, topic: e.topic, type: e.type, id: e.id, execId: e.execId, pid: e.pid, status: e.status, typeUrl: e.typeUrl, event: e.payload}
+  return {
+    timestamp: e.timestamp,
+    namespace: e.namespace,
+    topic: e.topic,
+    type: e.type,
+    id: e.id,
+    execId: e.execId,
+    pid: e.pid,
+    status: e.status,
+    typeUrl: e.typeUrl,
+    event: e.payload,
+  }
 }
 
 function reportStatus(status: WatchStatus, debug: boolean): void {
-  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${status.reason}); reconnecting…\n`)
+  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${escapeText(status.reason)}); reconnecting…\n`)
   else if (status.kind === 'reconnected')
     process.stderr.write(`ctr: reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed\n`)
-  else if (debug) process.stderr.write(`ctr: still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms\n`)
+  else if (debug) process.stderr.write(`ctr: still unreachable (${escapeText(status.reason)}); retry ${status.attempt} in ${status.delayMs} ms\n`)
 }

@@ -6,6 +6,7 @@ export interface VersionInfo {
   server: {version: string; revision: string}
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild inlines the version from package.json at build time
 export const CLIENT_VERSION: string = require('../../package.json').version
 
 export async function getVersion(client: ContainerdClient): Promise<VersionInfo> {

@@ -23,7 +23,12 @@ describe('toCtrError', () => {
     ['a bad integer', ['--n', 'abc'], {flags: {n: Flags.integer()}}, 'Parsing --n Expected an integer but received: abc'],
     ['an unknown flag', ['--nope'], {flags: {}}, 'Nonexistent flag: --nope'],
     ['a surplus argument', ['a', 'b'], {args: {id}}, 'Unexpected argument: b'],
-    ['a value not among the options', ['--shell', 'fish'], {flags: {shell: Flags.string({options: ['bash', 'zsh']})}}, 'Expected --shell=fish to be one of: bash, zsh'],
+    [
+      'a value not among the options',
+      ['--shell', 'fish'],
+      {flags: {shell: Flags.string({options: ['bash', 'zsh']})}},
+      'Expected --shell=fish to be one of: bash, zsh',
+    ],
     ['a flag without its value', ['--filter'], {flags: {filter: Flags.string()}}, 'Flag --filter expects a value'],
   ])('turns oclif parse error for %s into one line with a hint', async (_what, argv, input, expected) => {
     const error = toCtrError(await parseError(argv, input as Parameters<typeof Parser.parse>[1]), 'containers:exec')

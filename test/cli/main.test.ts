@@ -7,7 +7,12 @@ const ids = new Set(['version', 'containers', 'containers:start', 'containers:ex
 describe('normalizeArgv', () => {
   it('moves Go-ctr style leading globals after the command, -a and -n as --address and --namespace', () => {
     expect(normalizeArgv(['-a', '/s.sock', '-n', 'ns', 'containers', 'start', 'x', 'b'], ids)).toEqual([
-      'containers', 'start', '--address=/s.sock', '--namespace=ns', 'x', 'b',
+      'containers',
+      'start',
+      '--address=/s.sock',
+      '--namespace=ns',
+      'x',
+      'b',
     ])
     expect(normalizeArgv(['--address=/s', '--debug', 'version'], ids)).toEqual(['version', '--address=/s', '--debug'])
   })

@@ -115,7 +115,10 @@ describe('help as printed', () => {
     for (const word of ['containers', 'checkpoints', 'events', 'version', 'completion']) expect(result.stdout).toMatch(new RegExp(`^  ${word}\\b`, 'm'))
   })
 
-  it.each([['help', 'containers'], ['containers', '--help']])('ctr %s %s lists every containers command', async (...args) => {
+  it.each([
+    ['help', 'containers'],
+    ['containers', '--help'],
+  ])('ctr %s %s lists every containers command', async (...args) => {
     const result = await runCli(args)
     expect(result.code, result.stderr).toBe(0)
     const subcommands = commands.filter((c) => c.id.startsWith('containers:'))

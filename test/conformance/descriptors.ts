@@ -186,11 +186,7 @@ const labelName = (l: FieldDescriptorProto_Label | undefined) => (l === undefine
 
 /** A readable one-line description of a field's wire-relevant shape. */
 export function describeField(f: FieldDescriptorProto, owner: DescriptorProto): string {
-  const parts = [
-    `${f.name} = ${f.number}`,
-    labelName(f.label),
-    typeName(f.type),
-  ]
+  const parts = [`${f.name} = ${f.number}`, labelName(f.label), typeName(f.type)]
   if (f.typeName) parts.push(f.typeName.replace(/^\./, ''))
   // proto2-syntax fields (descriptor.proto) read their default from the prototype when unset: ask isFieldSet.
   if (f.proto3Optional) parts.push('proto3_optional')

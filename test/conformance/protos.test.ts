@@ -15,12 +15,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Metrics as CgroupsV1Metrics} from '../../src/gen/cgroups/v1/metrics'
 import {Envelope} from '../../src/gen/containerd/services/events/v1/events'
 import {CheckpointOptions} from '../../src/gen/containerd/runc/options/oci'
-import {
-  CreateTaskRequest,
-  MetricsResponse,
-  TasksDefinition,
-  WaitResponse,
-} from '../../src/gen/containerd/services/tasks/v1/tasks'
+import {CreateTaskRequest, MetricsResponse, TasksDefinition, WaitResponse} from '../../src/gen/containerd/services/tasks/v1/tasks'
 import {ContainersDefinition} from '../../src/gen/containerd/services/containers/v1/containers'
 import {EventsDefinition} from '../../src/gen/containerd/services/events/v1/events'
 import {ContentDefinition, WriteAction, WriteContentRequest, WriteContentResponse} from '../../src/gen/containerd/services/content/v1/content'
@@ -108,7 +103,10 @@ describe('our protos vs containerd 1.6 reference', () => {
 
   it('contain no gogoproto or Go-specific options', () => {
     for (const file of ours.file) {
-      expect(file.dependency.filter((d) => !d.startsWith('google/protobuf/') && !d.startsWith('containerd/')), file.name).toEqual([])
+      expect(
+        file.dependency.filter((d) => !d.startsWith('google/protobuf/') && !d.startsWith('containerd/')),
+        file.name,
+      ).toEqual([])
     }
   })
 })
@@ -161,7 +159,11 @@ describe('the comparison can fail', () => {
       /Version: missing reference rpc Version/,
       /message containerd\.types\.Platforms .*not in the reference/,
     ]
-    for (const re of expected) expect(problems.some((p) => re.test(p)), `${re} in:\n${problems.join('\n')}`).toBe(true)
+    for (const re of expected)
+      expect(
+        problems.some((p) => re.test(p)),
+        `${re} in:\n${problems.join('\n')}`,
+      ).toBe(true)
     expect(problems).toHaveLength(expected.length)
   })
 
@@ -175,12 +177,7 @@ describe('the comparison can fail', () => {
       '  option (containerd.plugin.fieldpath) = true;',
       '}',
     ].join('\n')
-    expect(stripGoOptions(src).trim().split('\n').filter(Boolean)).toEqual([
-      'message M {',
-      '  string digest = 2;',
-      '  U = 0;',
-      '}',
-    ])
+    expect(stripGoOptions(src).trim().split('\n').filter(Boolean)).toEqual(['message M {', '  string digest = 2;', '  U = 0;', '}'])
   })
 })
 
@@ -224,8 +221,15 @@ describe('generated code (src/gen)', () => {
       DiffDefinition,
     ]
     for (const def of defs) {
-      const names = Object.values(def.methods).map((m) => m.name).sort()
-      expect(names).toEqual(r.services.get(def.fullName)!.svc.method.map((m) => m.name!).sort())
+      const names = Object.values(def.methods)
+        .map((m) => m.name)
+        .sort()
+      expect(names).toEqual(
+        r.services
+          .get(def.fullName)!
+          .svc.method.map((m) => m.name!)
+          .sort(),
+      )
     }
   })
 
@@ -262,9 +266,7 @@ describe('generated code (src/gen)', () => {
 
     it('reference-encoded responses decode with our generated code (Date, bigint, Any)', () => {
       const waitDesc = desc('containerd.services.tasks.v1.WaitResponse')
-      const wait = WaitResponse.decode(
-        toBinary(waitDesc, create(waitDesc, {exitStatus: 137, exitedAt: {seconds: 1_700_000_000n, nanos: 5_000_000}} as any)),
-      )
+      const wait = WaitResponse.decode(toBinary(waitDesc, create(waitDesc, {exitStatus: 137, exitedAt: {seconds: 1_700_000_000n, nanos: 5_000_000}} as any)))
       expect(wait.exitStatus).toBe(137)
       expect(wait.exitedAt?.toISOString()).toBe(new Date(1_700_000_000_005).toISOString())
 

@@ -64,7 +64,15 @@ describe('checkpoints create', () => {
     expect(requests[0].namespace).toBe(NS)
     expect(requests[0].request.containerId).toBe('web')
     const options = lastCheckpointOptions()
-    expect(options).toMatchObject({openTcp: true, externalUnixSockets: true, terminal: true, exit: true, fileLocks: false, emptyNamespaces: [], cgroupsMode: ''})
+    expect(options).toMatchObject({
+      openTcp: true,
+      externalUnixSockets: true,
+      terminal: true,
+      exit: true,
+      fileLocks: false,
+      emptyNamespaces: [],
+      cgroupsMode: '',
+    })
     // CRIU writes into a hidden staging directory of the container's store, renamed into place afterwards.
     const containerDir = join(store, NS, 'web')
     expect(options.imagePath).toMatch(new RegExp(`^${containerDir}/\\.c1\\.[0-9a-f]+/images$`))
@@ -104,7 +112,14 @@ describe('checkpoints create', () => {
   it('returns the checkpoint under --json', async () => {
     const result = await ctr(['checkpoints', 'create', '--json', '--tcp', 'web', 'c1'])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({name: 'c1', container: 'web', namespace: NS, tcp: true, unixSockets: false, path: join(store, NS, 'web', 'c1')})
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      name: 'c1',
+      container: 'web',
+      namespace: NS,
+      tcp: true,
+      unixSockets: false,
+      path: join(store, NS, 'web', 'c1'),
+    })
   })
 
   it('refuses a name that already exists, before calling CRIU', async () => {
@@ -143,7 +158,10 @@ describe('checkpoints create', () => {
 
   it("falls back to the daemon's message, in one line, when there is no dump.log", async () => {
     fake.handle('Tasks.Checkpoint', () => {
-      throw statusError(2, 'runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0\nlog file: /x/dump.log path= /run/x/criu-dump.log: unknown')
+      throw statusError(
+        2,
+        'runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0\nlog file: /x/dump.log path= /run/x/criu-dump.log: unknown',
+      )
     })
     expectOneLineError(
       await ctr(['checkpoints', 'create', 'web', 'c1']),
@@ -181,7 +199,10 @@ describe('checkpoints (list)', () => {
 
     const table = await ctr(['checkpoints', 'web'])
     expect(table.code, table.stderr).toBe(0)
-    const lines = table.stdout.trimEnd().split('\n').map((line) => line.split(/\s{2,}/))
+    const lines = table.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/))
     expect(lines[0]).toEqual(['NAME', 'TCP', 'UNIX SOCKETS', 'SHELL', 'EXIT', 'CREATED'])
     expect(lines.slice(1).map((row) => row.slice(0, 5))).toEqual([
       ['test', 'true', 'false', 'true', 'false'],
@@ -294,7 +315,10 @@ describe('containers start --checkpoint', () => {
     fake.tasks.delete(`${NS}/web`)
     fake.handle('Tasks.Start', async () => {
       const options = Options.decode(fake.requests('Tasks.Create')[0].request.options.value)
-      await writeFile(join(options.criuWorkPath, 'restore.log'), '(00.1) Error (criu/files-reg.c:1): File bin/sleep has bad size 1 (expect 2)\n(00.2) Error (criu/cr-restore.c:2): Restoring FAILED.\n')
+      await writeFile(
+        join(options.criuWorkPath, 'restore.log'),
+        '(00.1) Error (criu/files-reg.c:1): File bin/sleep has bad size 1 (expect 2)\n(00.2) Error (criu/cr-restore.c:2): Restoring FAILED.\n',
+      )
       throw statusError(2, 'OCI runtime restore failed: criu failed: type RESTORE errno 0\nlog file: /x/restore.log: unknown')
     })
     const result = await ctr(['containers', 'start', '-c', 'c1', 'web', bundle])

@@ -200,7 +200,10 @@ export async function startFakeContainerd(): Promise<FakeContainerd> {
       ({containerId}, ns) => {
         const task = getTask(ns, containerId)
         if (task.status === Status.RUNNING || task.status === Status.PAUSED) {
-          throw statusError(grpc.status.FAILED_PRECONDITION, `task must be stopped before deletion: ${task.status === Status.RUNNING ? 'running' : 'paused'}: failed precondition`)
+          throw statusError(
+            grpc.status.FAILED_PRECONDITION,
+            `task must be stopped before deletion: ${task.status === Status.RUNNING ? 'running' : 'paused'}: failed precondition`,
+          )
         }
         tasks.delete(key(ns, containerId))
         return {id: containerId, pid: task.pid, exitStatus: task.exitStatus, exitedAt: task.exitedAt}
@@ -213,7 +216,8 @@ export async function startFakeContainerd(): Promise<FakeContainerd> {
       'Tasks.Checkpoint',
       async ({containerId, options}, ns) => {
         const task = getTask(ns, containerId)
-        if (task.status !== Status.RUNNING && task.status !== Status.PAUSED) throw statusError(grpc.status.FAILED_PRECONDITION, `task ${containerId} is not running`)
+        if (task.status !== Status.RUNNING && task.status !== Status.PAUSED)
+          throw statusError(grpc.status.FAILED_PRECONDITION, `task ${containerId} is not running`)
         const opts = options ? CheckpointOptions.decode(options.value) : undefined
         if (opts?.imagePath) await writeFile(join(opts.imagePath, 'inventory.img'), 'fake CRIU image\n')
         if (opts?.workPath) await writeFile(join(opts.workPath, 'dump.log'), '(00.000001) Dumping finished successfully\n')
@@ -284,7 +288,18 @@ export async function startFakeContainerd(): Promise<FakeContainerd> {
       if (options.task) {
         const status = {created: Status.CREATED, running: Status.RUNNING, paused: Status.PAUSED, stopped: Status.STOPPED}[options.task]
         const pid = options.pid ?? nextPid++
-        tasks.set(key(namespace, id), {containerId: id, id, pid, status, stdin: '', stdout: '', stderr: '', terminal: false, exitStatus: 0, exitedAt: undefined})
+        tasks.set(key(namespace, id), {
+          containerId: id,
+          id,
+          pid,
+          status,
+          stdin: '',
+          stdout: '',
+          stderr: '',
+          terminal: false,
+          exitStatus: 0,
+          exitedAt: undefined,
+        })
       }
     },
     handle(method, handler) {

@@ -71,7 +71,27 @@ describe('makeBundle', () => {
     expect(spec.process.env).toContain('FOO=bar')
     expect(spec.process.env.filter((e: string) => e.startsWith('PATH='))).toEqual(['PATH=/bin'])
     expect(spec.root.readonly).toBe(false)
-    for (const applet of ['sh', 'cat', 'echo', 'sleep', 'id', 'pwd', 'stty', 'ls', 'true', 'false', 'yes', 'head', 'dd', 'env', 'top', 'ps', 'kill', 'wc', 'seq']) {
+    for (const applet of [
+      'sh',
+      'cat',
+      'echo',
+      'sleep',
+      'id',
+      'pwd',
+      'stty',
+      'ls',
+      'true',
+      'false',
+      'yes',
+      'head',
+      'dd',
+      'env',
+      'top',
+      'ps',
+      'kill',
+      'wc',
+      'seq',
+    ]) {
       expect(readlinkSync(join(b, 'rootfs', 'bin', applet)), applet).toBe('busybox')
     }
     expect(lstatSync(join(b, 'rootfs', 'tmp')).mode & 0o1777).toBe(0o1777)

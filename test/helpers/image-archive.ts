@@ -120,7 +120,11 @@ export interface TarFile {
 }
 
 /** Writes the files as a tar (gzip-compressed as a whole with `gzip`), in the order given. */
-export async function writeTar(path: string, files: readonly TarFile[], options: {gzip?: boolean; symlinks?: Array<{name: string; target: string}>} = {}): Promise<void> {
+export async function writeTar(
+  path: string,
+  files: readonly TarFile[],
+  options: {gzip?: boolean; symlinks?: Array<{name: string; target: string}>} = {},
+): Promise<void> {
   const pack = tar.pack()
   for (const f of files) pack.entry({name: f.name, mode: 0o644, mtime: new Date(0)}, f.data)
   for (const s of options.symlinks ?? []) pack.entry({name: s.name, type: 'symlink', linkname: s.target, mtime: new Date(0)})
@@ -176,7 +180,13 @@ export async function writeOciArchive(path: string, entries: readonly OciEntry[]
     for (const b of blobsOf(entry.image)) {
       if (seen.has(b.digest) || options.omit?.includes(b.digest)) continue
       seen.add(b.digest)
-      const data = options.corrupt === b.digest ? Buffer.from(b.bytes.toString('latin1').replace(/.$/, (c) => (c === 'x' ? 'y' : 'x')), 'latin1') : b.bytes
+      const data =
+        options.corrupt === b.digest
+          ? Buffer.from(
+              b.bytes.toString('latin1').replace(/.$/, (c) => (c === 'x' ? 'y' : 'x')),
+              'latin1',
+            )
+          : b.bytes
       files.push({name: `blobs/sha256/${b.digest.slice(7)}`, data})
     }
   }

@@ -45,14 +45,25 @@ export async function goContainers(address: string, namespace: string): Promise<
 /** Task IDs (Go ctr `tasks ls`) in the namespace. */
 export async function goTaskIds(address: string, namespace: string): Promise<string[]> {
   const {stdout} = await goCtr(address, ['-n', namespace, 'tasks', 'ls'])
-  return stdout.trim().split('\n').slice(1).filter(Boolean).map((line) => line.trim().split(/\s+/)[0]).sort()
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => line.trim().split(/\s+/)[0])
+    .sort()
 }
 
 /**
  * Descriptions of what is left: `container X`, `task X` (other than the `keep` IDs; only the `only` IDs if given), `tmp: PATH`,
  * `checkpoint: PATH`. Empty when clean.
  */
-export async function leftovers(address: string, namespace: string, box: Sandbox | undefined, options: {keep?: string[]; only?: string[]} = {}): Promise<string[]> {
+export async function leftovers(
+  address: string,
+  namespace: string,
+  box: Sandbox | undefined,
+  options: {keep?: string[]; only?: string[]} = {},
+): Promise<string[]> {
   const keep = new Set(options.keep ?? [])
   // `only`: cases running concurrently in one namespace check just the IDs they used.
   const counts = (id: string) => !keep.has(id) && (!options.only || options.only.includes(id))

@@ -42,7 +42,9 @@ function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, {timeout: 120_000, encoding: 'utf8'}, (error, stdout, stderr) => (error ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr}`)) : resolve(stdout))),
+    execFile(cmd, args, {timeout: 120_000, encoding: 'utf8'}, (error, stdout, stderr) =>
+      error ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+    ),
   )
 }
 

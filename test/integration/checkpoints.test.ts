@@ -84,7 +84,10 @@ describe('checkpoints list and delete', () => {
 
 describe('containers start --checkpoint', () => {
   it('refuses a missing checkpoint and creates nothing', async () => {
-    expectOneLineError(await ctr(['containers', 'start', '--checkpoint', 'nope', 'restored', bundle]), /^ctr: checkpoint "nope" not found for container "restored"\n$/)
+    expectOneLineError(
+      await ctr(['containers', 'start', '--checkpoint', 'nope', 'restored', bundle]),
+      /^ctr: checkpoint "nope" not found for container "restored"\n$/,
+    )
     const {stdout} = await fx.go(['containers', 'list', '-q'])
     expect(stdout.split('\n').filter(Boolean)).toEqual(['web'])
   })
@@ -96,7 +99,17 @@ describe('containers start --checkpoint', () => {
     await mkdir(join(dir, 'work'))
     await writeFile(join(dir, 'images', 'descriptors.json'), '["/dev/null","/dev/null","/dev/null"]')
     await writeFile(join(dir, 'criu.conf'), 'tcp-established\n')
-    const metadata = {name: 'c1', container: 'restored', namespace: fx.namespace, created: new Date().toISOString(), tcp: true, unixSockets: false, shell: false, exit: true, fileLocks: false}
+    const metadata = {
+      name: 'c1',
+      container: 'restored',
+      namespace: fx.namespace,
+      created: new Date().toISOString(),
+      tcp: true,
+      unixSockets: false,
+      shell: false,
+      exit: true,
+      fileLocks: false,
+    }
     await writeFile(join(dir, 'checkpoint.json'), JSON.stringify(metadata))
     expect((await ctr(['checkpoints', '-q', 'restored'])).stdout).toBe('c1\n')
 

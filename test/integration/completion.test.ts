@@ -156,7 +156,10 @@ describe('ctr completion zsh', () => {
     const candidates = async (...args: string[]) => {
       const driver = `source ${JSON.stringify(file)} 2>/dev/null; ctr() { ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"; }; _ctr_candidates ctr "$@"`
       const {stdout} = await promisify(execFile)(zsh!, ['-c', driver, 'zsh', ...args], {env: {...process.env, CONTAINERD_ADDRESS: f.address}, timeout: 20_000})
-      return stdout.split('\n').filter(Boolean).map((line) => line.split('\t')[0])
+      return stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t')[0])
     }
     expect(await candidates('cont')).toContain('containers')
     expect(await candidates('st', 'containers')).toEqual(expect.arrayContaining(['start', 'stats']))

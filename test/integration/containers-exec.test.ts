@@ -34,7 +34,23 @@ async function execPids(id: string): Promise<Map<string, number>> {
 
 describe('ctr containers exec --attach', () => {
   it('applies --cwd, --env, --uid and --gid', async () => {
-    const result = await exec(['-a', '--id', 'ex-a', '--cwd', '/tmp', '-e', 'FOO=bar', '--uid', '1000', '--gid', '1000', '--', 'sh', '-c', 'echo $FOO $(pwd) $(id -u) $(id -g)'])
+    const result = await exec([
+      '-a',
+      '--id',
+      'ex-a',
+      '--cwd',
+      '/tmp',
+      '-e',
+      'FOO=bar',
+      '--uid',
+      '1000',
+      '--gid',
+      '1000',
+      '--',
+      'sh',
+      '-c',
+      'echo $FOO $(pwd) $(id -u) $(id -g)',
+    ])
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe('bar /tmp 1000 1000\n')
     expect(result.code).toBe(0)
@@ -42,7 +58,25 @@ describe('ctr containers exec --attach', () => {
   })
 
   it('keeps the container environment (PATH) and lets -e override it; short flags -u -g', async () => {
-    const result = await exec(['-a', '--id', 'ex-a', '-e', 'PATH=/bin:/sbin', '-e', 'A=1', '-e', 'B=x=y', '-u', '7', '-g', '8', '--', 'sh', '-c', 'echo $PATH $A $B $(id -u):$(id -g)'])
+    const result = await exec([
+      '-a',
+      '--id',
+      'ex-a',
+      '-e',
+      'PATH=/bin:/sbin',
+      '-e',
+      'A=1',
+      '-e',
+      'B=x=y',
+      '-u',
+      '7',
+      '-g',
+      '8',
+      '--',
+      'sh',
+      '-c',
+      'echo $PATH $A $B $(id -u):$(id -g)',
+    ])
     expect(result.stdout).toBe('/bin:/sbin 1 x=y 7:8\n')
     expect(result.code).toBe(0)
   })
@@ -71,7 +105,17 @@ describe('ctr containers exec --attach', () => {
   })
 
   it('forwards SIGINT to the process, which decides how to exit', async () => {
-    const child = f.spawn(['containers', 'exec', '-a', '--id', 'ex-a', '--', 'sh', '-c', 'trap "echo got-int; exit 7" INT; echo ready; while true; do sleep 0.1; done'])
+    const child = f.spawn([
+      'containers',
+      'exec',
+      '-a',
+      '--id',
+      'ex-a',
+      '--',
+      'sh',
+      '-c',
+      'trap "echo got-int; exit 7" INT; echo ready; while true; do sleep 0.1; done',
+    ])
     const out = new LineReader(child.stdout!)
     await out.waitFor(/^ready$/)
     child.kill('SIGINT')
@@ -170,8 +214,16 @@ describe('ctr containers exec (detached)', () => {
 
 describe('ctr containers exec failures', () => {
   it('a command that does not exist exits 127, one that is not executable 126, nothing left', async () => {
-    expectOneLineError(await exec(['-a', '--id', 'ex-a', '--exec-id', 'nf', '--', 'no-such-cmd']), /cannot exec "no-such-cmd" in container "ex-a": executable file not found/, 127)
-    expectOneLineError(await exec(['-a', '--id', 'ex-a', '--exec-id', 'np', '--', '/etc/passwd']), /cannot exec "\/etc\/passwd" in container "ex-a": permission denied/, 126)
+    expectOneLineError(
+      await exec(['-a', '--id', 'ex-a', '--exec-id', 'nf', '--', 'no-such-cmd']),
+      /cannot exec "no-such-cmd" in container "ex-a": executable file not found/,
+      127,
+    )
+    expectOneLineError(
+      await exec(['-a', '--id', 'ex-a', '--exec-id', 'np', '--', '/etc/passwd']),
+      /cannot exec "\/etc\/passwd" in container "ex-a": permission denied/,
+      126,
+    )
     // Detached too: the failed process is deleted, so its name can be used again.
     expectOneLineError(await exec(['--id', 'ex-a', '--exec-id', 'nf', '--', 'no-such-cmd']), /executable file not found/, 127)
     expect((await exec(['-a', '--id', 'ex-a', '--exec-id', 'nf', '--', 'true'])).code).toBe(0)

@@ -109,6 +109,9 @@ describe('ctr containers kill', () => {
     await f.run('k-child', ['sh', '-c', 'sleep 1000 & wait'])
     const ps = JSON.parse((await f.cli(['containers', 'ps', '--json', 'k-child'])).stdout) as Array<{pid: number; init: boolean}>
     const child = ps.find((p) => !p.init)!
-    expectOneLineError(await kill(['-p', String(child.pid), 'k-child']), new RegExp(`PID ${child.pid} in container "k-child" is neither its init nor an exec process`))
+    expectOneLineError(
+      await kill(['-p', String(child.pid), 'k-child']),
+      new RegExp(`PID ${child.pid} in container "k-child" is neither its init nor an exec process`),
+    )
   })
 })

@@ -72,10 +72,14 @@ describe('ctr containers (list)', () => {
     expect(byId['l-image']).toMatchObject({status: 'stopped', image: IMAGE, bundle: ''})
 
     const rows = Object.fromEntries(
-      (await f.cli(['containers'])).stdout.trim().split('\n').slice(1).map((line) => {
-        const cells = line.trim().split(/\s+/)
-        return [cells[0], cells.slice(1)]
-      }),
+      (await f.cli(['containers'])).stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => {
+          const cells = line.trim().split(/\s+/)
+          return [cells[0], cells.slice(1)]
+        }),
     )
     expect(rows['l-run']).toEqual([sleeper, 'running', String(go.get('l-run')!.pid)])
     expect(rows['l-notask']).toEqual([done, 'stopped', '-'])

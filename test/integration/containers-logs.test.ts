@@ -130,7 +130,10 @@ describe('detached start keeps a log', () => {
   it('--no-log and attached starts keep no log: logs says so in one line', async () => {
     const bundle = await shBundle('nolog', 'echo x; exec sleep 100000')
     expect((await cli(['containers', 'start', '--no-log', 'nolog', bundle])).code).toBe(0)
-    expectOneLineError(await cli(['containers', 'logs', 'nolog']), /^ctr: container "nolog" has no log ctr knows of \(started attached, with --no-log, or by another tool\)$/m)
+    expectOneLineError(
+      await cli(['containers', 'logs', 'nolog']),
+      /^ctr: container "nolog" has no log ctr knows of \(started attached, with --no-log, or by another tool\)$/m,
+    )
     expect(await readdir(join(logDir, f.namespace))).not.toContain('nolog.log')
     const done = await shBundle('attached', 'echo hi')
     expect(await cli(['containers', 'start', '-a', 'attached', done])).toMatchObject({code: 0, stdout: 'hi\n'})
@@ -156,7 +159,10 @@ describe('bad input: one line, non-zero, nothing created', () => {
 
   it('a log path in a directory that does not exist', async () => {
     const bundle = await shBundle('bad-dir', 'exec sleep 100000')
-    expectOneLineError(await cli(['containers', 'start', '--log-path', join(dir, 'no', 'such', 'x.log'), 'bad-dir', bundle]), /^ctr: log directory .*\/no\/such does not exist$/m)
+    expectOneLineError(
+      await cli(['containers', 'start', '--log-path', join(dir, 'no', 'such', 'x.log'), 'bad-dir', bundle]),
+      /^ctr: log directory .*\/no\/such does not exist$/m,
+    )
     await nothingCreated('bad-dir')
     await expect(stat(join(dir, 'no'))).rejects.toThrow(/ENOENT/)
   })
@@ -165,9 +171,13 @@ describe('bad input: one line, non-zero, nothing created', () => {
     const bundle = await shBundle('unwritable', 'exec sleep 100000')
     const locked = join(dir, 'locked')
     await mkdir(locked, {mode: 0o755})
-    const result = await promisify(execFile)('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'containers', 'start', '--log-path', join(locked, 'x.log'), 'unwritable', bundle], {
-      env: {...process.env, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace},
-    }).then(
+    const result = await promisify(execFile)(
+      'runuser',
+      ['-u', 'nobody', '--', process.execPath, CLI, 'containers', 'start', '--log-path', join(locked, 'x.log'), 'unwritable', bundle],
+      {
+        env: {...process.env, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace},
+      },
+    ).then(
       () => ({code: 0, stdout: '', stderr: ''}),
       (error: {code: number; stdout: string; stderr: string}) => ({code: error.code, stdout: error.stdout, stderr: error.stderr}),
     )
@@ -184,7 +194,10 @@ describe('bad input: one line, non-zero, nothing created', () => {
 
   it('--log-path or --no-log with --attach, --log-path with --no-log', async () => {
     const bundle = await shBundle('attach-log', 'true')
-    expectOneLineError(await cli(['containers', 'start', '-a', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]), /^ctr: --log-path and --no-log are for detached starts/)
+    expectOneLineError(
+      await cli(['containers', 'start', '-a', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]),
+      /^ctr: --log-path and --no-log are for detached starts/,
+    )
     expectOneLineError(await cli(['containers', 'start', '--no-log', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]), /--no-log|--log-path/)
     await nothingCreated('attach-log')
   })

@@ -4,6 +4,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {waitUntil} from '../helpers/wait'
 import {expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
 
 let f: Fixture
@@ -38,7 +39,11 @@ describe('ctr containers ps', () => {
     expect(processes).toHaveLength(4)
 
     // The same PIDs as Go's ctr.
-    const goPids = (await f.go(['tasks', 'ps', 'ps-a'])).stdout.trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]))
+    const goPids = (await f.go(['tasks', 'ps', 'ps-a'])).stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(/\s+/)[0]))
     expect(processes.map((p) => p.pid).sort()).toEqual(goPids.sort())
 
     const table = await f.cli(['containers', 'ps', 'ps-a'])
@@ -55,7 +60,7 @@ describe('ctr containers ps', () => {
   it('unknown or stopped containers are a one-line error', async () => {
     expectOneLineError(await f.cli(['containers', 'ps', 'ps-missing']), /container "ps-missing" not found/)
     await f.run('ps-done', ['true'])
-    await new Promise((r) => setTimeout(r, 300))
+    await waitUntil(async () => (await f.goTasks()).get('ps-done')?.status === 'STOPPED', {what: 'ps-done to exit'})
     await f.go(['tasks', 'delete', 'ps-done'])
     expectOneLineError(await f.cli(['containers', 'ps', 'ps-done']), /container "ps-done" has no running task/)
   })

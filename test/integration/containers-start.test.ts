@@ -99,7 +99,11 @@ describe('ctr containers start (detached)', () => {
 
   it('a detached container that writes a lot never blocks on its output', async () => {
     // 2 MB, far more than a pipe holds: with an undrained FIFO the writer would stall.
-    const bundle = await makeBundle(join(dir, 'chatty'), ['sh', '-c', 'i=0; while [ $i -lt 20000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789; i=$((i+1)); done; echo done > /done; sleep 100000'])
+    const bundle = await makeBundle(join(dir, 'chatty'), [
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 20000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789; i=$((i+1)); done; echo done > /done; sleep 100000',
+    ])
     expect((await start('s-chatty', bundle)).code).toBe(0)
     await eventually(async () => (await readFile(join(bundle, 'rootfs', 'done'), 'utf8').catch(() => '')) === 'done\n', 'the writer to finish', 20_000)
     await removeAll()
@@ -147,9 +151,17 @@ describe('ctr containers start: failures leave nothing behind', () => {
     ['a missing bundle directory', async () => join(dir, 'missing'), /bundle .*\/missing does not exist/],
     ['no config.json', async () => mkdir(join(dir, 'noconfig'), {recursive: true}).then(() => join(dir, 'noconfig')), /noconfig\/config.json does not exist/],
     ['malformed JSON', () => bundleWith('malformed', '{"process": {'), /malformed\/config.json: invalid JSON/],
-    ['args not an array', () => bundleWith('args', JSON.stringify({process: {args: 'sleep 1'}, root: {path: 'rootfs'}})), /args\/config.json: "process.args" must be a non-empty array of strings/],
+    [
+      'args not an array',
+      () => bundleWith('args', JSON.stringify({process: {args: 'sleep 1'}, root: {path: 'rootfs'}})),
+      /args\/config.json: "process.args" must be a non-empty array of strings/,
+    ],
     ['no root', () => bundleWith('noroot', JSON.stringify({process: {args: ['sh']}})), /noroot\/config.json: "root" must be an object/],
-    ['a missing rootfs', () => bundleWith('norootfs', JSON.stringify({process: {args: ['sh']}, root: {path: 'nothere'}}), false), /root filesystem .*\/nothere \(root.path in .*norootfs\/config.json\) does not exist/],
+    [
+      'a missing rootfs',
+      () => bundleWith('norootfs', JSON.stringify({process: {args: ['sh']}, root: {path: 'nothere'}}), false),
+      /root filesystem .*\/nothere \(root.path in .*norootfs\/config.json\) does not exist/,
+    ],
   ]
   it.each(cases)('%s: one line naming the file, exit 125', async (_name, make, message) => {
     const bundle = await make()

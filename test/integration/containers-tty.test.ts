@@ -36,11 +36,18 @@ describe('ctr containers start --attach --tty', () => {
   it('shows output, passes a window resize to the container, and restores the terminal', async () => {
     // Resized once ctr is attached (typed input reaches the process only after ctr follows SIGWINCH); the
     // process polls until its size changes (10 s at most), then shows it.
-    const b = await bundle(['sh', '-c', 'stty size; read line; echo attached; i=0; while [ "$(stty size)" = "24 80" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size'])
-    const result = await inPty(['containers', 'start', '-a', '-t', '--rm', 't-size', b], [
-      {wait: '24 80', write: 'go\r'},
-      {wait: 'attached', resize: [30, 100]},
+    const b = await bundle([
+      'sh',
+      '-c',
+      'stty size; read line; echo attached; i=0; while [ "$(stty size)" = "24 80" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size',
     ])
+    const result = await inPty(
+      ['containers', 'start', '-a', '-t', '--rm', 't-size', b],
+      [
+        {wait: '24 80', write: 'go\r'},
+        {wait: 'attached', resize: [30, 100]},
+      ],
+    )
     expect(result.pendingSteps, result.output).toBe(0)
     expect(result.output).toMatch(/24 80\r+\ngo\r+\nattached\r+\n30 100\r+\n/)
     expect(result.code).toBe(0)

@@ -55,7 +55,7 @@ describe('ctr containers wait', () => {
     expect(out.lines).toEqual(['137'])
   })
 
-  it('several IDs: one status per line in the order given, exit with the first one\'s', async () => {
+  it("several IDs: one status per line in the order given, exit with the first one's", async () => {
     expect(await cli(['containers', 'wait', 'w-three', 'w-zero', 'w-kill'])).toMatchObject({code: 3, stdout: '3\n0\n137\n', stderr: ''})
     expect(await cli(['containers', 'wait', 'w-zero', 'w-three'])).toMatchObject({code: 0, stdout: '0\n3\n'})
     const json = await cli(['containers', 'wait', '--json', 'w-three'])
@@ -77,7 +77,10 @@ function withoutEmpty(value: unknown): unknown {
   if (value && typeof value === 'object') {
     const entries = Object.entries(value)
       .map(([k, v]) => [k, withoutEmpty(v)] as const)
-      .filter(([, v]) => v !== false && v !== '' && v !== null && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && v && Object.keys(v).length === 0))
+      .filter(
+        ([, v]) =>
+          v !== false && v !== '' && v !== null && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && v && Object.keys(v).length === 0),
+      )
     return Object.fromEntries(entries)
   }
   return value
@@ -165,8 +168,26 @@ describe('ctr containers prune', () => {
   it('--filter narrows it as the list does; --json returns the IDs', async () => {
     const fifos = join(dir, 'go-fifo')
     await mkdir(fifos, {recursive: true})
-    for (const [id, app] of [['p-web', 'web'], ['p-db', 'db']]) {
-      const run = await f.go(['run', '-d', '--fifo-dir', fifos, '--label', `app=${app}`, '--env', 'PATH=/bin', '--runtime', 'io.containerd.runc.v2', '--rootfs', join(dir, 'p-running', 'rootfs'), id, 'true'])
+    for (const [id, app] of [
+      ['p-web', 'web'],
+      ['p-db', 'db'],
+    ]) {
+      const run = await f.go([
+        'run',
+        '-d',
+        '--fifo-dir',
+        fifos,
+        '--label',
+        `app=${app}`,
+        '--env',
+        'PATH=/bin',
+        '--runtime',
+        'io.containerd.runc.v2',
+        '--rootfs',
+        join(dir, 'p-running', 'rootfs'),
+        id,
+        'true',
+      ])
       expect(run.code, run.stderr).toBe(0)
     }
     await eventually(async () => {

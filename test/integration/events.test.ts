@@ -15,6 +15,7 @@ import {makeBundle} from '../helpers/bundle'
 import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
 import {spawnCli} from '../helpers/run-cli'
+import {PROBE_TOPIC, untilSubscribed} from '../helpers/wait'
 
 const {address} = inject('containerd')
 const namespace = uniqueName('it-events')
@@ -23,7 +24,20 @@ let rootfs: string
 const children: ChildProcess[] = []
 
 async function run(daemon: string, id: string, args: string[] = ['sleep', '1000']) {
-  const result = await goCtr(daemon, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, id, ...args])
+  const result = await goCtr(daemon, [
+    '-n',
+    namespace,
+    'run',
+    '-d',
+    '--runtime',
+    'io.containerd.runc.v2',
+    '--env',
+    'PATH=/bin',
+    '--rootfs',
+    rootfs,
+    id,
+    ...args,
+  ])
   expect(result.code, result.stderr).toBe(0)
 }
 
@@ -59,8 +73,8 @@ describe('ctr events', () => {
     const exits = events(['--id', 'ev-a', '--filter', 'topic=="/tasks/exit"'])
     await table.out.waitFor(/^TYPE\s+ID\s+PID\s+STATUS$/)
     await exits.out.waitFor(/^TYPE/)
-    // --json prints nothing until an event: give its subscription the time the table's header proves.
-    await new Promise((r) => setTimeout(r, 300))
+    // --json prints nothing until an event: probe events until it has printed one.
+    await untilSubscribed(address, namespace, 'ev-probe', () => json.out.lines.some((l) => l.includes(`"topic":"${PROBE_TOPIC}"`)))
 
     const t0 = Date.now()
     await run(address, 'ev-a')
@@ -77,7 +91,14 @@ describe('ctr events', () => {
     await table.out.waitFor(new RegExp(`^exit\\s+ev-a\\s+${pid}\\s+137$`))
     const tExit = Date.now() - t1
     const exitJson = JSON.parse(await json.out.waitFor((l) => l.includes('"type":"exit"')))
-    expect(exitJson).toMatchObject({topic: '/tasks/exit', type: 'exit', id: 'ev-a', pid, status: 137, event: {containerId: 'ev-a', id: 'ev-a', exitStatus: 137}})
+    expect(exitJson).toMatchObject({
+      topic: '/tasks/exit',
+      type: 'exit',
+      id: 'ev-a',
+      pid,
+      status: 137,
+      event: {containerId: 'ev-a', id: 'ev-a', exitStatus: 137},
+    })
     await exits.out.waitFor(/^exit\s+ev-a\s+\d+\s+137$/)
     // Every row was read while the processes were still running.
     for (const p of [table, json, exits]) expect(p.child.exitCode).toBeNull()

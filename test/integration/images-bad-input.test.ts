@@ -76,14 +76,20 @@ describe('ctr images import: bad input', () => {
     await writeTar(noIndex, [{name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}')}])
     await rejects(noIndex, /is an OCI image layout without index\.json$/m)
     const version = join(f.dir, 'version.tar')
-    await writeTar(version, [{name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"9"}')}, {name: 'index.json', data: Buffer.from('{"manifests":[]}')}])
+    await writeTar(version, [
+      {name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"9"}')},
+      {name: 'index.json', data: Buffer.from('{"manifests":[]}')},
+    ])
     await rejects(version, /oci-layout in archive .*: unsupported OCI image layout version "9"/m)
   })
 
   it('a manifest naming a layer the archive lacks (OCI) and a docker manifest.json naming a missing layer', async () => {
     const missing = join(f.dir, 'missing.tar')
     await writeOciArchive(missing, [{image, name: 'example.com/bad/busybox:1'}], {omit: [image.layers[1].digest]})
-    await rejects(missing, new RegExp(`image example.com/bad/busybox:1: layer 2 of manifest ${image.manifest.digest} ${image.layers[1].digest} is not in archive`))
+    await rejects(
+      missing,
+      new RegExp(`image example.com/bad/busybox:1: layer 2 of manifest ${image.manifest.digest} ${image.layers[1].digest} is not in archive`),
+    )
     const dockerImage = await buildImage({layers: [filesLayer({'a.txt': 'a'})], docker: true})
     const dockerMissing = join(f.dir, 'docker-missing.tar')
     await writeDockerArchive(dockerMissing, [{image: dockerImage, tags: ['bad:1']}], {omit: [dockerImage.layers[0].digest]})
@@ -93,7 +99,12 @@ describe('ctr images import: bad input', () => {
   it('a blob whose content does not match its digest', async () => {
     const corrupt = join(f.dir, 'corrupt.tar')
     await writeOciArchive(corrupt, [{image, name: 'example.com/bad/busybox:1'}], {corrupt: image.layers[0].digest})
-    await rejects(corrupt, new RegExp(`blobs/sha256/${image.layers[0].digest.slice(7)} in archive .* does not match its digest: expected ${image.layers[0].digest}, the data has sha256:`))
+    await rejects(
+      corrupt,
+      new RegExp(
+        `blobs/sha256/${image.layers[0].digest.slice(7)} in archive .* does not match its digest: expected ${image.layers[0].digest}, the data has sha256:`,
+      ),
+    )
   })
 
   it('an unknown platform, a platform the archive lacks, an archive that names no image', async () => {
@@ -140,7 +151,8 @@ describe('ctr images import: interrupted', () => {
   })
 
   it('SIGINT while a layer is being unpacked: exit 130 and nothing left, or (if it won the race) a complete import', async () => {
-    const layer = (seed: number) => filesLayer({[`big${seed}.bin`]: Buffer.from(Array.from({length: 24 * 1024 * 1024}, (_, i) => ((i + seed) * 2654435761) >>> 24))})
+    const layer = (seed: number) =>
+      filesLayer({[`big${seed}.bin`]: Buffer.from(Array.from({length: 24 * 1024 * 1024}, (_, i) => ((i + seed) * 2654435761) >>> 24))})
     const big = await buildImage({layers: [layer(1), layer(2), layer(3)], gzip: true})
     const archive = join(f.dir, 'unpack.tar')
     await writeOciArchive(archive, [{image: big, name: 'example.com/bad/unpack:1'}])

@@ -66,7 +66,9 @@ describe('ctr images import', () => {
     expect(stdout).toBe(`${NAME}\n`)
     const [a, b] = [await store(ours), await store(go)]
     expect(a).toEqual(b)
-    expect(a.images).toEqual([[NAME, 'application/vnd.oci.image.manifest.v1+json', image.manifest.digest, expect.stringMatching(/^\d+\.\d$/), 'MiB', 'linux/amd64']])
+    expect(a.images).toEqual([
+      [NAME, 'application/vnd.oci.image.manifest.v1+json', image.manifest.digest, expect.stringMatching(/^\d+\.\d$/), 'MiB', 'linux/amd64'],
+    ])
     expect(a.snapshots).toHaveLength(2)
     // The GC labels that keep the image: children of the manifest, the config's snapshot, layers' diff IDs.
     const labels = Object.fromEntries(a.content)
@@ -81,7 +83,7 @@ describe('ctr images import', () => {
     expect(run.stdout).toBe('hello from the image\n')
   })
 
-  it('a docker save archive (uncompressed layers, a symlinked one): Go ctr\'s manifest digests and names', async () => {
+  it("a docker save archive (uncompressed layers, a symlinked one): Go ctr's manifest digests and names", async () => {
     const {ours, go, stdout} = await importBoth(docker)
     expect(stdout).toBe('docker.io/ctr-test/busybox:1\ndocker.io/library/busybox:latest\n')
     const [a, b] = [await store(ours), await store(go)]
@@ -109,7 +111,12 @@ describe('ctr images import', () => {
     const ns = f.namespace('again')
     const first = await f.cli(ns, ['images', 'import', '--json', oci])
     expect(JSON.parse(first.stdout)).toEqual([
-      {name: NAME, created: true, target: {mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size, annotations: expect.any(Object)}, unpacked: {snapshotter: 'overlayfs', chainId: expect.stringMatching(/^sha256:/), applied: 2, platform: 'linux/amd64'}},
+      {
+        name: NAME,
+        created: true,
+        target: {mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size, annotations: expect.any(Object)},
+        unpacked: {snapshotter: 'overlayfs', chainId: expect.stringMatching(/^sha256:/), applied: 2, platform: 'linux/amd64'},
+      },
     ])
     const before = await store(ns)
     const second = await f.cli(ns, ['images', 'import', '--json', oci])
@@ -138,7 +145,7 @@ describe('ctr images import', () => {
     expect(plain.stdout).toMatch(/^import-\d{4}-\d{2}-\d{2}:v1\n$/)
   })
 
-  it('a multi-platform index: this machine\'s platform by default, --platform, --all-platforms', async () => {
+  it("a multi-platform index: this machine's platform by default, --platform, --all-platforms", async () => {
     const arm = await buildImage({layers: [filesLayer({'arm.txt': 'arm64\n'})], gzip: true, platform: {os: 'linux', architecture: 'arm64'}})
     const archive = join(f.dir, 'multi.tar')
     await writeOciArchive(archive, [{image: multiPlatform([image, arm]), name: 'example.com/multi:1'}])

@@ -87,7 +87,10 @@ describe('ctr images rm', () => {
     expect((await f.cli(used, ['images', 'import', archive])).code).toBe(0)
     const created = await f.go(used, ['containers', 'create', A, 'rm-user-1'])
     expect(created.code, created.stderr).toBe(0)
-    expectOneLineError(await f.cli(used, ['images', 'rm', A]), new RegExp(`^ctr: image "${A}" is used by container rm-user-1 \\(delete them first, or use --force\\)$`, 'm'))
+    expectOneLineError(
+      await f.cli(used, ['images', 'rm', A]),
+      new RegExp(`^ctr: image "${A}" is used by container rm-user-1 \\(delete them first, or use --force\\)$`, 'm'),
+    )
     expect((await f.go(used, ['images', 'ls', '-q'])).stdout).toBe(`${A}\n`)
     const forced = await f.cli(used, ['images', 'rm', '--force', A])
     expect(forced).toMatchObject({code: 0, stdout: `${A}\n`, stderr: ''})
@@ -98,7 +101,10 @@ describe('ctr images rm', () => {
     const many = f.namespace('rm-many')
     const archive = join(f.dir, 'many.tar')
     const a = await buildImage({layers: [filesLayer({'m.txt': 'm\n'})], gzip: true})
-    await writeOciArchive(archive, [{image: a, name: 'example.com/m/one:1'}, {image: a, name: 'example.com/m/two:1'}])
+    await writeOciArchive(archive, [
+      {image: a, name: 'example.com/m/one:1'},
+      {image: a, name: 'example.com/m/two:1'},
+    ])
     expect((await f.cli(many, ['images', 'import', archive])).code).toBe(0)
     const result = await f.cli(many, ['images', 'rm', 'example.com/m/one:1', 'example.com/m/nope:1', 'example.com/m/two:1', 'example.com/m/gone:2'])
     expect(result.code).toBe(125)

@@ -41,7 +41,11 @@ beforeAll(async () => {
   await secure.put(archive, 'test/busybox:1')
   // ~24 MiB of random bytes in one layer: long enough to kill the registry while it is sent.
   const {randomBytes} = await import('node:crypto')
-  const bigImage = await buildImage({layers: [await busyboxLayer(), filesLayer({'big.bin': randomBytes(24 * 1024 * 1024)})], gzip: true, config: {Cmd: ['true']}})
+  const bigImage = await buildImage({
+    layers: [await busyboxLayer(), filesLayer({'big.bin': randomBytes(24 * 1024 * 1024)})],
+    gzip: true,
+    config: {Cmd: ['true']},
+  })
   big = join(f.dir, 'big.tar')
   await writeOciArchive(big, [{image: bigImage, name: 'x'}])
   await registry.put(big, 'test/big:1')

@@ -51,7 +51,12 @@ describe('ctr namespaces', () => {
     expect(quiet).toEqual(expect.arrayContaining([a, b]))
     expect(quiet.sort()).toEqual((await goNamespaces()).sort())
     const json = JSON.parse((await cli(['namespaces', 'ls', '--json'])).stdout)
-    expect(json).toEqual(expect.arrayContaining([{name: a, labels: {team: 'web', env: 'dev'}}, {name: b, labels: {}}]))
+    expect(json).toEqual(
+      expect.arrayContaining([
+        {name: a, labels: {team: 'web', env: 'dev'}},
+        {name: b, labels: {}},
+      ]),
+    )
   })
 
   it('refuses an existing name and one containerd rejects, in one line, creating nothing', async () => {
@@ -73,7 +78,7 @@ describe('ctr namespaces', () => {
     expect(await goNamespaces()).not.toContain(busy)
   })
 
-  it('rm names images and content (blobs) too, in containerd\'s words', async () => {
+  it("rm names images and content (blobs) too, in containerd's words", async () => {
     dir ??= await mkdtemp(join(tmpdir(), 'ctr-it-ns-'))
     await makeOciImageTar(join(dir, 'tiny.tar'), 'example.com/ns-test:1')
     const imported = await goCtr(address, ['-n', withImage, 'images', 'import', '--no-unpack', join(dir, 'tiny.tar')])

@@ -19,6 +19,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {buildImage, filesLayer, writeOciArchive} from '../helpers/image-archive'
 import {exited, LineReader} from '../helpers/line-reader'
 import {CLI, type RunOptions} from '../helpers/run-cli'
+import {PROBE_TOPIC, untilSubscribed} from '../helpers/wait'
 import {type Fixture, setupFixture} from './containers-fixture'
 
 const ANSI = /\x1b\[/
@@ -46,7 +47,14 @@ afterAll(async () => {
 /** Runs the CLI under `script` so stdout and stderr are a terminal; returns what the terminal showed. */
 async function onTty(args: string[], env: Record<string, string | undefined> = {}): Promise<{code: number; output: string}> {
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
-  const childEnv: NodeJS.ProcessEnv = {...process.env, TERM: 'xterm', CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace, CTR_CHECKPOINT_DIR: checkpointDir, TMPDIR: f.cliTmp}
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TERM: 'xterm',
+    CONTAINERD_ADDRESS: f.address,
+    CONTAINERD_NAMESPACE: f.namespace,
+    CTR_CHECKPOINT_DIR: checkpointDir,
+    TMPDIR: f.cliTmp,
+  }
   delete childEnv.FORCE_COLOR
   delete childEnv.NO_COLOR
   delete childEnv.CI // spinners are off under CI
@@ -64,21 +72,46 @@ async function onTty(args: string[], env: Record<string, string | undefined> = {
 /** `code`: the exit code when it is not 0 (wait exits with the task's status). */
 const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any) => void; code?: number}> = [
   {id: 'version', args: () => ['version', '--json'], check: (v) => expect(v.server.version).toMatch(/\d+\.\d+/)},
-  {id: 'containers:start', args: () => ['containers', 'start', '--json', 'out-b', bundle], check: (v) => expect(v).toMatchObject({id: 'out-b', pid: expect.any(Number)})},
+  {
+    id: 'containers:start',
+    args: () => ['containers', 'start', '--json', 'out-b', bundle],
+    check: (v) => expect(v).toMatchObject({id: 'out-b', pid: expect.any(Number)}),
+  },
   {id: 'containers', args: () => ['containers', '--json'], check: (v) => expect(v.map((c: {id: string}) => c.id)).toEqual(['out-a', 'out-b'])},
   {id: 'containers:ps', args: () => ['containers', 'ps', '--json', 'out-a'], check: (v) => expect(v[0]).toMatchObject({init: true, pid: expect.any(Number)})},
-  {id: 'containers:exec', args: () => ['containers', 'exec', '--json', '--id', 'out-a', '--exec-id', 'out-exec', '--', 'sleep', '1000'], check: (v) => expect(v).toMatchObject({id: 'out-a', execId: 'out-exec'})},
+  {
+    id: 'containers:exec',
+    args: () => ['containers', 'exec', '--json', '--id', 'out-a', '--exec-id', 'out-exec', '--', 'sleep', '1000'],
+    check: (v) => expect(v).toMatchObject({id: 'out-a', execId: 'out-exec'}),
+  },
   {id: 'containers:pause', args: () => ['containers', 'pause', '--json', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'containers:resume', args: () => ['containers', 'resume', '--json', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'containers:kill', args: () => ['containers', 'kill', '--json', '-s', '9', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
-  {id: 'containers:wait', args: () => ['containers', 'wait', '--json', 'out-b'], check: (v) => expect(v).toMatchObject([{id: 'out-b', exitStatus: 137}]), code: 137},
-  {id: 'containers:info', args: () => ['containers', 'info', '--json', 'out-a'], check: (v) => expect(v).toMatchObject({id: 'out-a', task: {status: 'running'}})},
-  {id: 'namespaces:create', args: () => ['namespaces', 'create', '--json', `${f.namespace}-j`], check: (v) => expect(v).toEqual({name: `${f.namespace}-j`, labels: {}})},
+  {
+    id: 'containers:wait',
+    args: () => ['containers', 'wait', '--json', 'out-b'],
+    check: (v) => expect(v).toMatchObject([{id: 'out-b', exitStatus: 137}]),
+    code: 137,
+  },
+  {
+    id: 'containers:info',
+    args: () => ['containers', 'info', '--json', 'out-a'],
+    check: (v) => expect(v).toMatchObject({id: 'out-a', task: {status: 'running'}}),
+  },
+  {
+    id: 'namespaces:create',
+    args: () => ['namespaces', 'create', '--json', `${f.namespace}-j`],
+    check: (v) => expect(v).toEqual({name: `${f.namespace}-j`, labels: {}}),
+  },
   {id: 'namespaces', args: () => ['namespaces', '--json'], check: (v) => expect(v).toContainEqual({name: `${f.namespace}-j`, labels: {}})},
   {id: 'namespaces:delete', args: () => ['namespaces', 'delete', '--json', `${f.namespace}-j`], check: (v) => expect(v).toEqual([{name: `${f.namespace}-j`}])},
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
-  {id: 'bench', args: () => ['bench', '--json', '-c', '2', '--prefix', 'out-bench', bundle], check: (v) => expect(v).toMatchObject({requested: 2, cleanedUp: 2, interrupted: false})},
+  {
+    id: 'bench',
+    args: () => ['bench', '--json', '-c', '2', '--prefix', 'out-bench', bundle],
+    check: (v) => expect(v).toMatchObject({requested: 2, cleanedUp: 2, interrupted: false}),
+  },
   {id: 'images:import', args: () => ['images', 'import', '--json', imageArchive], check: (v) => expect(v).toMatchObject([{name: IMAGE, created: true}])},
   {id: 'images', args: () => ['images', '--json'], check: (v) => expect(v).toMatchObject([{name: IMAGE, platforms: ['linux/amd64']}])},
   {id: 'images:rm', args: () => ['images', 'rm', '--json', '--sync', IMAGE], check: (v) => expect(v).toMatchObject([{name: IMAGE}])},
@@ -102,7 +135,10 @@ describe('--json', () => {
     const config = await Config.load(join(__dirname, '..', '..'))
     const withJson = config.commands.filter((c) => !c.aliases.includes(c.id) && (c.enableJsonFlag || c.flags?.json)).map((c) => c.id)
     const covered = new Set([...JSON_COMMANDS.map((c) => c.id), ...NDJSON_COMMANDS, ...Object.keys(JSON_ERROR_ONLY)])
-    expect(withJson.filter((id) => !covered.has(id)), 'add them to test/integration/output.test.ts').toEqual([])
+    expect(
+      withJson.filter((id) => !covered.has(id)),
+      'add them to test/integration/output.test.ts',
+    ).toEqual([])
   })
 
   it('prints one parseable JSON document and nothing else, no colour', async () => {
@@ -130,7 +166,7 @@ describe('--json', () => {
     let stderr = ''
     child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
     try {
-      await new Promise((resolve) => setTimeout(resolve, 500)) // Subscribe confirms nothing
+      await untilSubscribed(f.address, f.namespace, 'out-probe', () => reader.lines.some((l) => l.includes(`"topic":"${PROBE_TOPIC}"`)))
       expect((await cli(['containers', 'pause', 'out-a'])).code).toBe(0)
       expect((await cli(['containers', 'resume', 'out-a'])).code).toBe(0)
       const line = await reader.waitFor(/resumed/)

@@ -55,6 +55,23 @@ describe('npm pack', () => {
     expect(map.sourcesContent).toBeUndefined()
   })
 
+  it('carries the licence, the NOTICE for proto/, and the licences of every package the CLI bundles', () => {
+    for (const file of ['LICENSE', 'NOTICE', 'dist/THIRD-PARTY-NOTICES.md']) expect(files).toContain(file)
+    expect(readFileSync(join(app, 'node_modules', pkg.name, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/)
+    expect(readFileSync(join(app, 'node_modules', pkg.name, 'NOTICE'), 'utf8')).toMatch(/proto\/.*containerd/s)
+    const notices = readFileSync(join(app, 'node_modules', pkg.name, 'dist', 'THIRD-PARTY-NOTICES.md'), 'utf8')
+    for (const bundled of ['@grpc/grpc-js', '@oclif/core', 'cli-table3', 'chalk', 'ora']) expect(notices).toMatch(new RegExp(`^## ${bundled} \\d`, 'm'))
+  })
+
+  it('has an exports map: the library and package.json, nothing deeper', async () => {
+    const program = `const lib = require(${JSON.stringify(pkg.name)})
+      for (const name of ['ContainersDefinition', 'EventsDefinition', 'NamespacesDefinition', 'TasksDefinition', 'VersionDefinition', 'ContentDefinition', 'DiffDefinition', 'ImagesDefinition', 'LeasesDefinition', 'SnapshotsDefinition']) if (typeof lib[name]?.fullName !== 'string') throw new Error(name + ' missing')
+      console.log(require(${JSON.stringify(`${pkg.name}/package.json`)}).version)
+      try { require(${JSON.stringify(`${pkg.name}/dist/cli.js`)}); console.log('deep') } catch (error) { console.log(error.code) }`
+    const {stdout} = await run(process.execPath, ['-e', program], {cwd: app, env: {PATH: process.env.PATH!}, timeout: 30_000})
+    expect(stdout).toBe(`${pkg.version}\nERR_PACKAGE_PATH_NOT_EXPORTED\n`)
+  })
+
   it('installs with its runtime dependencies only: no dev tools', async () => {
     const modules = await readdir(join(app, 'node_modules'))
     for (const dev of ['typescript', 'esbuild', 'vitest', 'ts-proto', '@oclif']) expect(modules).not.toContain(dev)
@@ -100,20 +117,38 @@ describe('npm pack', () => {
     // The shipped declarations type-check a user's program (with the repository's tsc and @types/node).
     await writeFile(
       join(app, 'use.ts'),
-      `import {Containerd, CtrError, type ContainerInfo} from ${JSON.stringify(pkg.name)}
+      `import {Containerd, CtrError, TasksDefinition, type ContainerInfo} from ${JSON.stringify(pkg.name)}
        const ctr = new Containerd({address: '/run/containerd/containerd.sock', namespace: 'default', timeoutMs: 1000})
        export async function ids(): Promise<string[]> {
          const list: ContainerInfo[] = await ctr.containers.list(['status=running'])
          return list.map((c) => c.id)
        }
        export const isCtrError = (e: unknown): boolean => e instanceof CtrError
+       export const task = (id: string) => ctr.client.service(TasksDefinition).get({containerId: id})
        // @ts-expect-error: kill wants a container ID string
        void ctr.tasks.kill(42)
        `,
     )
     await run(
       process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2022', '--lib', 'es2023', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'use.ts'],
+      [
+        join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--strict',
+        '--module',
+        'commonjs',
+        '--moduleResolution',
+        'node',
+        '--target',
+        'es2022',
+        '--lib',
+        'es2023',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(ROOT, 'node_modules', '@types'),
+        'use.ts',
+      ],
       {cwd: app, timeout: 60_000},
     )
   })

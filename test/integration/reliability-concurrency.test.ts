@@ -37,7 +37,13 @@ function newNamespace(name: string): string {
 
 const running = async (namespace: string) => {
   const {stdout} = await goCtr(address, ['-n', namespace, 'tasks', 'ls'])
-  return stdout.trim().split('\n').slice(1).filter((l) => /\sRUNNING$/.test(l.trim())).map((l) => l.trim().split(/\s+/)[0]).sort()
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => /\sRUNNING$/.test(l.trim()))
+    .map((l) => l.trim().split(/\s+/)[0])
+    .sort()
 }
 
 describe.concurrent('many ctr processes at once', () => {
@@ -58,7 +64,9 @@ describe.concurrent('many ctr processes at once', () => {
   it('15 starts with the SAME ID: exactly one succeeds, the rest fail in one line; one container, one task', async () => {
     const namespace = newNamespace('same')
     const box = await makeSandbox(root)
-    const results = await Promise.all(Array.from({length: 15}, () => runCli(['containers', 'start', 'same', sleeper], {address, namespace, env: box.env, timeoutMs: 60_000})))
+    const results = await Promise.all(
+      Array.from({length: 15}, () => runCli(['containers', 'start', 'same', sleeper], {address, namespace, env: box.env, timeoutMs: 60_000})),
+    )
     const winners = results.filter((r) => r.code === 0)
     const losers = results.filter((r) => r.code !== 0)
     expect(winners).toHaveLength(1)
@@ -75,7 +83,9 @@ describe.concurrent('many ctr processes at once', () => {
     const namespace = newNamespace('same-a')
     const box = await makeSandbox(root)
     const bundle = await makeBundle(join(root, 'sleep1-exit3'), ['sh', '-c', 'sleep 1; exit 3'])
-    const results = await Promise.all(Array.from({length: 10}, () => runCli(['containers', 'start', '--attach', 'same-a', bundle], {address, namespace, env: box.env, timeoutMs: 60_000})))
+    const results = await Promise.all(
+      Array.from({length: 10}, () => runCli(['containers', 'start', '--attach', 'same-a', bundle], {address, namespace, env: box.env, timeoutMs: 60_000})),
+    )
     expect(results.filter((r) => r.code === 3)).toHaveLength(1)
     for (const loser of results.filter((r) => r.code !== 3)) {
       expect(errorShape(loser), loser.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
@@ -90,7 +100,9 @@ describe.concurrent('many ctr processes at once', () => {
     const namespace = newNamespace('rm')
     const box = await makeSandbox(root)
     expect((await runCli(['containers', 'start', 'victim', sleeper], {address, namespace, env: box.env})).code).toBe(0)
-    const results = await Promise.all(Array.from({length: 10}, () => runCli(['containers', 'delete', '--force', 'victim'], {address, namespace, env: box.env, timeoutMs: 60_000})))
+    const results = await Promise.all(
+      Array.from({length: 10}, () => runCli(['containers', 'delete', '--force', 'victim'], {address, namespace, env: box.env, timeoutMs: 60_000})),
+    )
     expect(results.filter((r) => r.code === 0).length).toBeGreaterThanOrEqual(1)
     for (const loser of results.filter((r) => r.code !== 0)) {
       expect(errorShape(loser), loser.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})

@@ -148,11 +148,17 @@ describe('containerd killed in the middle of a command (own private containerd)'
     child.stdout!.setEncoding('utf8').on('data', (d) => ((out += d), onData()))
     child.stderr!.setEncoding('utf8').on('data', (d) => ((err += d), onData()))
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.on('close', (code, signal) => resolve({code, signal})))
-    return {child, seen, exited, get out() {
-      return out
-    }, get err() {
-      return err
-    }}
+    return {
+      child,
+      seen,
+      exited,
+      get out() {
+        return out
+      },
+      get err() {
+        return err
+      },
+    }
   }
 
   it('start --attach, exec --attach, stats and events --no-reconnect each end promptly with a clear message', async () => {

@@ -48,12 +48,24 @@ beforeAll(async () => {
       delete s.root
       return s
     }),
-    badBundle('no-rootfs', (s) => s, (dir) => rm(join(dir, 'rootfs'), {recursive: true})),
-    badBundle('config-is-dir', (s) => s, async (dir) => {
-      await rm(join(dir, 'config.json'))
-      await mkdir(join(dir, 'config.json'))
-    }),
-    badBundle('no-config', (s) => s, (dir) => rm(join(dir, 'config.json'))),
+    badBundle(
+      'no-rootfs',
+      (s) => s,
+      (dir) => rm(join(dir, 'rootfs'), {recursive: true}),
+    ),
+    badBundle(
+      'config-is-dir',
+      (s) => s,
+      async (dir) => {
+        await rm(join(dir, 'config.json'))
+        await mkdir(join(dir, 'config.json'))
+      },
+    ),
+    badBundle(
+      'no-config',
+      (s) => s,
+      (dir) => rm(join(dir, 'config.json')),
+    ),
     badBundle('json-array', () => '[]'),
   ])
   await writeFile(join(root, 'regular-file'), 'not a bundle\n')
@@ -78,7 +90,9 @@ afterAll(async () => {
 
 type Case = [name: string, args: () => string[], message: RegExp, ids?: string[]]
 
-const start = (id: string, bundle: () => string): (() => string[]) => () => ['containers', 'start', id, bundle()]
+const start =
+  (id: string, bundle: () => string): (() => string[]) =>
+  () => ['containers', 'start', id, bundle()]
 const usage = /\(see 'ctr [a-z ]+--help'\)$/m
 
 const cases: Case[] = [
@@ -168,7 +182,11 @@ describe('security of input', () => {
     const marker = join(root, 'pwned')
     for (const id of [`$(touch ${marker})`, `\`touch ${marker}\``, `x;touch ${marker}`]) {
       const box = await makeSandbox(root)
-      for (const args of [['containers', 'start', id, sleeper], ['containers', 'kill', id], ['containers', 'exec', '--id', id, '--', 'true']]) {
+      for (const args of [
+        ['containers', 'start', id, sleeper],
+        ['containers', 'kill', id],
+        ['containers', 'exec', '--id', id, '--', 'true'],
+      ]) {
         const result = await runCli(args, {address, namespace, env: box.env})
         expect(errorShape(result), result.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
       }
@@ -179,7 +197,11 @@ describe('security of input', () => {
 
   it.each([['../x'], ['a/b'], ['..'], ['/etc'], ['.hidden']])('checkpoint name %j is rejected before anything is written', async (name) => {
     const box = await makeSandbox(root)
-    for (const args of [['checkpoints', 'create', RUNNING, name], ['checkpoints', 'delete', RUNNING, name], ['containers', 'start', '-c', name, 'cp-x', sleeper]]) {
+    for (const args of [
+      ['checkpoints', 'create', RUNNING, name],
+      ['checkpoints', 'delete', RUNNING, name],
+      ['containers', 'start', '-c', name, 'cp-x', sleeper],
+    ]) {
       const result = await runCli(args, {address, namespace, env: box.env})
       expect(errorShape(result), result.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
       expect(result.stderr).toMatch(/invalid checkpoint name/)
@@ -213,7 +235,10 @@ describe('bundle paths that work', () => {
     await symlink(sleeper, link)
     const box = await makeSandbox(root)
     // The CLI runs in this process's working directory, so a path relative to it is relative for ctr too.
-    for (const [id, path] of [['p-relative', relative(process.cwd(), sleeper)], ['p-symlink', link]]) {
+    for (const [id, path] of [
+      ['p-relative', relative(process.cwd(), sleeper)],
+      ['p-symlink', link],
+    ]) {
       const result = await runCli(['containers', 'start', '--json', id, path], {address, namespace, env: box.env})
       expect(result.code, result.stderr).toBe(0)
       expect(JSON.parse(result.stdout)).toMatchObject({id, bundle: sleeper})

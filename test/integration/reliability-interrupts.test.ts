@@ -80,7 +80,10 @@ async function setup(name: string) {
   return {namespace, box: await makeSandbox(root)}
 }
 
-const SIGNALS = [['SIGINT', 7, 'INT', 130], ['SIGTERM', 8, 'TERM', 143]] as const
+const SIGNALS = [
+  ['SIGINT', 7, 'INT', 130],
+  ['SIGTERM', 8, 'TERM', 143],
+] as const
 
 describe.concurrent('interrupts', () => {
   it.each(SIGNALS)('start --attach, %s: forwarded, the container exits as it chooses; record kept, task gone, no FIFOs', async (signal, code, name) => {
@@ -151,20 +154,26 @@ describe.concurrent('interrupts', () => {
     expect(await leftovers(address, namespace, box)).toEqual([])
   })
 
-  it.each([0, 50, 100, 150, 200, 300])('detached start, SIGINT after %i ms: either started (0, running) or interrupted (130) with nothing left', async (delay) => {
-    const {namespace, box} = await setup('detached')
-    const run = launch(['containers', 'start', 'i-det', sleeper], namespace, box)
-    await new Promise((r) => setTimeout(r, delay))
-    const end = await signalAndWait(run, 'SIGINT')
-    expect(run.err()).not.toMatch(/^\s+at /m)
-    if (end !== 'hang' && end.code === 0) {
-      expect(await goTaskIds(address, namespace)).toEqual(['i-det'])
-      expect((await goCtr(address, ['-n', namespace, 'tasks', 'ls'])).stdout).toMatch(/^i-det\s+\d+\s+RUNNING/m)
-      expect(await leftovers(address, namespace, box, {keep: ['i-det']})).toEqual([])
-    } else {
-      // Killed by the signal before ctr installed its handler (node's default) also counts as interrupted.
-      expect([{code: 130, signal: null}, {code: null, signal: 'SIGINT'}]).toContainEqual({code: (end as any).code, signal: (end as any).signal})
-      expect(await leftovers(address, namespace, box)).toEqual([])
-    }
-  })
+  it.each([0, 50, 100, 150, 200, 300])(
+    'detached start, SIGINT after %i ms: either started (0, running) or interrupted (130) with nothing left',
+    async (delay) => {
+      const {namespace, box} = await setup('detached')
+      const run = launch(['containers', 'start', 'i-det', sleeper], namespace, box)
+      await new Promise((r) => setTimeout(r, delay))
+      const end = await signalAndWait(run, 'SIGINT')
+      expect(run.err()).not.toMatch(/^\s+at /m)
+      if (end !== 'hang' && end.code === 0) {
+        expect(await goTaskIds(address, namespace)).toEqual(['i-det'])
+        expect((await goCtr(address, ['-n', namespace, 'tasks', 'ls'])).stdout).toMatch(/^i-det\s+\d+\s+RUNNING/m)
+        expect(await leftovers(address, namespace, box, {keep: ['i-det']})).toEqual([])
+      } else {
+        // Killed by the signal before ctr installed its handler (node's default) also counts as interrupted.
+        expect([
+          {code: 130, signal: null},
+          {code: null, signal: 'SIGINT'},
+        ]).toContainEqual({code: (end as any).code, signal: (end as any).signal})
+        expect(await leftovers(address, namespace, box)).toEqual([])
+      }
+    },
+  )
 })

@@ -25,10 +25,7 @@ let preload: string
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ctr-it-startup-'))
   preload = join(tmp, 'loaded.js')
-  await writeFile(
-    preload,
-    `process.on('exit', () => require('fs').writeFileSync(process.env.CTR_TEST_LOADED, JSON.stringify(process.moduleLoadList)))\n`,
-  )
+  await writeFile(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.CTR_TEST_LOADED, JSON.stringify(process.moduleLoadList)))\n`)
 })
 
 afterAll(async () => {

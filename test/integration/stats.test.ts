@@ -20,7 +20,20 @@ let tmp: string
 let rootfs: string
 
 async function run(id: string, args: string[] = ['sleep', '1000']) {
-  const result = await goCtr(address, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, id, ...args])
+  const result = await goCtr(address, [
+    '-n',
+    namespace,
+    'run',
+    '-d',
+    '--runtime',
+    'io.containerd.runc.v2',
+    '--env',
+    'PATH=/bin',
+    '--rootfs',
+    rootfs,
+    id,
+    ...args,
+  ])
   expect(result.code, result.stderr).toBe(0)
 }
 
@@ -58,7 +71,10 @@ describe('ctr containers stats', () => {
   it('--json --no-stream gives one parsable object per container; no IDs means every running one', async () => {
     const result = await stats(['--json', '--no-stream'])
     expect(result.code, result.stderr).toBe(0)
-    const objects = result.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const objects = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     const a = objects.find((o) => o.id === 'st-a')
     expect(a).toMatchObject({id: 'st-a', state: 'running', pids: 2, memoryLimit: null})
     expect(a.memoryUsage).toBeGreaterThan(0)
@@ -117,7 +133,21 @@ describe('ctr containers stats across a daemon outage (own private containerd)',
   it('reports the outage on stderr and goes on when containerd is back', async () => {
     const daemon = await startPrivateContainerd()
     try {
-      const started = await goCtr(daemon, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, 'st-x', 'sleep', '1000'])
+      const started = await goCtr(daemon, [
+        '-n',
+        namespace,
+        'run',
+        '-d',
+        '--runtime',
+        'io.containerd.runc.v2',
+        '--env',
+        'PATH=/bin',
+        '--rootfs',
+        rootfs,
+        'st-x',
+        'sleep',
+        '1000',
+      ])
       expect(started.code, started.stderr).toBe(0)
       const child = spawnCli(['containers', 'stats', '--json', '--interval', '200ms', 'st-x'], {address: daemon.address, namespace})
       const out = new LineReader(child.stdout!)

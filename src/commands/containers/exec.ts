@@ -25,7 +25,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
   ]
   static flags = {
     attach: Flags.boolean({char: 'a', description: "connect to the process's stdio and exit with its exit code"}),
-    cwd: Flags.string({description: 'working directory of the process (absolute; default the container\'s)'}),
+    cwd: Flags.string({description: "working directory of the process (absolute; default the container's)"}),
     env: Flags.string({char: 'e', description: 'environment variable KEY=VALUE for the process (repeatable)', multiple: true, multipleNonGreedy: true}),
     'exec-id': Flags.string({description: 'name of the exec process (default: a unique exec-<hex>)'}),
     gid: Flags.string({char: 'g', description: "group ID of the process (default the container's)"}),
@@ -35,7 +35,6 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
   }
   static strict = false
   static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
-
 
   async run(): Promise<ExecResult> {
     const {flags} = this
@@ -59,7 +58,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
           consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         },
         {
-          io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
+          io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}) : undefined,
           forwardSignals: flags.attach && !flags.tty,
           ...handoff,
           signal: this.signal,

@@ -8,7 +8,11 @@ import {type Column, printList} from '../../cli/output/print'
 const columns: Column<ContainerInfo>[] = [
   {header: 'ID', value: (c) => c.id},
   {header: 'PATH', value: (c) => c.bundle || c.image || '-'},
-  {header: 'STATUS', value: (c) => c.status, color: (text, c, chalk) => (c.status === 'running' ? chalk.green(text) : c.status === 'paused' ? chalk.yellow(text) : text)},
+  {
+    header: 'STATUS',
+    value: (c) => c.status,
+    color: (text, c, chalk) => (c.status === 'running' ? chalk.green(text) : c.status === 'paused' ? chalk.yellow(text) : text),
+  },
   {header: 'PID1', value: (c) => (c.pid ? c.pid : '-')},
 ]
 

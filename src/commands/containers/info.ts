@@ -15,7 +15,7 @@ export default class ContainersInfo extends BaseCommand<typeof ContainersInfo> {
 
 The container record (labels, image, runtime and its options, snapshotter, snapshot key, created and updated times, extensions), its OCI spec decoded, the log file of a detached start, and its task's state (null without a task), as Go ctr's 'containers info' shows them (in camelCase).`
   static enableJsonFlag = true
-  static examples = ['<%= config.bin %> containers info redis', "<%= config.bin %> containers info redis | jq .spec.process.args"]
+  static examples = ['<%= config.bin %> containers info redis', '<%= config.bin %> containers info redis | jq .spec.process.args']
 
   async run(): Promise<ContainerDetails> {
     const details = await inspectContainer(this.client, this.args.id)

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {usageError} from '../../lib/containerd/errors'
-import {exitOnBrokenPipe} from '../../cli/output/live'
+import {exitOnOutputFailure} from '../../cli/output/live'
 import {containerLogPath, readLog} from '../../lib/logs/read'
 import {getTask} from '../../lib/tasks/tasks'
 import {waitContainer} from '../../lib/tasks/wait'
@@ -18,11 +18,7 @@ export default class ContainersLogs extends BaseCommand<typeof ContainersLogs> {
 A detached start keeps the container's stdout and stderr in a log file (see 'ctr containers start --help'); this prints it as written, both streams interleaved. With --follow, ctr keeps printing what the container writes until its task exits and then exits with the task's exit status (128+N if killed by signal N), or until Ctrl-C (130); a container without a task is printed and ctr exits 0.
 
 The file holds no timestamps (containerd's shim writes the bytes as they come), so --since and --until are not supported. Containers started attached, with --no-log or by another tool have no log ctr knows of.`
-  static examples = [
-    '<%= config.bin %> containers logs redis',
-    '<%= config.bin %> containers logs --tail 20 redis',
-    '<%= config.bin %> containers logs -f job',
-  ]
+  static examples = ['<%= config.bin %> containers logs redis', '<%= config.bin %> containers logs --tail 20 redis', '<%= config.bin %> containers logs -f job']
   static flags = {
     follow: Flags.boolean({char: 'f', description: 'keep printing new output until the task exits, then exit with its status'}),
     since: Flags.string({hidden: true}),
@@ -33,10 +29,12 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
   async run(): Promise<void> {
     const {args, flags} = this
     if (flags.since !== undefined || flags.until !== undefined) {
-      throw usageError(`--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`)
+      throw usageError(
+        `--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`,
+      )
     }
     const path = await containerLogPath(this.client, args.id)
-    exitOnBrokenPipe() // `ctr containers logs ID | head`: 141, quietly
+    exitOnOutputFailure() // `ctr containers logs ID | head`: 141, quietly
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
       exited = waitContainer(this.client, args.id, {signal: this.signal})

@@ -40,12 +40,12 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
   }
 
-
   async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
     const {args, flags} = this
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
     const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
-    if (flags.attach && (flags['log-path'] !== undefined || flags['no-log'])) throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
+    if (flags.attach && (flags['log-path'] !== undefined || flags['no-log']))
+      throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
     const options = {id: args.id, bundle: args.bundle, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
@@ -61,7 +61,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const result = await this.withSignalHandoff((handoff) =>
       runAttached(this.client, {
         ...options,
-        attach: (name, terminal) => attachStdio(this.client, {name, terminal}),
+        attach: (name, terminal) => attachStdio(this.client, {name, terminal, hangUp: this.hangUp.signal}),
         rm: flags.rm,
         consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         proxySignals: proxy,

@@ -16,11 +16,7 @@ export default class ContainersWait extends BaseCommand<typeof ContainersWait> {
 
 Blocks until the task of each container has exited, then prints each exit status (128+N if killed by signal N) on its own line, in the order given, and exits with the first one's, as docker wait does. A task that has already exited answers at once. A container that does not exist or has no task is reported on stderr (ctr exits 125 then, once the others are done).`
   static enableJsonFlag = true
-  static examples = [
-    '<%= config.bin %> containers wait job',
-    '<%= config.bin %> containers wait --json job',
-    '<%= config.bin %> containers wait web worker',
-  ]
+  static examples = ['<%= config.bin %> containers wait job', '<%= config.bin %> containers wait --json job', '<%= config.bin %> containers wait web worker']
   static strict = false
 
   async run(): Promise<WaitResult[]> {

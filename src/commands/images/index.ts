@@ -26,7 +26,7 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
   static examples = [
     '<%= config.bin %> images',
     '<%= config.bin %> images -q',
-    '<%= config.bin %> images --filter \'name~=busybox\'',
+    "<%= config.bin %> images --filter 'name~=busybox'",
     '<%= config.bin %> images --json --filter \'labels."io.cri-containerd.image"==managed\'',
   ]
   static flags = {

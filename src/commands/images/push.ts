@@ -47,7 +47,10 @@ Uploads the image's config and layers that the registry does not have (asked fir
       })
     } finally {
       const s = (Date.now() - started) / 1000
-      display.stop(image && `pushed ${image.target.digest}: ${image.uploaded.blobs} of ${image.blobs} blob(s) uploaded, ${formatSize(image.uploaded.bytes)} in ${s.toFixed(1)} s`)
+      display.stop(
+        image &&
+          `pushed ${image.target.digest}: ${image.uploaded.blobs} of ${image.blobs} blob(s) uploaded, ${formatSize(image.uploaded.bytes)} in ${s.toFixed(1)} s`,
+      )
     }
     if (!this.jsonEnabled()) write(`${image.name} ${image.target.digest}`)
     return image

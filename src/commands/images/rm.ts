@@ -17,7 +17,7 @@ Prints each removed name. The image's content and snapshots are freed by contain
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> images rm docker.io/library/busybox:latest',
-    '<%= config.bin %> images rm --force $(<%= config.bin %> images -q --filter \'name~=^import-\')',
+    "<%= config.bin %> images rm --force $(<%= config.bin %> images -q --filter 'name~=^import-')",
   ]
   static flags = {
     force: Flags.boolean({char: 'f', description: 'remove it even if containers were created from it'}),

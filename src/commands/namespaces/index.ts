@@ -6,7 +6,14 @@ import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespace
 
 const columns: Column<NamespaceInfo>[] = [
   {header: 'NAME', value: (n) => n.name},
-  {header: 'LABELS', value: (n) => Object.entries(n.labels).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(',') || '-'},
+  {
+    header: 'LABELS',
+    value: (n) =>
+      Object.entries(n.labels)
+        .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '-',
+  },
 ]
 
 export default class Namespaces extends BaseCommand<typeof Namespaces> {

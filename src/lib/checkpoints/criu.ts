@@ -12,7 +12,10 @@ export function criuConfig(flags: CheckpointFlags): string {
 
 /** Drops the log path and the gRPC suffix from the daemon's message, and anything after its first line. */
 export function tidyDaemonMessage(message: string): string {
-  return message.split('\n')[0].replace(/: unknown$/, '').replace(/\s*path=\s*\S*$/, '')
+  return message
+    .split('\n')[0]
+    .replace(/: unknown$/, '')
+    .replace(/\s*path=\s*\S*$/, '')
 }
 
 /** Generic lines CRIU prints after the real cause, or for probes it recovers from. */
@@ -42,6 +45,14 @@ export function criuReason(log: string): string | undefined {
 
 /** CRIU names its own options in its advice; say which ctr flag that is. */
 export function criuHint(reason: string): string {
-  const flag = /--tcp-established/.test(reason) ? '--tcp' : /--ext-unix-sk/.test(reason) ? '--unix-sockets' : /--shell-job/.test(reason) ? '--shell' : /--file-locks/.test(reason) ? '--file-locks' : undefined
+  const flag = /--tcp-established/.test(reason)
+    ? '--tcp'
+    : /--ext-unix-sk/.test(reason)
+      ? '--unix-sockets'
+      : /--shell-job/.test(reason)
+        ? '--shell'
+        : /--file-locks/.test(reason)
+          ? '--file-locks'
+          : undefined
   return flag ? ` (ctr checkpoints create ${flag})` : ''
 }

@@ -42,7 +42,10 @@ export async function restoreFrom(client: ContainerdClient, id: string, name: st
       throw error
     })
   if (exists) {
-    throw new CtrError('already-exists', `container "${id}" already exists: delete it first (ctr containers delete ${id}) to restore it from checkpoint "${name}"; its checkpoints are kept`)
+    throw new CtrError(
+      'already-exists',
+      `container "${id}" already exists: delete it first (ctr containers delete ${id}) to restore it from checkpoint "${name}"; its checkpoints are kept`,
+    )
   }
   const work = join(checkpoint.path, 'work')
   const restoreLog = join(work, 'restore.log')

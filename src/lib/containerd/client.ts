@@ -20,12 +20,15 @@ import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 
 import {CtrError, fromGrpcError} from './errors'
+import {setMaxListeners} from 'node:events'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
 export const DEFAULT_NAMESPACE = 'default'
 export const DEFAULT_TIMEOUT_MS = 10_000
 /** Go's client accepts 16 MiB messages; grpc-js defaults to 4 MiB. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+/** The HTTP/2 receive window, per stream and for the connection. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024
 const NAMESPACE_HEADER = 'containerd-namespace'
 
 // -- the shape of ts-proto's generic service definitions -------------------------------------------------
@@ -33,6 +36,7 @@ const NAMESPACE_HEADER = 'containerd-namespace'
 export interface MessageType<T> {
   encode(message: T): {finish(): Uint8Array}
   decode(input: Uint8Array): T
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ts-proto's DeepPartial<T>, which differs per message: a parameter every message type accepts
   fromPartial(object: any): T
 }
 
@@ -47,10 +51,11 @@ export interface MethodDefinition<Req, Res, RequestStream extends boolean, Respo
 export interface ServiceDefinition {
   readonly name: string
   readonly fullName: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any message types: MethodDefinition is invariant in them (encode takes, decode returns)
   readonly methods: {readonly [key: string]: MethodDefinition<any, any, boolean, boolean>}
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined
+type Builtin = Date | ((...args: never[]) => unknown) | Uint8Array | string | number | boolean | bigint | undefined
 export type DeepPartial<T> = T extends Builtin
   ? T
   : T extends Array<infer U>
@@ -128,6 +133,9 @@ export class ContainerdClient {
     this.namespace = options.namespace || DEFAULT_NAMESPACE
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.signal = options.signal
+    // Every call under way listens on this one signal: many at a time (bench -C 12, concurrent execs) is the
+    // design, not a leak; without this Node prints MaxListenersExceededWarning past 10.
+    if (this.signal) setMaxListeners(0, this.signal)
   }
 
   /** A typed client for one service, e.g. `client.service(TasksDefinition).start({containerId})`. */
@@ -182,9 +190,15 @@ export class ContainerdClient {
       'grpc.service_config_disable_resolution': 1,
       'grpc.default_authority': 'localhost',
       'grpc.primary_user_agent': 'ctr',
+      // A local socket: HTTP/2's default 64 KiB window would make a large answer (Containers.List of
+      // thousands, each with its spec, is megabytes) wait for a WINDOW_UPDATE every 64 KiB.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     })
     return this.channel
   }
+
+  /** Set once containerd has answered any call on this client (errors.ts words a later deadline as slowness). */
+  private answered = false
 
   private async unary(path: string, method: AnyMethod, request: unknown, options?: CallOptions): Promise<unknown> {
     const timeoutMs = options?.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs
@@ -192,7 +206,10 @@ export class ContainerdClient {
     return new Promise((resolvePromise, reject) => {
       const handle = call.channel.makeUnaryRequest(path, call.serialize, call.deserialize, request, call.metadata, call.options, (error, response) => {
         call.done()
-        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined}))
+        // Any status from the server but a deadline or a lost connection means it answered: a later deadline
+        // is then a slow call, not a mute daemon.
+        if (!error || (error.code !== 4 && error.code !== 14 && error.code !== 1)) this.answered = true
+        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined, method: methodName(path), answered: this.answered}))
         else resolvePromise(response)
       })
       call.track(handle)
@@ -219,16 +236,11 @@ export class ContainerdClient {
       })
     })
     call.track(stream)
-    let sendError: unknown
-    // A failing request iterable cancels the call, and its error is the one reported.
-    sendAll(stream, requests).catch((error) => {
-      sendError = error
-      stream.cancel()
-    })
+    const sending = sendBeside(stream, requests)
     try {
       return await response
     } catch (error) {
-      throw sendError ?? error
+      throw sending.error() ?? error
     }
   }
 
@@ -237,17 +249,14 @@ export class ContainerdClient {
     const call = this.prepare(method, options, timeoutMs)
     const stream = call.channel.makeBidiStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options)
     call.track(stream)
-    let sendError: unknown
     // Sending runs beside reading: a request generator may wait for a response before it yields the next.
-    sendAll(stream, requests).catch((error) => {
-      sendError = error
-      stream.cancel()
-    })
+    const sending = sendBeside(stream, requests)
     try {
       yield* this.responses(stream, call, timeoutMs)
     } catch (error) {
-      throw sendError ?? error
+      throw sending.error() ?? error
     }
+    const sendError = sending.error()
     if (sendError) throw sendError
   }
 
@@ -305,6 +314,16 @@ interface PreparedCall {
   done(): void
 }
 
+/** Sends the requests while the call runs; a failing request iterable cancels the call, and its error is the one to report. */
+function sendBeside(stream: Parameters<typeof sendAll>[0], requests: Requests<unknown>): {error(): unknown} {
+  let failure: unknown
+  sendAll(stream, requests).catch((error) => {
+    failure = error
+    stream.cancel()
+  })
+  return {error: () => failure}
+}
+
 /** Writes every request with back-pressure, then half-closes. Stops quietly if the call has ended. */
 async function sendAll(stream: GrpcJs.ClientWritableStream<unknown>, requests: Requests<unknown>): Promise<void> {
   for await (const request of requests) {
@@ -340,4 +359,10 @@ function checkSocket(path: string): void {
     throw new CtrError('unavailable', `cannot connect to containerd at ${path}: ${reason}`)
   }
   if (!stats.isSocket()) throw new CtrError('unavailable', `cannot connect to containerd at ${path}: not a socket`)
+}
+
+/** `/containerd.services.tasks.v1.Tasks/Create` → `Tasks.Create`. */
+function methodName(path: string): string {
+  const [service = '', method = ''] = path.split('/').slice(1)
+  return `${service.split('.').at(-1)}.${method}`
 }

@@ -31,7 +31,10 @@ export async function pruneContainers(client: ContainerdClient, options: PruneOp
     } catch (error) {
       if (error instanceof CtrError && error.kind === 'cancelled') throw error
       if (error instanceof CtrError && error.kind === 'not-found') continue // deleted by someone else meanwhile
-      result.failures.push({id, error: error instanceof CtrError ? error : new CtrError('internal', String((error as Error)?.message ?? error), {cause: error})})
+      result.failures.push({
+        id,
+        error: error instanceof CtrError ? error : new CtrError('internal', String((error as Error)?.message ?? error), {cause: error}),
+      })
     }
   }
   return result

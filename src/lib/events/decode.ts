@@ -43,7 +43,7 @@ export interface CtrEvent {
 }
 
 /** Message types by the type name after the last '/' of the Any's type URL (the daemon sends bare names). */
-const PAYLOAD_TYPES: Record<string, MessageType<any>> = {
+const PAYLOAD_TYPES: Record<string, MessageType<object>> = {
   'containerd.events.TaskCreate': TaskCreate,
   'containerd.events.TaskStart': TaskStart,
   'containerd.events.TaskExit': TaskExit,
@@ -98,10 +98,10 @@ export function decodeEnvelope(envelope: Envelope): CtrEvent {
   if (!any) return event
   const typeName = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1)
   const messageType = PAYLOAD_TYPES[typeName]
-  let payload: Record<string, any>
+  let payload: Record<string, unknown>
   try {
     if (!messageType) throw new Error('unknown type')
-    payload = messageType.decode(any.value)
+    payload = messageType.decode(any.value) as Record<string, unknown>
   } catch {
     event.typeUrl = any.typeUrl
     return event
@@ -112,6 +112,7 @@ export function decodeEnvelope(envelope: Envelope): CtrEvent {
 }
 
 /** The ID, exec ID, PID and status columns from a decoded payload. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one reader for every event type's fields, each checked with typeof before use
 function summarize(typeName: string, p: Record<string, any>): Partial<CtrEvent> {
   const out: Partial<CtrEvent> = {}
   if (typeof p.containerId === 'string' && p.containerId) {

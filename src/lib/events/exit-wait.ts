@@ -34,7 +34,10 @@ export async function streamEvents(client: ContainerdClient, options: StreamEven
   const filters = buildFilters(options)
   if (exitOn) {
     // The exit must be seen even when the user's filters would hide it.
-    const exitFilter = buildFilters({namespace: options.namespace, filters: [`topic=="/tasks/exit",event.container_id==${quote(exitOn)},event.id==${quote(exitOn)}`]})
+    const exitFilter = buildFilters({
+      namespace: options.namespace,
+      filters: [`topic=="/tasks/exit",event.container_id==${quote(exitOn)},event.id==${quote(exitOn)}`],
+    })
     filters.push(...exitFilter)
   }
   const result: StreamEventsResult = {count: 0}

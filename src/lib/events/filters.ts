@@ -73,7 +73,9 @@ export function checkFilter(filter: string): void {
     try {
       new RegExp(pattern)
     } catch (error) {
-      throw usageError(`invalid --filter "${filter}": bad regular expression ${JSON.stringify(pattern)} (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`)
+      throw usageError(
+        `invalid --filter "${filter}": bad regular expression ${JSON.stringify(pattern)} (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`,
+      )
     }
   }
 }

@@ -78,22 +78,25 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
     let probing = false
     const heartbeat =
       heartbeatMs > 0
-        ? setInterval(() => {
-            // Only a quiet stream needs proof of life; one probe at a time.
-            if (probing || Date.now() - lastActivity < heartbeatMs) return
-            probing = true
-            version
-              .version({}, {timeoutMs: probeTimeoutMs, signal: streamSignal})
-              .then(
-                () => (lastActivity = Date.now()),
-                (error) => {
-                  if (streamSignal.aborted) return
-                  heartbeatFailure = error
-                  stream.abort()
-                },
-              )
-              .finally(() => (probing = false))
-          }, Math.min(heartbeatMs, 1000))
+        ? setInterval(
+            () => {
+              // Only a quiet stream needs proof of life; one probe at a time.
+              if (probing || Date.now() - lastActivity < heartbeatMs) return
+              probing = true
+              version
+                .version({}, {timeoutMs: probeTimeoutMs, signal: streamSignal})
+                .then(
+                  () => (lastActivity = Date.now()),
+                  (error) => {
+                    if (streamSignal.aborted) return
+                    heartbeatFailure = error
+                    stream.abort()
+                  },
+                )
+                .finally(() => (probing = false))
+            },
+            Math.min(heartbeatMs, 1000),
+          )
         : undefined
     let reason: string
     const events = client.service(EventsDefinition).subscribe({filters: [...options.filters]}, {timeoutMs: null, signal: streamSignal})

@@ -11,9 +11,7 @@ import type * as TarStream from 'tar-stream'
 import {CtrError} from '../containerd/errors'
 
 export type ArchiveEntry =
-  | {kind: 'file'; name: string; size: number; data: AsyncIterable<Buffer>}
-  | {kind: 'symlink'; name: string; target: string}
-  | {kind: 'other'; name: string}
+  {kind: 'file'; name: string; size: number; data: AsyncIterable<Buffer>} | {kind: 'symlink'; name: string; target: string} | {kind: 'other'; name: string}
 
 export type Compression = 'none' | 'gzip'
 
@@ -182,6 +180,13 @@ export async function* readArchive(input: Readable, label: string, onRead?: (byt
 function readError(label: string, error: unknown): CtrError {
   if (error instanceof CtrError) return error
   const code = (error as NodeJS.ErrnoException)?.code
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error)?.message ?? String(error)
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : ((error as Error)?.message ?? String(error))
   return new CtrError('usage', `cannot read ${label}: ${reason}`, {cause: error})
 }

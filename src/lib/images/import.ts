@@ -57,9 +57,7 @@ export interface ImportOptions {
   now?: Date
 }
 
-export type ImportProgress =
-  | {phase: 'read'; bytes: number; total?: number}
-  | {phase: 'unpack'; image: string; layer: number; layers: number}
+export type ImportProgress = {phase: 'read'; bytes: number; total?: number} | {phase: 'unpack'; image: string; layer: number; layers: number}
 
 export interface ImportedImage {
   name: string
@@ -119,7 +117,9 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
     input.destroy()
     await rollbackImageRecords(client, changed, signal)
     await lease.release({sync: true}).catch(() => undefined)
-    throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'import interrupted', {cause: error}) : error
+    throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled')
+      ? new CtrError('cancelled', 'import interrupted', {cause: error})
+      : error
   }
 }
 
@@ -156,7 +156,11 @@ interface ArchiveContents {
 }
 
 function cleanPath(name: string): string {
-  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '')
+  return posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
 }
 
 async function readWhole(data: AsyncIterable<Buffer>, size: number, what: string): Promise<Buffer> {
@@ -197,7 +201,8 @@ async function readAll(
     if (name === 'oci-layout') contents.ociLayout = await readWhole(entry.data, entry.size, what)
     else if (name === 'index.json') contents.indexJson = await readWhole(entry.data, entry.size, what)
     else if (name === 'manifest.json') contents.dockerManifest = await readWhole(entry.data, entry.size, what)
-    else if (name === 'repositories' || /(^|\/)(VERSION|json)$/.test(name)) continue // docker's legacy metadata, unused
+    else if (name === 'repositories' || /(^|\/)(VERSION|json)$/.test(name))
+      continue // docker's legacy metadata, unused
     else {
       const m = BLOB_PATH.exec(name)
       if (m && m[1] !== 'sha256') throw usageError(`${what}: digest algorithm ${m[1]} is not supported (sha256 only)`)
@@ -322,7 +327,11 @@ async function namedImages(
       const blob = archive.files.get(cleanPath(entry.Config))
       if (blob?.bytes) configs.set(blob.digest, parseConfig(blob.bytes, `image config ${entry.Config} in ${label}`))
     }
-    const compressed = await compressedVariants(client, entries.flatMap((e) => e.Layers.map((l) => archive.files.get(cleanPath(l))?.digest ?? '')), call)
+    const compressed = await compressedVariants(
+      client,
+      entries.flatMap((e) => e.Layers.map((l) => archive.files.get(cleanPath(l))?.digest ?? '')),
+      call,
+    )
     const fileOf = (path: string): ArchiveBlob | undefined => {
       const blob = archive.files.get(cleanPath(path))
       return (blob && compressed.get(blob.digest)) ?? blob

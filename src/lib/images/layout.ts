@@ -111,7 +111,8 @@ export function parseConfig(bytes: Uint8Array, what: string): ImageConfig {
   if (!isObject(v)) throw bad(what, 'an image config must be a JSON object')
   const rootfs = isObject(v.rootfs) ? v.rootfs : undefined
   const diffIds = Array.isArray(rootfs?.diff_ids) ? rootfs.diff_ids : undefined
-  if (diffIds) for (const d of diffIds) if (typeof d !== 'string' || !DIGEST.test(d)) throw bad(what, `rootfs.diff_ids has ${JSON.stringify(d)}, not sha256:<64 hex>`)
+  if (diffIds)
+    for (const d of diffIds) if (typeof d !== 'string' || !DIGEST.test(d)) throw bad(what, `rootfs.diff_ids has ${JSON.stringify(d)}, not sha256:<64 hex>`)
   return {
     os: typeof v.os === 'string' ? v.os : undefined,
     architecture: typeof v.architecture === 'string' ? v.architecture : undefined,
@@ -135,7 +136,8 @@ export function parseDockerManifest(bytes: Uint8Array, what: string): DockerArch
       throw bad(what, `entry ${i} needs Config (a path) and Layers (paths)`)
     }
     const tags = entry.RepoTags
-    if (tags !== undefined && tags !== null && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) throw bad(what, `entry ${i}: RepoTags must be strings`)
+    if (tags !== undefined && tags !== null && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')))
+      throw bad(what, `entry ${i}: RepoTags must be strings`)
     return {Config: entry.Config, RepoTags: tags as string[] | null | undefined, Layers: entry.Layers as string[]}
   })
 }
@@ -156,7 +158,8 @@ export function makeBlob(value: unknown, mediaType: string): MadeBlob {
 export function descriptorJson(d: Descriptor): Record<string, unknown> {
   const out: Record<string, unknown> = {mediaType: d.mediaType, digest: d.digest, size: d.size}
   // Go marshals maps with sorted keys.
-  if (d.annotations && Object.keys(d.annotations).length > 0) out.annotations = Object.fromEntries(Object.entries(d.annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  if (d.annotations && Object.keys(d.annotations).length > 0)
+    out.annotations = Object.fromEntries(Object.entries(d.annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   if (d.platform) {
     const p: Record<string, unknown> = {architecture: d.platform.architecture, os: d.platform.os}
     if (d.platform.variant) p.variant = d.platform.variant

@@ -36,7 +36,12 @@ export interface Resolved {
  * Walks one image for the platform: the manifests it resolves to (each blob present), and the GC labels
  * for its index and manifests (collected in `labels`, keyed by parent digest).
  */
-export async function resolveImage(store: ImageBlobs, candidate: Candidate, matcher: PlatformMatcher, labels: Map<string, Record<string, string>>): Promise<Resolved> {
+export async function resolveImage(
+  store: ImageBlobs,
+  candidate: Candidate,
+  matcher: PlatformMatcher,
+  labels: Map<string, Record<string, string>>,
+): Promise<Resolved> {
   const manifests: Resolved['manifests'] = []
   const seenPlatforms: Platform[] = []
   const what = `image ${candidate.name}`

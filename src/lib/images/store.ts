@@ -174,7 +174,10 @@ export async function removeImage(client: ContainerdClient, name: string, option
     const users = await containersUsing(client, name, options.signal)
     if (users.length > 0) {
       const list = users.length > 3 ? `${users.slice(0, 3).join(', ')} and ${users.length - 3} more` : users.join(', ')
-      throw new CtrError('failed-precondition', `image "${name}" is used by container${users.length > 1 ? 's' : ''} ${list} (delete them first, or use --force)`)
+      throw new CtrError(
+        'failed-precondition',
+        `image "${name}" is used by container${users.length > 1 ? 's' : ''} ${list} (delete them first, or use --force)`,
+      )
     }
   }
   await images.delete({name, sync: options.sync ?? false}, {signal: options.signal, timeoutMs: options.sync ? null : undefined})

@@ -87,7 +87,10 @@ export async function unpackLayers(
     try {
       const result = await client
         .service(DiffDefinition)
-        .apply({diff: {mediaType: layer.mediaType, digest: layer.digest, size: BigInt(layer.size), annotations: layer.annotations ?? {}}, mounts, payloads: {}}, {...call, timeoutMs: null})
+        .apply(
+          {diff: {mediaType: layer.mediaType, digest: layer.digest, size: BigInt(layer.size), annotations: layer.annotations ?? {}}, mounts, payloads: {}},
+          {...call, timeoutMs: null},
+        )
       const diffId = result.applied?.digest
       if (diffId !== image.diffIds[i]) {
         throw new CtrError('usage', `image ${image.name}: layer ${layer.digest} unpacks to ${diffId}, but its config says diff_id ${image.diffIds[i]}`)
@@ -102,7 +105,9 @@ export async function unpackLayers(
       }
       if (committed) await setBlobLabels(client, layer.digest, {[UNCOMPRESSED_LABEL]: diffId}, call)
     } catch (error) {
-      throw error instanceof CtrError && error.kind !== 'internal' ? error : new CtrError('internal', `unpack layer ${i + 1} of ${image.name} (${layer.digest}): ${(error as Error).message}`, {cause: error})
+      throw error instanceof CtrError && error.kind !== 'internal'
+        ? error
+        : new CtrError('internal', `unpack layer ${i + 1} of ${image.name} (${layer.digest}): ${(error as Error).message}`, {cause: error})
     } finally {
       if (!committed) await snapshots.remove({snapshotter, key}, call).catch(() => undefined)
     }

@@ -83,7 +83,11 @@ export async function prepareLog(namespace: string, id: string, options: LogOpti
   } else {
     path = defaultLogPath(options.root ?? logRoot(), namespace, id)
     await mkdir(dirname(path), {recursive: true, mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
-      throw new CtrError('permission-denied', `cannot create the log directory ${dirname(path)}: ${reason(error)} (use --log-path, --no-log, or set ${LOG_DIR_ENV})`, {cause: error})
+      throw new CtrError(
+        'permission-denied',
+        `cannot create the log directory ${dirname(path)}: ${reason(error)} (use --log-path, --no-log, or set ${LOG_DIR_ENV})`,
+        {cause: error},
+      )
     })
   }
   let created = false
@@ -119,9 +123,13 @@ async function checkWritableDir(dir: string): Promise<void> {
 }
 
 function logFileError(path: string, error: NodeJS.ErrnoException): CtrError {
-  return new CtrError(error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS' ? 'permission-denied' : 'usage', `cannot write the log file ${path}: ${reason(error)}`, {
-    cause: error,
-  })
+  return new CtrError(
+    error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS' ? 'permission-denied' : 'usage',
+    `cannot write the log file ${path}: ${reason(error)}`,
+    {
+      cause: error,
+    },
+  )
 }
 
 function reason(error: NodeJS.ErrnoException): string {

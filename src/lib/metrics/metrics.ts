@@ -190,7 +190,13 @@ export async function checkContainersExist(client: ContainerdClient, ids: readon
   }
 }
 
-export function toStats(id: string, state: ProcessStatus, sample: MetricsSample | undefined, previous: MetricsSample | undefined, hostMemory = totalmem()): ContainerStats {
+export function toStats(
+  id: string,
+  state: ProcessStatus,
+  sample: MetricsSample | undefined,
+  previous: MetricsSample | undefined,
+  hostMemory = totalmem(),
+): ContainerStats {
   const active = state === 'running' || state === 'paused' || state === 'pausing'
   if (!active || !sample) return {id, state, timestamp: sample?.timestamp ?? new Date()}
   const effectiveLimit = sample.memoryLimit ?? hostMemory
@@ -241,7 +247,12 @@ export async function* watchStats(client: ContainerdClient, options: WatchStatsO
   const round = async (): Promise<ContainerStats[]> => {
     const states = await taskStates(client, signal)
     const ids =
-      options.ids.length > 0 ? [...options.ids] : [...states].filter(([, s]) => s === 'running' || s === 'paused').map(([id]) => id).sort()
+      options.ids.length > 0
+        ? [...options.ids]
+        : [...states]
+            .filter(([, s]) => s === 'running' || s === 'paused')
+            .map(([id]) => id)
+            .sort()
     const live = ids.filter((id) => ['running', 'paused', 'pausing'].includes(states.get(id) ?? 'stopped'))
     const samples = await readMetrics(client, live, signal)
     return ids.map((id) => {

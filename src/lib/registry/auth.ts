@@ -44,7 +44,10 @@ export function dockerConfigCredentials(domain: string, env: NodeJS.ProcessEnv =
   } catch {
     return undefined
   }
-  const keys = domain === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'] : [domain, `https://${domain}`, `http://${domain}`]
+  const keys =
+    domain === 'docker.io'
+      ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
+      : [domain, `https://${domain}`, `http://${domain}`]
   for (const key of keys) {
     const entry = auths[key] ?? auths[`${key}/`]
     if (!entry) continue

@@ -84,7 +84,10 @@ export class RegistryClient {
     if (!this.timeoutMs) return promise
     let timer: NodeJS.Timeout | undefined
     const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CtrError('deadline-exceeded', `registry ${this.domain} sent nothing of ${what} for ${formatMs(this.timeoutMs)}`)), this.timeoutMs)
+      timer = setTimeout(
+        () => reject(new CtrError('deadline-exceeded', `registry ${this.domain} sent nothing of ${what} for ${formatMs(this.timeoutMs)}`)),
+        this.timeoutMs,
+      )
     })
     try {
       return await Promise.race([promise, idle])
@@ -100,10 +103,18 @@ export class RegistryClient {
     const signals = [this.options.signal, timeout].filter((s): s is AbortSignal => Boolean(s))
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
     try {
-      return await fetch(url, {method: init.method ?? 'GET', headers, body: init.body, signal, redirect: 'follow', ...(isStream(init.body) ? {duplex: 'half'} : {})} as unknown as Parameters<typeof fetch>[1])
+      return await fetch(url, {
+        method: init.method ?? 'GET',
+        headers,
+        body: init.body,
+        signal,
+        redirect: 'follow',
+        ...(isStream(init.body) ? {duplex: 'half'} : {}),
+      } as unknown as Parameters<typeof fetch>[1])
     } catch (error) {
       if (this.options.signal?.aborted) throw new CtrError('cancelled', `${init.what}: cancelled`, {cause: error})
-      if (timeout?.aborted) throw new CtrError('deadline-exceeded', `registry ${this.domain} did not answer within ${formatMs(this.timeoutMs)} (${init.what})`, {cause: error})
+      if (timeout?.aborted)
+        throw new CtrError('deadline-exceeded', `registry ${this.domain} did not answer within ${formatMs(this.timeoutMs)} (${init.what})`, {cause: error})
       throw this.transportError(error, init.what)
     }
   }
@@ -165,7 +176,8 @@ export class RegistryClient {
       detail = text.split('\n')[0].slice(0, 200)
     }
     const suffix = detail ? ` (${detail})` : ''
-    if (response.status === 401) return unauthorized(this.domain, what, this.options.credentials ? 'wrong user name or password' : 'credentials required (--user, or docker login)')
+    if (response.status === 401)
+      return unauthorized(this.domain, what, this.options.credentials ? 'wrong user name or password' : 'credentials required (--user, or docker login)')
     if (response.status === 403) return new CtrError('permission-denied', `registry ${this.domain}: ${what}: denied${suffix}`)
     if (response.status === 404) return new CtrError('not-found', `${what} not found in ${this.options.domain}/${this.options.repository}${suffix}`)
     return new CtrError('internal', `registry ${this.domain}: ${what}: HTTP ${response.status}${suffix}`)

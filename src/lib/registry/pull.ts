@@ -105,7 +105,8 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     // Layers (configs are in already: the walk read them), each once, N at a time.
     const layers = new Map<string, Descriptor>()
     for (const m of resolved.manifests) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
-    for (const layer of layers.values()) options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
+    for (const layer of layers.values())
+      options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
     await pool([...layers.values()], concurrency, signal, (layer) => blobs.fetchBlob(layer, 'layer', options.onProgress))
 
     // Go's key has the host without its port (distribution.source.127.0.0.1).
@@ -147,7 +148,8 @@ async function resolveTop(registry: RegistryClient, object: string, digest?: str
   const bytes = await readLimited(registry, response, what)
   const actual = sha256Digest(bytes)
   const claimed = digest ?? response.headers.get('docker-content-digest') ?? undefined
-  if (claimed && claimed !== actual) throw new CtrError('usage', `${what} from ${registry.domain} does not match its digest: expected ${claimed}, the data has ${actual}`)
+  if (claimed && claimed !== actual)
+    throw new CtrError('usage', `${what} from ${registry.domain} does not match its digest: expected ${claimed}, the data has ${actual}`)
   const mediaType = manifestMediaType(response.headers.get('content-type'), bytes, what)
   return {descriptor: {mediaType, digest: actual, size: bytes.length}, bytes}
 }
@@ -279,4 +281,3 @@ export async function pool<T>(items: readonly T[], limit: number, signal: AbortS
   if (failed !== undefined) throw failed
   for (const r of results) if (r.status === 'rejected') throw r.reason
 }
-

@@ -95,7 +95,8 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   await walk(top, 0)
 
   const uploaded = {blobs: 0, bytes: 0}
-  for (const {descriptor, kind} of blobs.values()) options.onProgress?.({phase: 'blob', digest: descriptor.digest, kind, size: descriptor.size, bytes: 0, state: 'waiting'})
+  for (const {descriptor, kind} of blobs.values())
+    options.onProgress?.({phase: 'blob', digest: descriptor.digest, kind, size: descriptor.size, bytes: 0, state: 'waiting'})
   await pool([...blobs.values()], options.maxConcurrentUploads ?? 3, signal, async ({descriptor: d, kind}) => {
     const label = `${kind} ${d.digest}`
     const head = await registry.request(`/blobs/${d.digest}`, {method: 'HEAD', what: label, ok: [404]})
@@ -118,7 +119,12 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
         yield r.data
       }
     }
-    const put = await registry.request(url.toString(), {method: 'PUT', what: `upload of ${label}`, headers: {'content-type': 'application/octet-stream', 'content-length': String(d.size)}, body: body()})
+    const put = await registry.request(url.toString(), {
+      method: 'PUT',
+      what: `upload of ${label}`,
+      headers: {'content-type': 'application/octet-stream', 'content-length': String(d.size)},
+      body: body(),
+    })
     await put.body?.cancel()
     uploaded.blobs++
     uploaded.bytes += d.size
@@ -128,7 +134,12 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   for (const [i, m] of manifests.entries()) {
     const isTop = i === manifests.length - 1
     const object = isTop ? (ref.tag ?? ref.digest!) : m.descriptor.digest
-    const response = await registry.request(`/manifests/${object}`, {method: 'PUT', what: `manifest ${m.descriptor.digest}`, headers: {'content-type': m.descriptor.mediaType}, body: m.bytes})
+    const response = await registry.request(`/manifests/${object}`, {
+      method: 'PUT',
+      what: `manifest ${m.descriptor.digest}`,
+      headers: {'content-type': m.descriptor.mediaType},
+      body: m.bytes,
+    })
     await response.body?.cancel()
     const digest = response.headers.get('docker-content-digest')
     if (digest && digest !== m.descriptor.digest) throw new CtrError('internal', `registry ${ref.domain} stored manifest ${m.descriptor.digest} as ${digest}`)

@@ -39,9 +39,7 @@ export function newExecId(): string {
 export function checkExecId(execId: string): void {
   // Exec IDs follow containerd's identifier rule too.
   if (!isIdentifier(execId)) {
-    throw usageError(
-      `invalid --exec-id "${execId}": use 1-${MAX_IDENTIFIER_LENGTH} letters and digits, separated by single '.', '_' or '-'`,
-    )
+    throw usageError(`invalid --exec-id "${execId}": use 1-${MAX_IDENTIFIER_LENGTH} letters and digits, separated by single '.', '_' or '-'`)
   }
 }
 

@@ -62,33 +62,36 @@ export async function killTask(client: ContainerdClient, id: string, options: Ki
   const pid = options.pid ?? 0
   const all = Boolean(options.all)
   const execId = pid === 0 ? '' : await execIdForPid(client, id, pid)
-  await tasks(client).kill({containerId: id, execId, signal, all}).catch((error) => {
-    throw withContainer(error, id)
-  })
+  await tasks(client)
+    .kill({containerId: id, execId, signal, all})
+    .catch((error) => {
+      throw withContainer(error, id)
+    })
   return {id, signal, execId, pid, all}
 }
 
 export async function pauseTask(client: ContainerdClient, id: string): Promise<{id: string}> {
-  await tasks(client).pause({containerId: id}).catch((error) => {
-    throw withContainer(error, id)
-  })
+  await tasks(client)
+    .pause({containerId: id})
+    .catch((error) => {
+      throw withContainer(error, id)
+    })
   return {id}
 }
 
 export async function resumeTask(client: ContainerdClient, id: string): Promise<{id: string}> {
-  await tasks(client).resume({containerId: id}).catch((error) => {
-    throw withContainer(error, id)
-  })
+  await tasks(client)
+    .resume({containerId: id})
+    .catch((error) => {
+      throw withContainer(error, id)
+    })
   return {id}
 }
 
 /** Every process of the container's task (the init, exec processes and their children), by PID. */
 export async function listProcesses(client: ContainerdClient, id: string): Promise<ProcessEntry[]> {
   const service = tasks(client)
-  const [pids, init] = await Promise.all([
-    service.listPids({containerId: id}),
-    service.get({containerId: id}),
-  ]).catch((error) => {
+  const [pids, init] = await Promise.all([service.listPids({containerId: id}), service.get({containerId: id})]).catch((error) => {
     throw withContainer(error, id)
   })
   const entries = pids.processes.map((p) => ({pid: p.pid, execId: execIdOf(p.info), init: p.pid === init.process?.pid}))

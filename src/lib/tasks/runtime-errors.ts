@@ -12,9 +12,7 @@
 import {CtrError, EXIT} from '../containerd/errors'
 
 export type RuntimeFailure =
-  | {kind: 'command-not-found'; command?: string}
-  | {kind: 'not-executable'; command?: string}
-  | {kind: 'cwd'; cwd: string; reason: string}
+  {kind: 'command-not-found'; command?: string} | {kind: 'not-executable'; command?: string} | {kind: 'cwd'; cwd: string; reason: string}
 
 /** What runc's message says went wrong, if it is one of the failures above. */
 export function runtimeFailure(message: string): RuntimeFailure | undefined {

@@ -29,7 +29,11 @@ export async function checkWaitable(client: ContainerdClient, id: string): Promi
 }
 
 /** Resolves when the container's task exits (at once if it already has). No deadline; survives daemon restarts. */
-export async function waitContainer(client: ContainerdClient, id: string, options: {signal?: AbortSignal; reconnectLimitMs?: number} = {}): Promise<WaitResult> {
+export async function waitContainer(
+  client: ContainerdClient,
+  id: string,
+  options: {signal?: AbortSignal; reconnectLimitMs?: number} = {},
+): Promise<WaitResult> {
   const backoff = new Backoff()
   let unavailableSince: number | undefined
   for (;;) {

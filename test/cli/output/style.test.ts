@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
 import {colorLevel} from '../../../src/cli/output/style'
-import {renderTable} from '../../../src/cli/output/table'
 import {toJson} from '../../../src/cli/output/print'
 
 describe('colorLevel', () => {
@@ -15,16 +14,6 @@ describe('colorLevel', () => {
     expect(colorLevel(false, {FORCE_COLOR: '1'})).toBe(1)
     expect(colorLevel(false, {FORCE_COLOR: '3'})).toBe(3)
     expect(colorLevel(true, {FORCE_COLOR: '0'})).toBe(0)
-  })
-})
-
-describe('renderTable', () => {
-  it('prints a header and aligned columns without borders or trailing blanks', () => {
-    const text = renderTable([{id: 'a', pid: 12}, {id: 'longer', pid: 3}], [
-      {header: 'ID', value: (r) => r.id},
-      {header: 'PID', value: (r) => r.pid},
-    ])
-    expect(text.split('\n')).toEqual(['ID       PID', 'a        12', 'longer   3'])
   })
 })
 

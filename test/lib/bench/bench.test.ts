@@ -35,7 +35,15 @@ describe('runBench', () => {
   it('starts count containers with unique prefixed IDs, at most concurrency at a time, and cleans up all', async () => {
     const r = recorder({delayMs: 5})
     const progress: number[] = []
-    const result = await runBench(client, {bundle: 'b', count: 20, concurrency: 4, prefix: 'p', start: r.start, cleanup: r.cleanup, onProgress: (done) => progress.push(done)})
+    const result = await runBench(client, {
+      bundle: 'b',
+      count: 20,
+      concurrency: 4,
+      prefix: 'p',
+      start: r.start,
+      cleanup: r.cleanup,
+      onProgress: (done) => progress.push(done),
+    })
     expect(r.started).toHaveLength(20)
     expect(new Set(r.started).size).toBe(20)
     expect(r.started.every((id) => /^p-\d+$/.test(id))).toBe(true)

@@ -53,6 +53,8 @@ describe('tidyDaemonMessage', () => {
     expect(tidyDaemonMessage('runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0 path= /run/x/criu-dump.log: unknown')).toBe(
       'runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0',
     )
-    expect(tidyDaemonMessage('OCI runtime restore failed: criu failed: type RESTORE errno 0\nlog file: /x/restore.log')).toBe('OCI runtime restore failed: criu failed: type RESTORE errno 0')
+    expect(tidyDaemonMessage('OCI runtime restore failed: criu failed: type RESTORE errno 0\nlog file: /x/restore.log')).toBe(
+      'OCI runtime restore failed: criu failed: type RESTORE errno 0',
+    )
   })
 })

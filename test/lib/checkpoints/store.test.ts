@@ -27,9 +27,12 @@ describe('checkpoint names', () => {
     expect(() => checkCheckpointName(name)).not.toThrow()
   })
 
-  it.each(['', '.', '..', '../x', 'a/b', '/abs', '.hidden', '-dash', '_under', 'a..b', 'a\0b', 'sp ace', 'é', 'x'.repeat(77), 'a\nb'])('rejects %j with a one-line usage error', (name) => {
-    expect(usage(() => checkCheckpointName(name))).toContain(`invalid checkpoint name ${JSON.stringify(name)}`)
-  })
+  it.each(['', '.', '..', '../x', 'a/b', '/abs', '.hidden', '-dash', '_under', 'a..b', 'a\0b', 'sp ace', 'é', 'x'.repeat(77), 'a\nb'])(
+    'rejects %j with a one-line usage error',
+    (name) => {
+      expect(usage(() => checkCheckpointName(name))).toContain(`invalid checkpoint name ${JSON.stringify(name)}`)
+    },
+  )
 })
 
 describe('store paths', () => {

@@ -52,8 +52,24 @@ describe('matchesFilters', () => {
 })
 
 describe('containerInfo', () => {
-  const container = {id: 'c', labels: {[BUNDLE_LABEL]: '/bundles/c'}, image: '', runtime: {name: 'io.containerd.runc.v2'}, snapshotter: '', snapshotKey: '', extensions: {}, createdAt: new Date(0)}
-  const task = (over: Partial<TaskInfo>): TaskInfo => ({id: 'c', pid: 42, status: 'running', terminal: false, stdio: {stdin: '', stdout: '', stderr: ''}, ...over})
+  const container = {
+    id: 'c',
+    labels: {[BUNDLE_LABEL]: '/bundles/c'},
+    image: '',
+    runtime: {name: 'io.containerd.runc.v2'},
+    snapshotter: '',
+    snapshotKey: '',
+    extensions: {},
+    createdAt: new Date(0),
+  }
+  const task = (over: Partial<TaskInfo>): TaskInfo => ({
+    id: 'c',
+    pid: 42,
+    status: 'running',
+    terminal: false,
+    stdio: {stdin: '', stdout: '', stderr: ''},
+    ...over,
+  })
   it('takes status and PID from the task and the bundle from the label', () => {
     expect(containerInfo(container, task({}))).toMatchObject({id: 'c', bundle: '/bundles/c', status: 'running', pid: 42, runtime: 'io.containerd.runc.v2'})
   })
@@ -62,7 +78,10 @@ describe('containerInfo', () => {
     expect(containerInfo(container, task({status: 'stopped', exitStatus: 3}))).toMatchObject({status: 'stopped', pid: 0, exitStatus: 3})
   })
   it('shows the image of containers made from one', () => {
-    expect(containerInfo({...container, labels: {}, image: 'docker.io/library/redis:7'}, undefined)).toMatchObject({bundle: '', image: 'docker.io/library/redis:7'})
+    expect(containerInfo({...container, labels: {}, image: 'docker.io/library/redis:7'}, undefined)).toMatchObject({
+      bundle: '',
+      image: 'docker.io/library/redis:7',
+    })
   })
 })
 

@@ -13,14 +13,22 @@ describe('decodeSpec', () => {
   })
   it('keeps other types and bad JSON as typeUrl + base64', () => {
     expect(decodeSpec(any('example.Other', 'abc'))).toEqual({typeUrl: 'example.Other', value: 'YWJj'})
-    expect(decodeSpec(any('types.containerd.io/opencontainers/runtime-spec/1/Spec', '{'))).toEqual({typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: 'ew=='})
+    expect(decodeSpec(any('types.containerd.io/opencontainers/runtime-spec/1/Spec', '{'))).toEqual({
+      typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+      value: 'ew==',
+    })
   })
 })
 
 describe('runtimeOptions', () => {
   it('decodes runc Options', () => {
     const value = RuncOptions.encode(RuncOptions.fromPartial({systemdCgroup: true, binaryName: 'crun'})).finish()
-    expect(runtimeOptions(any('containerd.runc.v1.Options', value))).toMatchObject({typeUrl: 'containerd.runc.v1.Options', systemdCgroup: true, binaryName: 'crun', noPivotRoot: false})
+    expect(runtimeOptions(any('containerd.runc.v1.Options', value))).toMatchObject({
+      typeUrl: 'containerd.runc.v1.Options',
+      systemdCgroup: true,
+      binaryName: 'crun',
+      noPivotRoot: false,
+    })
   })
   it('keeps unknown options raw', () => {
     expect(runtimeOptions(any('io.example.Options', 'z'))).toEqual({typeUrl: 'io.example.Options', value: 'eg=='})

@@ -42,8 +42,15 @@ describe('decodeEnvelope', () => {
 
   it('reads exec-started and start PIDs, and status 0 only where there is one', () => {
     const started = TaskExecStarted.encode(TaskExecStarted.fromPartial({containerId: 'c', execId: 'e', pid: 7})).finish()
-    expect(decodeEnvelope(envelope('/tasks/exec-started', 'containerd.events.TaskExecStarted', started))).toMatchObject({type: 'exec-started', id: 'c', execId: 'e', pid: 7})
-    const start = decodeEnvelope(envelope('/tasks/start', 'containerd.events.TaskStart', TaskStart.encode(TaskStart.fromPartial({containerId: 'c', pid: 5})).finish()))
+    expect(decodeEnvelope(envelope('/tasks/exec-started', 'containerd.events.TaskExecStarted', started))).toMatchObject({
+      type: 'exec-started',
+      id: 'c',
+      execId: 'e',
+      pid: 7,
+    })
+    const start = decodeEnvelope(
+      envelope('/tasks/start', 'containerd.events.TaskStart', TaskStart.encode(TaskStart.fromPartial({containerId: 'c', pid: 5})).finish()),
+    )
     expect(start).toMatchObject({type: 'start', id: 'c', pid: 5})
     expect(start.status).toBeUndefined()
   })
@@ -63,7 +70,13 @@ describe('decodeEnvelope', () => {
 
   it('keeps topic and namespace for unknown types, and for undecodable bytes', () => {
     const unknown = decodeEnvelope(envelope('/sandboxes/create', 'containerd.events.SandboxCreate', new Uint8Array([8, 1]), 'ns2'))
-    expect(unknown).toEqual({timestamp: at, namespace: 'ns2', topic: '/sandboxes/create', type: '/sandboxes/create', typeUrl: 'containerd.events.SandboxCreate'})
+    expect(unknown).toEqual({
+      timestamp: at,
+      namespace: 'ns2',
+      topic: '/sandboxes/create',
+      type: '/sandboxes/create',
+      typeUrl: 'containerd.events.SandboxCreate',
+    })
     const garbage = decodeEnvelope(envelope('/tasks/exit', 'containerd.events.TaskExit', new Uint8Array([0xff, 0xff, 0xff])))
     expect(garbage).toMatchObject({topic: '/tasks/exit', type: 'exit', namespace: 'ns1'})
     expect(garbage.payload).toBeUndefined()

@@ -57,7 +57,12 @@ describe('watchEvents (scripted fake client)', () => {
     )
     const statuses: string[] = []
     const ids: string[] = []
-    const watch = watchEvents(client, {filters: ['namespace=="n"'], backoff: fast, heartbeatMs: 0, onStatus: (s) => statuses.push(s.kind === 'lost' ? `lost: ${s.reason}` : s.kind)})
+    const watch = watchEvents(client, {
+      filters: ['namespace=="n"'],
+      backoff: fast,
+      heartbeatMs: 0,
+      onStatus: (s) => statuses.push(s.kind === 'lost' ? `lost: ${s.reason}` : s.kind),
+    })
     await expect(
       (async () => {
         for await (const event of watch) ids.push(event.id!)
@@ -74,13 +79,20 @@ describe('watchEvents (scripted fake client)', () => {
     expect(first.calls.subscribe).toBe(0)
 
     const once = fakeClient([true], [{envelopes: [], end: new CtrError('unavailable', 'cannot connect to containerd at /x.sock: connection lost')}])
-    await expect(watchEvents(once.client, {filters: [], reconnect: false, backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow('event stream lost (connection lost)')
+    await expect(watchEvents(once.client, {filters: [], reconnect: false, backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow(
+      'event stream lost (connection lost)',
+    )
   })
 
   it('never retries a filter the daemon rejects', async () => {
-    const bad = new CtrError('internal', 'subscription error: failed parsing subscription filters: filters: parse error: [topic==]: expected value or quoted: invalid argument')
+    const bad = new CtrError(
+      'internal',
+      'subscription error: failed parsing subscription filters: filters: parse error: [topic==]: expected value or quoted: invalid argument',
+    )
     const {client, calls} = fakeClient([true], [{envelopes: [], end: bad}])
-    await expect(watchEvents(client, {filters: ['topic=='], backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow('invalid --filter: parse error: [topic==]: expected value or quoted')
+    await expect(watchEvents(client, {filters: ['topic=='], backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow(
+      'invalid --filter: parse error: [topic==]: expected value or quoted',
+    )
     expect(calls.subscribe).toBe(1)
   })
 })

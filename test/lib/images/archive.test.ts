@@ -89,7 +89,9 @@ describe('readArchive', () => {
     expect(await failure(tarBytes.subarray(0, 5000))).toBe('archive t.tar is truncated (it ends inside blobs/sha256/ab)')
     const gz = gzipSync(tarBytes)
     expect(await failure(gz.subarray(0, gz.length - 20))).toMatch(/^archive t.tar (is not valid gzip data|is truncated)/)
-    expect(await failure(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe('archive t.tar is compressed with zstd, which ctr cannot read: decompress it first')
+    expect(await failure(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe(
+      'archive t.tar is compressed with zstd, which ctr cannot read: decompress it first',
+    )
   })
 
   it('a file shorter than the bytes looked at first is still read (and judged) whole', async () => {

@@ -30,7 +30,13 @@ describe('parsing', () => {
       json({
         schemaVersion: 2,
         manifests: [
-          {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha('m'), size: 10, annotations: {a: 'b'}, platform: {os: 'linux', architecture: 'arm', variant: 'v7'}},
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: sha('m'),
+            size: 10,
+            annotations: {a: 'b'},
+            platform: {os: 'linux', architecture: 'arm', variant: 'v7'},
+          },
         ],
       }),
       'index.json',
@@ -56,7 +62,11 @@ describe('parsing', () => {
 
   it('manifests and configs', () => {
     const m = parseManifest(
-      json({schemaVersion: 2, config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('c'), size: 3}, layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha('l'), size: 5}]}),
+      json({
+        schemaVersion: 2,
+        config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('c'), size: 3},
+        layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha('l'), size: 5}],
+      }),
       'm',
     )
     expect(m.layers).toHaveLength(1)
@@ -106,12 +116,28 @@ describe('docker archive conversion (as Go ctr images/archive)', () => {
   })
 
   it('an untagged entry gets an unnamed index entry; missing files are named', () => {
-    const {index} = dockerImages([{Config: 'c.json', Layers: []}], (p) => files[p], () => ({os: 'linux', architecture: 'arm'}))
+    const {index} = dockerImages(
+      [{Config: 'c.json', Layers: []}],
+      (p) => files[p],
+      () => ({os: 'linux', architecture: 'arm'}),
+    )
     const [entry] = JSON.parse(index.bytes.toString()).manifests
     expect(entry.annotations).toBeUndefined()
     expect(entry.platform).toEqual({architecture: 'arm', os: 'linux', variant: 'v7'})
-    expect(() => dockerImages([{Config: 'nope.json', Layers: []}], (p) => files[p], () => ({}))).toThrow(/image config nope.json, which the archive does not have/)
-    expect(() => dockerImages([{Config: 'c.json', Layers: ['x/layer.tar']}], (p) => files[p], () => ({}))).toThrow(/layer x\/layer.tar, which the archive does not have/)
+    expect(() =>
+      dockerImages(
+        [{Config: 'nope.json', Layers: []}],
+        (p) => files[p],
+        () => ({}),
+      ),
+    ).toThrow(/image config nope.json, which the archive does not have/)
+    expect(() =>
+      dockerImages(
+        [{Config: 'c.json', Layers: ['x/layer.tar']}],
+        (p) => files[p],
+        () => ({}),
+      ),
+    ).toThrow(/layer x\/layer.tar, which the archive does not have/)
   })
 
   it('makeBlob digests what it serializes', () => {
@@ -143,7 +169,12 @@ describe('GC labels (containerd ChildGCLabels numbering)', () => {
       'containerd.io/gc.ref.content.1': 'o',
     })
     const config = {mediaType: 'application/vnd.docker.container.image.v1+json'}
-    expect(childrenGcLabels([{...config, digest: 'c0'}, {...config, digest: 'c1'}])).toEqual({
+    expect(
+      childrenGcLabels([
+        {...config, digest: 'c0'},
+        {...config, digest: 'c1'},
+      ]),
+    ).toEqual({
       'containerd.io/gc.ref.content.config': 'c0',
       'containerd.io/gc.ref.content.config1': 'c1',
     })

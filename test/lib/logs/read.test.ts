@@ -98,4 +98,3 @@ describe('readLog', () => {
     await expect(reading).rejects.toThrow('stop')
   })
 })
-

@@ -48,9 +48,21 @@ describe('decodeMetrics v1 (these machines)', () => {
 
   it('reports network only when present', () => {
     const value = MetricsV1.encode(
-      MetricsV1.fromPartial({network: [{name: 'eth0', rxBytes: 100n, txBytes: 50n}, {name: 'lo', rxBytes: 1n, txBytes: 2n}], memory: {usage: {usage: 10n, limit: 1024n}}, pids: {current: 2n, limit: 64n}}),
+      MetricsV1.fromPartial({
+        network: [
+          {name: 'eth0', rxBytes: 100n, txBytes: 50n},
+          {name: 'lo', rxBytes: 1n, txBytes: 2n},
+        ],
+        memory: {usage: {usage: 10n, limit: 1024n}},
+        pids: {current: 2n, limit: 64n},
+      }),
     ).finish()
-    expect(decodeMetrics('c', at, {typeUrl: METRICS_V1_TYPE, value: Buffer.from(value)})).toMatchObject({netRx: 101, netTx: 52, memoryLimit: 1024, pidsLimit: 64})
+    expect(decodeMetrics('c', at, {typeUrl: METRICS_V1_TYPE, value: Buffer.from(value)})).toMatchObject({
+      netRx: 101,
+      netTx: 52,
+      memoryLimit: 1024,
+      pidsLimit: 64,
+    })
   })
 })
 
@@ -77,8 +89,18 @@ describe('decodeMetrics v2 (recorded payload, hand-encoded from the proto field 
   it('matches every field of the generated type (field numbers agree with the proto)', () => {
     const m = MetricsV2.decode(value)
     const v = fixture.values
-    expect(m.cpu).toMatchObject({usageUsec: BigInt(v.cpu.usage_usec), userUsec: BigInt(v.cpu.user_usec), systemUsec: BigInt(v.cpu.system_usec), throttledUsec: BigInt(v.cpu.throttled_usec)})
-    expect(m.memory).toMatchObject({anon: BigInt(v.memory.anon), file: BigInt(v.memory.file), pgmajfault: BigInt(v.memory.pgmajfault), swapLimit: BigInt(v.memory.swap_limit)})
+    expect(m.cpu).toMatchObject({
+      usageUsec: BigInt(v.cpu.usage_usec),
+      userUsec: BigInt(v.cpu.user_usec),
+      systemUsec: BigInt(v.cpu.system_usec),
+      throttledUsec: BigInt(v.cpu.throttled_usec),
+    })
+    expect(m.memory).toMatchObject({
+      anon: BigInt(v.memory.anon),
+      file: BigInt(v.memory.file),
+      pgmajfault: BigInt(v.memory.pgmajfault),
+      swapLimit: BigInt(v.memory.swap_limit),
+    })
     expect(m.io?.usage.map((e) => [e.major, e.minor, e.rios])).toEqual([
       [8n, 0n, 207n],
       [259n, 0n, 16n],
@@ -88,8 +110,14 @@ describe('decodeMetrics v2 (recorded payload, hand-encoded from the proto field 
   })
 
   it('treats max (2^64-1) memory and pids as unlimited', () => {
-    const unlimited = MetricsV2.encode(MetricsV2.fromPartial({memory: {usage: 100n, usageLimit: 18446744073709551615n}, pids: {current: 1n, limit: 18446744073709551615n}})).finish()
-    expect(decodeMetrics('c', at, {typeUrl: 'type.googleapis.com/' + METRICS_V2_TYPE, value: Buffer.from(unlimited)})).toMatchObject({memoryLimit: undefined, pidsLimit: undefined, memoryUsage: 100})
+    const unlimited = MetricsV2.encode(
+      MetricsV2.fromPartial({memory: {usage: 100n, usageLimit: 18446744073709551615n}, pids: {current: 1n, limit: 18446744073709551615n}}),
+    ).finish()
+    expect(decodeMetrics('c', at, {typeUrl: 'type.googleapis.com/' + METRICS_V2_TYPE, value: Buffer.from(unlimited)})).toMatchObject({
+      memoryLimit: undefined,
+      pidsLimit: undefined,
+      memoryUsage: 100,
+    })
   })
 
   it('refuses an unknown metrics type by name', () => {
@@ -98,7 +126,16 @@ describe('decodeMetrics v2 (recorded payload, hand-encoded from the proto field 
 })
 
 describe('cpuPercent', () => {
-  const sample = (ms: number, cpuNs: number): MetricsSample => ({id: 'c', timestamp: new Date(ms), cgroup: 'v1', cpuNs, memoryUsage: 0, pids: 1, blkRead: 0, blkWrite: 0})
+  const sample = (ms: number, cpuNs: number): MetricsSample => ({
+    id: 'c',
+    timestamp: new Date(ms),
+    cgroup: 'v1',
+    cpuNs,
+    memoryUsage: 0,
+    pids: 1,
+    blkRead: 0,
+    blkWrite: 0,
+  })
 
   it('is Δcpu / Δwall as % of one core', () => {
     expect(cpuPercent(sample(0, 0), sample(1000, 250_000_000))).toBeCloseTo(25)
@@ -116,8 +153,17 @@ describe('toStats', () => {
   const sample: MetricsSample = {id: 'c', timestamp: at, cgroup: 'v1', cpuNs: 10, memoryUsage: 256 * 1024 ** 2, pids: 3, blkRead: 1, blkWrite: 2}
 
   it('uses the host memory for % when unlimited, and null for the limit', () => {
-    expect(toStats('c', 'running', sample, undefined, 1024 ** 3)).toMatchObject({memoryLimit: null, memoryPercent: 25, pids: 3, pidsLimit: null, cpuPercent: undefined})
-    expect(toStats('c', 'running', {...sample, memoryLimit: 512 * 1024 ** 2}, undefined, 1024 ** 3)).toMatchObject({memoryLimit: 512 * 1024 ** 2, memoryPercent: 50})
+    expect(toStats('c', 'running', sample, undefined, 1024 ** 3)).toMatchObject({
+      memoryLimit: null,
+      memoryPercent: 25,
+      pids: 3,
+      pidsLimit: null,
+      cpuPercent: undefined,
+    })
+    expect(toStats('c', 'running', {...sample, memoryLimit: 512 * 1024 ** 2}, undefined, 1024 ** 3)).toMatchObject({
+      memoryLimit: 512 * 1024 ** 2,
+      memoryPercent: 50,
+    })
   })
 
   it('shows a stopped task as stopped, without usage', () => {

@@ -43,7 +43,12 @@ describe('RegistryClient', () => {
     const c = client()
     expect((await c.request('/manifests/1', {what: 'tag 1'})).status).toBe(200)
     expect((await c.request('/manifests/1', {what: 'tag 1'})).status).toBe(200)
-    expect(seen.map((s) => s.url)).toEqual(['/v2/a/b/manifests/1', '/token?service=fake&scope=repository%3Aa%2Fb%3Apull', '/v2/a/b/manifests/1', '/v2/a/b/manifests/1'])
+    expect(seen.map((s) => s.url)).toEqual([
+      '/v2/a/b/manifests/1',
+      '/token?service=fake&scope=repository%3Aa%2Fb%3Apull',
+      '/v2/a/b/manifests/1',
+      '/v2/a/b/manifests/1',
+    ])
     expect(seen[1].authorization).toBeUndefined()
   })
 
@@ -51,14 +56,18 @@ describe('RegistryClient', () => {
     seen.length = 0
     await client({username: 'u', password: 'p'}).request('/manifests/1', {what: 'tag 1'})
     expect(seen[1].authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`)
-    const error = await client({username: 'u', password: 'secret-x'}).request('/manifests/1', {what: 'tag 1'}).catch((e) => e)
+    const error = await client({username: 'u', password: 'secret-x'})
+      .request('/manifests/1', {what: 'tag 1'})
+      .catch((e) => e)
     expect(error.kind).toBe('permission-denied')
     expect(error.message).toMatch(/unauthorized/)
     expect(error.message).not.toContain('secret-x')
   })
 
   it('a 404 is not-found with the registry error', async () => {
-    const error = await client().request('/manifests/2', {what: 'tag 2'}).catch((e) => e)
+    const error = await client()
+      .request('/manifests/2', {what: 'tag 2'})
+      .catch((e) => e)
     expect(error.kind).toBe('not-found')
     expect(error.message).toBe(`tag 2 not found in ${base.slice(7)}/a/b (MANIFEST_UNKNOWN: manifest unknown)`)
   })

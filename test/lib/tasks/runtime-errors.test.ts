@@ -4,11 +4,12 @@ import {CtrError, EXIT} from '../../../src/lib/containerd/errors'
 import {processStartError, runtimeFailure} from '../../../src/lib/tasks/runtime-errors'
 
 // The shim's wrappers around runc's words, as containerd 1.6 sends them.
-const create = (text: string) => new CtrError('internal', `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${text}`)
+const create = (text: string) =>
+  new CtrError('internal', `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${text}`)
 const exec = (text: string) => new CtrError('internal', `OCI runtime exec failed: exec failed: unable to start container process: ${text}`)
 
 describe('runtimeFailure', () => {
-  it('reads each kind from runc\'s words, quotes escaped or not', () => {
+  it("reads each kind from runc's words, quotes escaped or not", () => {
     expect(runtimeFailure('exec: "nosuch": executable file not found in $PATH: unknown')).toEqual({kind: 'command-not-found', command: 'nosuch'})
     expect(runtimeFailure('exec: \\"/bin/x\\": stat /bin/x: no such file or directory')).toEqual({kind: 'command-not-found', command: '/bin/x'})
     expect(runtimeFailure('exec: "/etc/passwd": permission denied')).toEqual({kind: 'not-executable', command: '/etc/passwd'})
@@ -42,7 +43,7 @@ describe('processStartError', () => {
     expect(error.message).toBe('cannot exec "/etc/passwd" in container "web": permission denied')
   })
 
-  it('a missing working directory names it, not the command (ctr\'s 125)', () => {
+  it("a missing working directory names it, not the command (ctr's 125)", () => {
     const error = processStartError(exec('chdir to cwd ("/nope") set in config.json failed: no such file or directory: unknown'), target)!
     expect(error.exitCode).toBe(EXIT.failure)
     expect(error.kind).toBe('invalid-argument')

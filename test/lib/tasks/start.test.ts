@@ -3,7 +3,8 @@ import {describe, expect, it} from 'vitest'
 import {CtrError, EXIT} from '../../../src/lib/containerd/errors'
 import {startError} from '../../../src/lib/tasks/start'
 
-const runc = (text: string) => new CtrError('internal', `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${text}`)
+const runc = (text: string) =>
+  new CtrError('internal', `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${text}`)
 
 describe('startError', () => {
   it('maps a command not found to 127', () => {
