@@ -5,50 +5,103 @@
 import {Errors, run as oclifRun, flush, settings} from '@oclif/core'
 import {join} from 'node:path'
 
-import {EXIT} from '../lib/containerd/errors'
+import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {COMMANDS} from './command-registry'
-import {suggestCommand} from './suggest'
+import {closest, suggestCommand} from './suggest'
 
-/** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
+/** Global flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
 const LEADING_VALUE_FLAGS: Record<string, string> = {
   '-a': '--address',
   '--address': '--address',
   '-n': '--namespace',
   '--namespace': '--namespace',
   '--timeout': '--timeout',
+  '--call-timeout': '--call-timeout',
+  '--connect-timeout': '--connect-timeout',
 }
 const LEADING_BOOLEAN_FLAGS = new Set(['--debug'])
 
+/** What normalizeArgv needs to know of a command: its flags, and where its program's arguments begin. */
+export interface CommandShape {
+  flags?: Record<string, {type: string; char?: string}>
+  baseFlags?: Record<string, {type: string; char?: string}>
+  /**
+   * The command runs a program given on its command line (exec: `CMD [ARG...]`; start: `ID BUNDLE
+   * [CMD...]`): the number of ctr's own positional arguments before it. From the program on, every word
+   * (`-a`, `-c`, `-h`) is the program's.
+   */
+  programAfter?: number
+}
+
 /**
- * Moves global flags given before the command to just after the command ID, where oclif parses them.
- * `-a` and `-n` before the command are --address and --namespace; after it, `-a` is the command's own.
+ * Prepares argv for oclif:
+ * - global flags before the command move to just after the command ID, where oclif parses them (`-a` and `-n`
+ *   before the command are --address and --namespace; after it, `-a` is the command's own);
+ * - `-h` among ctr's own flags is --help;
+ * - for commands that run a program, `--` goes in before the program's first word, so its flags stay its own.
+ * Usage errors in the leading global flags are thrown here, naming the flag as typed.
  */
-export function normalizeArgv(argv: readonly string[], commandIds: ReadonlySet<string>): string[] {
+export function normalizeArgv(argv: readonly string[], commands: Readonly<Record<string, CommandShape>>): string[] {
   const leading: string[] = []
   let i = 0
   for (; i < argv.length; i++) {
     const token = argv[i]
     if (!token.startsWith('-') || token === '--') break
+    if (token === '-h' || token === '--help') return ['--help']
     const eq = token.indexOf('=')
     const name = eq > 0 ? token.slice(0, eq) : token
     if (LEADING_BOOLEAN_FLAGS.has(name)) {
       leading.push(token)
     } else if (LEADING_VALUE_FLAGS[name]) {
       const value = eq > 0 ? token.slice(eq + 1) : argv[++i]
-      if (value === undefined) leading.push(LEADING_VALUE_FLAGS[name])
-      else leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
+      if (value === undefined) throw usageError(`${name} needs a value (see 'ctr --help')`)
+      leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
     } else {
-      break // --help, --version and anything else: leave the rest to oclif
+      const known = [...Object.keys(LEADING_VALUE_FLAGS), ...LEADING_BOOLEAN_FLAGS].filter((f) => f.startsWith('--'))
+      const suggestion = closest(name, known)
+      throw usageError(`unknown global flag ${name}${suggestion ? `; did you mean ${suggestion}?` : ''} (see 'ctr --help')`)
     }
   }
   const rest = argv.slice(i)
+  // `ctr -n x` alone: what Go ctr does without a command, the help.
+  if (rest.length === 0) return ['--help']
   let idLength = 0
   for (let k = 1; k <= Math.min(3, rest.length); k++) {
     const words = rest.slice(0, k)
     if (words.some((w) => w.startsWith('-'))) break
-    if (commandIds.has(words.join(':'))) idLength = k
+    if (commands[words.join(':')]) idLength = k
   }
-  return [...rest.slice(0, idLength), ...leading, ...rest.slice(idLength)]
+  // No such command: oclif names the first word; the globals go after it so they are not taken for it.
+  if (idLength === 0) return [...rest, ...leading]
+  const command = commands[rest.slice(0, idLength).join(':')]
+  return [...rest.slice(0, idLength), ...leading, ...commandArgv(rest.slice(idLength), command)]
+}
+
+/** The command's own words: `-h` → --help, and `--` before a program's first word (see CommandShape). */
+function commandArgv(tokens: readonly string[], command: CommandShape): string[] {
+  const flags = {...command.baseFlags, ...command.flags}
+  const byChar = new Map(Object.values(flags).filter((f) => f.char).map((f) => [f.char!, f]))
+  const out: string[] = []
+  let positionals = 0
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (token === '--') return [...out, ...tokens.slice(i)]
+    if (token.startsWith('-') && token.length > 1) {
+      if (token === '-h' && !byChar.has('h')) {
+        out.push('--help')
+        continue
+      }
+      out.push(token)
+      // A flag that takes a value, given as a separate word: that word is the value, not a positional.
+      const flag = token.startsWith('--') ? (token.includes('=') ? undefined : flags[token.slice(2)]) : token.length === 2 ? byChar.get(token[1]) : undefined
+      if (flag?.type === 'option' && i + 1 < tokens.length) out.push(tokens[++i])
+      continue
+    }
+    if (command.programAfter !== undefined && positionals === command.programAfter) return [...out, '--', ...tokens.slice(i)]
+    positionals++
+    out.push(token)
+  }
+  return out
 }
 
 /** The package root: main runs from the bundle, dist/cli.js. */
@@ -68,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, ids), {
+    await oclifRun(normalizeArgv(argv, commandShapes(ids)), {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -77,7 +130,10 @@ export async function main(argv: string[]): Promise<void> {
     })
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
-    if (error instanceof Errors.ExitError) {
+    if (error instanceof CtrError) {
+      process.stderr.write(`ctr: ${error.message}\n`)
+      process.exitCode = error.exitCode
+    } else if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit
     } else {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
@@ -87,6 +143,17 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   await flush()
+}
+
+/** Every command and alias by ID, with what normalizeArgv reads of it. */
+function commandShapes(ids: ReadonlySet<string>): Record<string, CommandShape> {
+  const shapes: Record<string, CommandShape> = {}
+  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]}]>) {
+    shapes[id] = command
+    for (const alias of command.aliases ?? []) shapes[alias] = command
+  }
+  for (const id of ids) shapes[id] ??= {}
+  return shapes
 }
 
 /** `command contaners not found` → `command contaners not found; did you mean "containers"?` */

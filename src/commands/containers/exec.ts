@@ -18,7 +18,8 @@ it receives (unless --tty), and exits with the process's exit code (128+N if kil
 it, ctr prints the exec ID and leaves the process running; its output is discarded.`
   static enableJsonFlag = true
   static examples = [
-    '<%= config.bin %> containers exec --id redis -a -- redis-cli ping',
+    '<%= config.bin %> containers exec --id redis -a redis-cli ping',
+    '<%= config.bin %> containers exec --id redis -a ls -la /data',
     "<%= config.bin %> containers exec --id redis -a --cwd /tmp -e FOO=bar -u 1000 -g 1000 -- sh -c 'echo $FOO'",
     '<%= config.bin %> containers exec --id redis -a -t -- sh',
     '<%= config.bin %> containers exec --id redis --exec-id backup -- sh -c "tar c /data > /tmp/data.tar"',
@@ -33,8 +34,10 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the process (needs --attach)'}),
     uid: Flags.string({char: 'u', description: "user ID of the process (default the container's)"}),
   }
+  /** Every word from the first non-flag on is the program's (`exec --id x -a ls -a /`). */
+  static programAfter = 0
   static strict = false
-  static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
+  static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] [--] CMD [ARG...]'
 
 
   async run(): Promise<ExecResult> {

@@ -25,6 +25,8 @@ export interface StartOptions {
   id: string
   /** Bundle directory (relative to the working directory, symlinks allowed). */
   bundle: string
+  /** The command and its arguments, replacing the spec's process.args. */
+  args?: readonly string[]
   /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
   tty?: boolean
   /**
@@ -71,6 +73,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   // default) then runs without one rather than failing or blocking on a console nobody drains.
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
+  if (options.args?.length) spec.process.args = [...options.args]
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const call = {signal: options.signal}
