@@ -6,7 +6,7 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
-import {CtrError, EXIT} from '../lib/containerd/errors'
+import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
 import {toJson, write} from './output/print'
@@ -28,9 +28,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'CONTAINERD_NAMESPACE',
       helpGroup: 'GLOBAL',
     }),
+    'call-timeout': Flags.string({
+      description: 'deadline for each call to containerd (Go duration: 500ms, 10s, 1m30s); 0 for none [default: 10s]',
+      env: 'CTR_CALL_TIMEOUT',
+      helpGroup: 'GLOBAL',
+    }),
+    'connect-timeout': Flags.string({
+      description: 'give up connecting to containerd after this long (as Go ctr) [default: the call deadline]',
+      helpGroup: 'GLOBAL',
+    }),
     timeout: Flags.string({
-      description: 'deadline for each call to containerd, e.g. 500ms, 10s, 2m; 0 for none [default: 10s]',
-      env: 'CTR_TIMEOUT',
+      description: `deadline for the whole command, as in Go ctr: streams and attached processes end at it (exit ${EXIT.timeout}) [default: none]`,
       helpGroup: 'GLOBAL',
     }),
   }
@@ -57,16 +65,42 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    const base = this.flags as BaseFlags<typeof BaseCommand>
+    // Explicitly empty is a mistake (an unset variable in a script), not a request for the default.
+    // oclif treats an empty variable as unset: look at the environment itself.
+    if (base.address === undefined && process.env.CONTAINERD_ADDRESS === '') base.address = ''
+    if (base.namespace === undefined && process.env.CONTAINERD_NAMESPACE === '') base.namespace = ''
+    if (base.address === '') throw usageError('address is required: --address / -a or CONTAINERD_ADDRESS is empty')
+    if (base.namespace === '') throw usageError('namespace is required: --namespace / -n or CONTAINERD_NAMESPACE is empty')
+    // Parsed here, so a bad value fails before anything runs.
+    this.callTimeoutMs = base['call-timeout'] === undefined ? undefined : parseDuration(base['call-timeout'], '--call-timeout')
+    this.connectTimeoutMs = base['connect-timeout'] === undefined ? undefined : parseDuration(base['connect-timeout'], '--connect-timeout')
+    const totalMs = base.timeout === undefined ? 0 : parseDuration(base.timeout, '--timeout')
+    if (totalMs > 0) {
+      this.deadline = setTimeout(() => {
+        this.timedOut = `--timeout ${base.timeout} reached`
+        this.abortController.abort(new CtrError('deadline-exceeded', this.timedOut, {exitCode: EXIT.timeout}))
+      }, totalMs)
+      this.deadline.unref()
+    }
   }
+
+  private callTimeoutMs?: number
+  private connectTimeoutMs?: number
+  /** The whole command's deadline (--timeout). */
+  private deadline?: NodeJS.Timeout
+  /** Set when --timeout fired: the line ctr ends with. */
+  private timedOut?: string
 
   /** The containerd client, created on first use so commands that never call the daemon never load gRPC. */
   protected get client(): ContainerdClient {
     if (!this.clientInstance) {
-      const {address, namespace, timeout} = this.flags as BaseFlags<typeof BaseCommand>
+      const {address, namespace} = this.flags as BaseFlags<typeof BaseCommand>
       this.clientInstance = new ContainerdClient({
         address,
         namespace,
-        timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, '--timeout'),
+        timeoutMs: this.callTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
         signal: this.abortController.signal,
       })
     }
@@ -132,6 +166,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+    if (this.timedOut) {
+      process.stderr.write(`ctr: ${this.timedOut}\n`)
+      process.exitCode = EXIT.timeout
+      return
+    }
     if (this.interruptedBy) {
       // Interrupted on purpose: no error text, the conventional 128+signal exit code.
       process.exitCode = exitCodeFor(this.interruptedBy)
@@ -148,6 +187,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async finally(error: Error | undefined): Promise<any> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    clearTimeout(this.deadline)
+    // A command that ended quietly on the abort (a stream) still says why it ended.
+    if (this.timedOut && !error) {
+      process.stderr.write(`ctr: ${this.timedOut}\n`)
+      process.exitCode = EXIT.timeout
+    }
     this.clientInstance?.close()
     return super.finally(error)
   }

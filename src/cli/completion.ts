@@ -64,7 +64,9 @@ export interface CompletionModel {
 const TOP_LEVEL_FLAGS: CompletionFlag[] = [
   {names: ['--address', '-a'], description: 'containerd socket', value: 'file'},
   {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'value'},
-  {names: ['--timeout'], description: 'deadline for each call to containerd', value: 'value'},
+  {names: ['--timeout'], description: 'deadline for the whole command', value: 'value'},
+  {names: ['--call-timeout'], description: 'deadline for each call to containerd', value: 'value'},
+  {names: ['--connect-timeout'], description: 'deadline for connecting to containerd', value: 'value'},
   {names: ['--debug'], description: 'print stack traces and gRPC details on errors'},
   {names: ['--help', '-h'], description: 'show help'},
   {names: ['--version', '-v'], description: 'print the client version'},
@@ -184,7 +186,7 @@ function coreFunctions(model: CompletionModel): string {
   lines.push(
     `# Container IDs of the namespace given on the line (or the environment's), quietly, within a second.`,
     `${fn}_containers() {`,
-    '  "$@" containers -q --timeout 1s 2>/dev/null',
+    '  "$@" containers -q --call-timeout 1s 2>/dev/null',
     '}',
     '',
     `${fn}_values() { # KIND: candidates for a flag or argument value`,

@@ -129,7 +129,7 @@ describe('ctr events', () => {
     await new Promise<void>((resolve) => silent.listen(path, resolve))
     try {
       const t0 = Date.now()
-      const child = spawnCli(['events', '--timeout', '1s'], {address: path, namespace})
+      const child = spawnCli(['events', '--call-timeout', '1s'], {address: path, namespace})
       const err = new LineReader(child.stderr!)
       expect(await exited(child, 10_000)).toEqual({code: 125, signal: null})
       expect(Date.now() - t0).toBeLessThan(5000)
@@ -199,7 +199,7 @@ describe('ctr events across a daemon restart (own private containerd)', () => {
   }, 60_000)
 
   it('notices a daemon that stops answering without closing the socket (heartbeat)', async () => {
-    const watcher = events(['--heartbeat', '500ms', '--timeout', '500ms'], daemon.address)
+    const watcher = events(['--heartbeat', '500ms', '--call-timeout', '500ms'], daemon.address)
     await watcher.out.waitFor(/^TYPE/)
     const t0 = Date.now()
     daemon.kill('SIGSTOP')

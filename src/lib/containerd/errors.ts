@@ -27,6 +27,8 @@ export const EXIT = {
   cannotInvoke: 126,
   /** The process in the container was not found. */
   commandNotFound: 127,
+  /** The whole command's deadline (--timeout) passed, as timeout(1) exits. */
+  timeout: 124,
   interrupted: 130,
   terminated: 143,
 } as const
@@ -98,7 +100,7 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
       const after = ctx.timeoutMs ? ` after ${formatMs(ctx.timeoutMs)}` : ''
       return new CtrError(
         'deadline-exceeded',
-        `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`,
+        `${prefix}containerd at ${ctx.address} did not answer${after} (raise --call-timeout, or 0 for none)`,
         {cause: error},
       )
     }
