@@ -20,7 +20,7 @@ Prints each deleted ID. A container whose task has exited is deleted with its ta
   static examples = [
     '<%= config.bin %> containers delete redis',
     '<%= config.bin %> containers rm --force web worker',
-    '<%= config.bin %> containers rm $(<%= config.bin %> containers -q --filter status=stopped)',
+    '<%= config.bin %> containers -q --filter status=stopped | xargs -r <%= config.bin %> containers rm',
   ]
   static flags = {
     force: Flags.boolean({char: 'f', description: 'kill (SIGKILL) a running container first'}),

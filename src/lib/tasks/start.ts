@@ -11,6 +11,7 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec} from '../containers/bundle'
+import {EXIT_STATUS_LABEL} from '../containers/containers'
 import {withCleanupClient} from '../containerd/cleanup-client'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
@@ -174,11 +175,20 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
     await io!.drained()
     await deleteTask(client, id)
     if (options.rm) await client.service(ContainersDefinition).delete({id})
+    // Without its task the container would list as created (never started): keep that it ran, and how it ended.
+    else await markExited(client, id, exitStatus)
     return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
   } finally {
     forwarding?.stop()
     await io!.close()
   }
+}
+
+async function markExited(client: ContainerdClient, id: string, exitStatus: number): Promise<void> {
+  await client
+    .service(ContainersDefinition)
+    .update({container: {id, labels: {[EXIT_STATUS_LABEL]: String(exitStatus)}}, updateMask: [`labels.${EXIT_STATUS_LABEL}`]})
+    .catch(() => undefined) // best effort: the listing then says created
 }
 
 /** Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). */
