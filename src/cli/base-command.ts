@@ -9,6 +9,7 @@ import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/conta
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
+import {closest} from './suggest'
 import {toJson, write} from './output/print'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -176,7 +177,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exitCode = exitCodeFor(this.interruptedBy)
       return
     }
-    const ctrError = toCtrError(error, this.id)
+    const ctrError = toCtrError(error, this.id, Object.keys({...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags}))
     if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
       process.stderr.write(`ctr: ${ctrError.message}\n`)
     }
@@ -207,11 +208,11 @@ export function exitCodeFor(signal: NodeJS.Signals): number {
 }
 
 /** oclif's parse errors and everything else, as one CtrError. */
-export function toCtrError(error: unknown, commandId?: string): CtrError {
+export function toCtrError(error: unknown, commandId?: string, flagNames: readonly string[] = []): CtrError {
   if (error instanceof CtrError) return error
   if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
     const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
-    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError)}${hint}`, {cause: error})
+    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError, flagNames)}${hint}`, {cause: error})
   }
   const message = error instanceof Error ? error.message : String(error)
   return new CtrError('internal', message.split('\n')[0], {cause: error})
@@ -235,17 +236,30 @@ const plural = (list: readonly unknown[], word: string) => `${word}${list.length
  * refused ("Parsing --count", the reason, a help pointer ctr replaces with its own) or the reasons of a
  * failed flag validation (after a header line).
  */
-function parseErrorText(error: Errors.CLIError): string {
+function parseErrorText(error: Errors.CLIError, flagNames: readonly string[] = []): string {
   const data = error as Errors.CLIError & ParseErrorData
-  if (Array.isArray(data.flags)) return `Nonexistent ${plural(data.flags, 'flag')}: ${data.flags.join(', ')}`
-  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
-    return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
+  if (Array.isArray(data.flags)) {
+    const first = String(data.flags[0])
+    const typed = first.replace(/=.*$/, '')
+    const suggestion = typed.startsWith('--') ? closest(typed.slice(2), flagNames) : undefined
+    return `unknown ${plural(data.flags, 'flag')} ${data.flags.join(', ')}${suggestion ? `; did you mean --${suggestion}?` : ''}`
   }
-  if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
+  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
+    return `missing ${plural(data.args, 'argument')} ${data.args.map((arg: {name: string}) => arg.name.toUpperCase()).join(' ')}`
+  }
+  if (Array.isArray(data.args)) return `unexpected ${plural(data.args, 'argument')} ${data.args.map((a) => JSON.stringify(a)).join(' ')}`
   let lines = stripVTControlCharacters(error.message).split('\n').map((line) => line.trim()).filter(Boolean)
   if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
   if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
-  return lines.join(' ')
+  // "Parsing --count \n Expected an integer but received: x" → "invalid --count: expected an integer but received: x"
+  const parsing = /^Parsing (--\S+)$/.exec(lines[0] ?? '')
+  if (parsing && lines.length > 1) return `invalid ${parsing[1]}: ${lowerFirst(lines.slice(1).join(' '))}`
+  return lowerFirst(lines.join(' '))
+}
+
+/** oclif's sentences start with a capital; ctr's one-liners do not (as Go's errors). */
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text
 }
 
 /** The line oclif appends to a refused flag value (lib/parser/parse.js). */
