@@ -38,7 +38,7 @@ describe('toCtrError', () => {
   })
 
   it('keeps a one-line CLIError as it is', () => {
-    expect(toCtrError(new Errors.CLIError('flag --x can only be specified once')).message).toBe('flag --x can only be specified once')
+    expect(toCtrError(new Errors.CLIError('Flag --x can only be specified once')).message).toBe('flag --x can only be specified once')
   })
 
   it('keeps the first line of anything else', () => {
