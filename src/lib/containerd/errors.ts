@@ -47,6 +47,13 @@ export class CtrError extends Error {
 
 export const usageError = (message: string): CtrError => new CtrError('usage', message)
 
+/** The one wording for a missing container (containerd's own, tidied: kill, delete, stats, exec all say it). */
+export function containerNotFound(ids: string | readonly string[], namespace: string, cause?: unknown): CtrError {
+  const list = typeof ids === 'string' ? [ids] : ids
+  const names = list.map((id) => `"${id}"`).join(', ')
+  return new CtrError('not-found', `container${list.length > 1 ? 's' : ''} ${names} not found in namespace "${namespace}"`, {cause})
+}
+
 /** gRPC status codes (grpc/status.proto): this module must not load grpc-js (--help and usage errors use it). */
 const GRPC = {
   CANCELLED: 1,
@@ -130,6 +137,9 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
 
 /** `container "x" in namespace "n": not found` → `container "x" not found in namespace "n"`. */
 function tidyNotFound(details: string): string {
+  // containerd says "process already finished: not found" for a signal to an exited process.
+  if (/^process already finished/.test(details)) return 'process already finished'
+
   const m = /^(.*) in namespace "([^"]*)": not found$/.exec(details)
   if (m) return `${m[1]} not found in namespace "${m[2]}"`
   return details.replace(/: not found$/, ' not found')

@@ -4,7 +4,7 @@
  */
 import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {containerNotFound, CtrError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 import type {ProcessStatus} from '../tasks/status'
 import {type ContainerFilter, type FilterAlternative, matchesStatus, parseContainerFilters} from './filters'
@@ -114,7 +114,7 @@ export interface DeleteOptions {
 
 /**
  * Deletes a container: its exited task record first, if any; a live task only with force (SIGKILL, wait,
- * delete). `container "x" not found` when there is no such container.
+ * delete). `container "x" not found in namespace "n"` when there is no such container.
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
@@ -126,22 +126,22 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   }
   if (task) await removeTask(client, id)
   await containers.delete({id}).catch((error) => {
-    throw notFound(error, id)
+    throw notFound(error, id, client.namespace)
   })
   return {id}
 }
 
-/** Fails with `container "x" not found` unless the container exists. */
+/** Fails with `container "x" not found in namespace "n"` unless the container exists. */
 export async function requireContainer(client: ContainerdClient, id: string): Promise<void> {
   await client
     .service(ContainersDefinition)
     .get({id})
     .catch((error) => {
-      throw notFound(error, id)
+      throw notFound(error, id, client.namespace)
     })
 }
 
-function notFound(error: unknown, id: string): unknown {
-  if (error instanceof CtrError && error.kind === 'not-found') return new CtrError('not-found', `container "${id}" not found`, {cause: error})
+function notFound(error: unknown, id: string, namespace: string): unknown {
+  if (error instanceof CtrError && error.kind === 'not-found') return containerNotFound(id, namespace, error)
   return error
 }

@@ -35,7 +35,7 @@ export interface KillResult {
 export interface ProcessEntry {
   /** Host PID. */
   pid: number
-  /** The exec process this PID is the main process of; '' for the init process and for other processes. */
+  /** The exec process this PID is the main process of; the container ID for the init (as events name it); '' for other processes. */
   execId: string
   /** Whether this is the container's init process. */
   init: boolean
@@ -91,7 +91,10 @@ export async function listProcesses(client: ContainerdClient, id: string): Promi
   ]).catch((error) => {
     throw withContainer(error, id)
   })
-  const entries = pids.processes.map((p) => ({pid: p.pid, execId: execIdOf(p.info), init: p.pid === init.process?.pid}))
+  const entries = pids.processes.map((p) => {
+    const isInit = p.pid === init.process?.pid
+    return {pid: p.pid, execId: isInit ? id : execIdOf(p.info), init: isInit}
+  })
   return Promise.all(
     entries
       .sort((a, b) => Number(b.init) - Number(a.init) || a.pid - b.pid)
