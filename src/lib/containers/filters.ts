@@ -127,7 +127,7 @@ function parseSelectors(text: string, bad: (why: string) => Error): Selector[] {
   let i = 0
   const selectors: Selector[] = []
   const quoted = (): string => {
-    const quote = text[i]
+    const quote = '"'
     let j = i + 1
     let body = ''
     while (j < text.length && text[j] !== quote) {
@@ -138,7 +138,6 @@ function parseSelectors(text: string, bad: (why: string) => Error): Selector[] {
     }
     if (j >= text.length) throw bad('quoted text not terminated')
     i = j + 1
-    if (quote !== '"') return body
     try {
       return JSON.parse(`"${body}"`) as string
     } catch {
@@ -149,7 +148,7 @@ function parseSelectors(text: string, bad: (why: string) => Error): Selector[] {
   for (;;) {
     const path: string[] = []
     for (;;) {
-      if (text[i] === '"' || text[i] === '/' || text[i] === '|') {
+      if (text[i] === '"') {
         path.push(quoted())
       } else {
         const m = /^[A-Za-z][A-Za-z0-9_]*/.exec(text.slice(i))
@@ -170,7 +169,8 @@ function parseSelectors(text: string, bad: (why: string) => Error): Selector[] {
       i += 1
     }
     if (selector.op) {
-      if (text[i] === '"' || text[i] === '/' || text[i] === '|') {
+      // Only "..." quotes here: an unquoted value may begin with '/' (a path), and is sent quoted.
+      if (text[i] === '"') {
         selector.value = quoted()
       } else {
         const m = /^[^\s,]+/.exec(text.slice(i))
