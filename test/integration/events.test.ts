@@ -34,7 +34,7 @@ async function remove(daemon: string, id: string) {
 }
 
 function events(args: string[], daemon = address) {
-  const child = spawnCli(['events', ...args], {address: daemon, namespace})
+  const child = spawnCli(['events', '--header', ...args], {address: daemon, namespace})
   children.push(child)
   return {child, out: new LineReader(child.stdout!), err: new LineReader(child.stderr!)}
 }

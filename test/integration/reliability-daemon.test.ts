@@ -165,7 +165,7 @@ describe('containerd killed in the middle of a command (own private containerd)'
       'start --attach': watch(['containers', 'start', '--attach', 'k-attached', bundle], env, /ready/),
       'exec --attach': watch(['containers', 'exec', '--attach', '--id', 'k-target', '--', 'sh', '-c', 'echo ready; exec sleep 100000'], env, /ready/),
       stats: watch(['containers', 'stats', '--interval', '200ms', 'k-target'], env, /k-target/),
-      'events --no-reconnect': watch(['events', '--no-reconnect'], env, /^TYPE/m),
+      'events --no-reconnect': watch(['events', '--header', '--no-reconnect'], env, /^TYPE/m),
     }
     await Promise.all(Object.values(watchers).map((w) => w.seen))
     // The events stream is subscribed once its header is out; give the others a moment past their first output.
