@@ -64,7 +64,7 @@ describe('ctr containers delete', () => {
   })
 
   it('an unknown ID: container "x" not found, exit 125', async () => {
-    expectOneLineError(await f.cli(['containers', 'delete', 'nope']), /^ctr: container "nope" not found$/m)
+    expectOneLineError(await f.cli(['containers', 'delete', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"$/m)
   })
 
   it('many IDs: keeps going past failures, reports each on stderr, exits non-zero', async () => {

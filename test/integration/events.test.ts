@@ -96,9 +96,10 @@ describe('ctr events', () => {
   })
 
   it('--exit-on waits for the exit and exits with its status; an already stopped task ends it at once', async () => {
+    // The container must exist: an unknown --exit-on ID is an error (it would wait for ever).
+    await run(address, 'ev-b', ['sh', '-c', 'sleep 2; exit 3'])
     const waiter = events(['--exit-on', 'ev-b'])
     await waiter.out.waitFor(/^TYPE/)
-    await run(address, 'ev-b', ['sh', '-c', 'sleep 0.3; exit 3'])
     expect(await exited(waiter.child, 15_000)).toEqual({code: 3, signal: null})
     expect(waiter.out.text).toMatch(/^exit\s+ev-b\s+\d+\s+3$/m)
 

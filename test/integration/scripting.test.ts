@@ -45,6 +45,24 @@ describe("flags after the command's program belong to the program", () => {
   })
 })
 
+describe("exec: docker's -u, -i and -t habits", () => {
+  it("-u NAME and -u UID:GID resolve in the container's /etc/passwd and /etc/group", async () => {
+    expect((await exec(['-u', 'nobody', 'id'])).stdout).toBe('uid=65534(nobody) gid=65534(nogroup)\n')
+    expect((await exec(['-u', '1000:1000', 'id'])).stdout).toBe('uid=1000(user) gid=1000(user)\n')
+    expect((await exec(['-u', 'user:root', 'id', '-u'])).stdout).toBe('1000\n')
+    expectOneLineError(await exec(['-u', 'nosuchuser', 'id']), /no user "nosuchuser" in container "w2"/)
+    expectOneLineError(await exec(['-u', 'a:b:c', 'id']), /invalid --user "a:b:c"/)
+  })
+
+  it('-t with stdin that is not a terminal is refused in docker\'s words; -i attaches; -it is -i -t', async () => {
+    expectOneLineError(await exec(['-t', 'sh']), /the input device is not a TTY/)
+    expectOneLineError(await f.cli(['containers', 'exec', '--id', 'w2', '-it', 'sh']), /the input device is not a TTY/)
+    expectOneLineError(await f.cli(['containers', 'start', '-a', '-t', 's-tty', bundle]), /the input device is not a TTY/)
+    expect(await f.cli(['containers', 'exec', '--id', 'w2', '-i', 'cat'], {input: 'in\n'})).toMatchObject({code: 0, stdout: 'in\n'})
+    expect(await f.leftovers()).toEqual([])
+  })
+})
+
 describe('-h is help everywhere', () => {
   it.each([[['-h']], [['containers', '-h']], [['containers', 'kill', '-h']], [['-n', 'x', '-h']]])('ctr %j', async (args) => {
     const result = await f.cli(args)
