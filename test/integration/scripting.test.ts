@@ -63,6 +63,32 @@ describe("exec: docker's -u, -i and -t habits", () => {
   })
 })
 
+describe('kill: the stop signal label and --exec-id', () => {
+  it("without --signal, kill sends the image's stop signal (io.containerd.image.config.stop-signal)", async () => {
+    await f.run('k-stop', ['sh', '-c', 'trap "exit 42" USR1; trap "exit 15" TERM; while true; do sleep 0.1; done'])
+    expect((await f.go(['containers', 'label', 'k-stop', 'io.containerd.image.config.stop-signal=SIGUSR1'])).code).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 300)) // the traps are set
+    const result = await f.cli(['containers', 'kill', '--json', 'k-stop'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)[0]).toMatchObject({id: 'k-stop', signal: 10})
+    await eventually(async () => (await f.goTasks()).get('k-stop')?.status === 'STOPPED', 'k-stop to stop')
+    expect((await f.go(['tasks', 'delete', 'k-stop'])).stderr).toMatch(/exit code 42/)
+  })
+
+  it('--exec-id signals that exec process only', async () => {
+    expect((await f.cli(['containers', 'exec', '--id', 'w2', '--exec-id', 'victim', 'sleep', '1000'])).code).toBe(0)
+    const result = await f.cli(['containers', 'kill', '-s', 'KILL', '--exec-id', 'victim', '--json', 'w2'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)[0]).toMatchObject({id: 'w2', execId: 'victim', signal: 9})
+    await eventually(async () => {
+      const ps = JSON.parse((await f.cli(['containers', 'ps', '--json', 'w2'])).stdout) as Array<{execId: string; status?: string}>
+      return ps.every((p) => p.execId !== 'victim')
+    }, 'victim to die')
+    expect((await f.goTasks()).get('w2')?.status).toBe('RUNNING')
+    expectOneLineError(await f.cli(['containers', 'kill', '--exec-id', 'x', '--all', 'w2']), /--exec-id cannot be used with --pid or --all/)
+  })
+})
+
 describe('-h is help everywhere', () => {
   it.each([[['-h']], [['containers', '-h']], [['containers', 'kill', '-h']], [['-n', 'x', '-h']]])('ctr %j', async (args) => {
     const result = await f.cli(args)

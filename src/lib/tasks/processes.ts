@@ -5,11 +5,12 @@
  * `containerd.runc.v1.ProcessDetails{exec_id}`.
  */
 import {ProcessDetails} from '../../gen/containerd/runc/options/oci'
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
-import {SIGTERM} from './signals'
+import {containerNotFound, CtrError, usageError} from '../containerd/errors'
+import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
 
 const PROCESS_DETAILS = 'containerd.runc.v1.ProcessDetails'
@@ -21,7 +22,13 @@ export interface KillOptions {
   pid?: number
   /** Signal every process of the container. */
   all?: boolean
+  /** The exec process to signal, by its exec ID. */
+  execId?: string
 }
+
+/** Where images keep their STOPSIGNAL; Go ctr's kill honours it when no --signal is given. */
+export const STOP_SIGNAL_LABEL = 'io.containerd.image.config.stop-signal'
+
 
 export interface KillResult {
   id: string
@@ -54,18 +61,36 @@ export function checkKillOptions(options: KillOptions): void {
   const pid = options.pid ?? 0
   if (!Number.isInteger(pid) || pid < 0) throw usageError(`invalid --pid ${pid}: must be a non-negative integer`)
   if (pid !== 0 && options.all) throw usageError('--pid and --all cannot be used together')
+  if (options.execId !== undefined && (pid !== 0 || options.all)) throw usageError('--exec-id cannot be used with --pid or --all')
 }
 
 export async function killTask(client: ContainerdClient, id: string, options: KillOptions = {}): Promise<KillResult> {
   checkKillOptions(options)
-  const signal = options.signal ?? SIGTERM
+  const signal = options.signal ?? (await stopSignal(client, id))
   const pid = options.pid ?? 0
   const all = Boolean(options.all)
-  const execId = pid === 0 ? '' : await execIdForPid(client, id, pid)
+  const execId = options.execId ?? (pid === 0 ? '' : await execIdForPid(client, id, pid))
   await tasks(client).kill({containerId: id, execId, signal, all}).catch((error) => {
     throw withContainer(error, id)
   })
   return {id, signal, execId, pid, all}
+}
+
+/** The container's stop signal label, else SIGTERM; an unknown container fails here, in the one wording. */
+async function stopSignal(client: ContainerdClient, id: string): Promise<number> {
+  const {container} = await client
+    .service(ContainersDefinition)
+    .get({id})
+    .catch((error) => {
+      throw error instanceof CtrError && error.kind === 'not-found' ? containerNotFound(id, client.namespace, error) : error
+    })
+  const label = container?.labels[STOP_SIGNAL_LABEL]
+  if (!label) return SIGTERM
+  try {
+    return parseSignal(label)
+  } catch {
+    throw new CtrError('invalid-argument', `container "${id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give --signal)`)
+  }
 }
 
 export async function pauseTask(client: ContainerdClient, id: string): Promise<{id: string}> {
