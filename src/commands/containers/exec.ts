@@ -49,6 +49,8 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
     const attach = flags.attach || flags.interactive
     // Checked here, not with oclif's `required`, whose message is several lines.
     if (!flags.id) throw usageError("missing --id: the container to run the process in (see 'ctr containers exec --help')")
+    // The process's output would go to the same stdout as the JSON: refused rather than mixed.
+    if (attach && this.jsonEnabled()) throw usageError("--json cannot be used with --attach: the process's output would mix into the JSON")
     if (flags.tty && !attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
     // docker's words: a terminal needs one to read from.
     if (flags.tty && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
