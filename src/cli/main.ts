@@ -6,6 +6,7 @@ import {Errors, run as oclifRun, flush, settings} from '@oclif/core'
 import {join} from 'node:path'
 
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
+import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
 import {closest, suggestCommand} from './suggest'
 
@@ -121,7 +122,12 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    await oclifRun(normalizeArgv(argv, commandShapes(ids)), {
+    const normalized = normalizeArgv(argv, commandShapes(ids))
+    if (normalized.length === 1 && normalized[0] === '--help') {
+      process.stdout.write(rootHelp())
+      return
+    }
+    await oclifRun(normalized, {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -143,6 +149,39 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   await flush()
+}
+
+/**
+ * `ctr --help`: oclif's root help lists a topic that is also a command twice (TOPICS and COMMANDS, with
+ * different descriptions) and no global flags. One line per command, topics' commands under them.
+ */
+export function rootHelp(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pjson = require('../../package.json') as {description: string; version: string}
+  const summary = (id: string) => String((COMMANDS as Record<string, {description?: string}>)[id].description ?? '').split('\n')[0]
+  const ids = Object.keys(COMMANDS).sort()
+  const rows = ids.map((id) => [id.replaceAll(':', ' '), summary(id)] as const)
+  const width = Math.max(...rows.map(([name]) => name.length)) + 3
+  const base = BaseCommand.baseFlags as Record<string, {char?: string; description?: string; env?: string}>
+  const flagRows = Object.entries(base).map(([name, flag]) => [`${flag.char ? `-${flag.char}, ` : name === 'address' ? '-a, ' : '    '}--${name}`, `${flag.description ?? ''}${flag.env ? ` [env: ${flag.env}]` : ''}`] as const)
+  const flagWidth = Math.max(...flagRows.map(([name]) => name.length)) + 3
+  return [
+    `${pjson.description}`,
+    '',
+    'USAGE',
+    '  $ ctr [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS]',
+    '',
+    'COMMANDS',
+    ...rows.map(([name, text]) => `  ${name.padEnd(width)}${text}`),
+    '',
+    'GLOBAL FLAGS (before or after the command)',
+    ...flagRows.map(([name, text]) => `  ${name.padEnd(flagWidth)}${text}`),
+    `  ${'-h, --help'.padEnd(flagWidth)}show help (also: ctr help COMMAND, ctr COMMAND -h)`,
+    `  ${'-v, --version'.padEnd(flagWidth)}print the version (ctr version also asks containerd)`,
+    '',
+    `See 'ctr COMMAND --help' for a command's flags and examples.`,
+    '',
+  ].join('\n')
 }
 
 /** Every command and alias by ID, with what normalizeArgv reads of it. */

@@ -120,7 +120,7 @@ describe("containers --filter: containerd's language beside docker's key=value",
     expect(await ids('labels."io.ctr.bundle"')).toEqual(['redis'])
     expect(await ids('label==io.ctr.bundle')).toEqual(['redis'])
     expect(await ids(`labels."io.ctr.bundle"==${bundle}`)).toEqual(['redis'])
-    expect(await ids('runtime.name==io.containerd.runc.v2,status!=running')).toEqual(['red-done'])
+    expect(await ids('runtime.name==io.containerd.runc.v2,id~=^red,status!=running')).toEqual(['red-done'])
     expect(await ids('id==w2', 'id==redis')).toEqual(['redis', 'w2']) // several: OR, as containerd
     expect(await ids('image==docker.io/library/nothing:1')).toEqual([])
     // docker-style keeps working, and ANDs with containerd-style ones
@@ -241,7 +241,22 @@ describe('usage errors name the right thing, in one lower-case line', () => {
   })
 })
 
+describe('root help', () => {
+  it('lists each command once and shows the global flags', async () => {
+    const {stdout, code} = await f.cli(['--help'])
+    expect(code).toBe(0)
+    expect(stdout.match(/^ {2}containers {2,}/gm)).toHaveLength(1)
+    expect(stdout.match(/^ {2}checkpoints {2,}/gm)).toHaveLength(1)
+    expect(stdout).not.toContain('TOPICS')
+    for (const flag of ['--address', '--namespace', '--timeout', '--call-timeout', '--connect-timeout', '--help']) expect(stdout).toContain(flag)
+  })
+})
+
 describe('JSON and version', () => {
+  it('exec --json with --attach is refused: the output would mix into the JSON', async () => {
+    expectOneLineError(await exec(['--json', 'echo', 'x']), /--json cannot be used with --attach/)
+  })
+
   it("ps --json names the init by the container ID, as the table does", async () => {
     const ps = JSON.parse((await f.cli(['containers', 'ps', '--json', 'w2'])).stdout) as Array<{execId: string; init: boolean}>
     expect(ps.find((p) => p.init)!.execId).toBe('w2')
