@@ -52,7 +52,9 @@ function compileWithCache(dir) {
   const {createRequire} = require('node:module')
   const source = fs.readFileSync(bundle, 'utf8')
   const stat = fs.statSync(bundle)
-  const prefix = `cli-${process.version}-${process.arch}-`
+  // Keyed by the install's path too: two copies of ctr (two checkouts, a global and a local install) keep
+  // their own caches instead of evicting each other's at every run.
+  const prefix = `cli-${process.version}-${process.arch}-${pathHash(bundle)}-`
   const file = path.join(dir, `${prefix}${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`)
   const cachedData = readOrUndefined(file)
   // The CommonJS wrapper, as Node's loader applies it.
@@ -81,6 +83,13 @@ function compileWithCache(dir) {
       return mod.exports
     },
   }
+}
+
+/** FNV-1a of the path, in hex: short and stable (node:crypto would cost more than it saves here). */
+function pathHash(text) {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return hash.toString(16)
 }
 
 function cacheDir() {
@@ -125,7 +134,7 @@ function makeDir(dir) {
   }
 }
 
-/** One cache per Node version: the ones for earlier builds of the bundle are dead weight. */
+/** One cache per Node version and install: the ones for earlier builds of the bundle are dead weight. */
 function removeOthers(dir, prefix, keep) {
   try {
     for (const name of fs.readdirSync(dir)) {

@@ -34,10 +34,14 @@ export async function renderUsage() {
   const anchor = (c) => title(c).replaceAll(' ', '-')
   const lines = ['## Command reference', '', 'Generated from the commands by `npm run readme` (a test fails when it is out of date).', '']
   for (const c of commands) lines.push(`- [\`${title(c)}\`](#${anchor(c)}) — ${(c.summary ?? c.description ?? '').split('\n')[0]}`)
-  for (const c of commands) {
-    const text = help.formatCommand(c).replace(/[ \t]+$/gm, '').trimEnd()
-    lines.push('', `### ${title(c)}`, '', '```', text, '```')
-  }
+  // Every command has the same GLOBAL FLAGS section: printed once, here, and left out below.
+  const globalSection = /\nGLOBAL FLAGS\n(?: {2}.*\n| {4,}.*\n)+/
+  const texts = commands.map((c) => help.formatCommand(c).replace(/[ \t]+$/gm, '').trimEnd() + '\n')
+  const globals = texts.map((text) => globalSection.exec(text)?.[0]).find(Boolean)
+  if (globals) lines.push('', 'Every command also takes the global flags:', '', '```', globals.trim(), '```')
+  commands.forEach((c, i) => {
+    lines.push('', `### ${title(c)}`, '', '```', texts[i].replace(globalSection, '').trimEnd(), '```')
+  })
   return lines.join('\n')
 }
 

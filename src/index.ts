@@ -6,6 +6,7 @@
  *   console.log(await ctr.version())
  *   await ctr.containers.start({id: 'redis', bundle: '/containers/redis'})
  *   for await (const event of ctr.events.subscribe({id: 'redis'})) console.log(event.type, event.status)
+ *   const [image] = await ctr.images.import({source: 'busybox.tar'})
  *   ctr.close()
  *
  * `Containerd` is a thin facade: each method is one function of src/lib (also exported below), called with
@@ -21,11 +22,17 @@ import type {CtrEvent} from './lib/events/decode'
 import {buildFilters, type FilterOptions} from './lib/events/filters'
 import {watchEvents, type WatchOptions} from './lib/events/watch'
 import {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
+import {type ImportedImage, importImages, type ImportOptions} from './lib/images/import'
+import {type ImageInfo, listImages, type ListImagesOptions, removeImage, type RemoveImageOptions} from './lib/images/store'
 import {checkContainersExist, type MetricsSample, readMetrics} from './lib/metrics/metrics'
 import {type KillOptions, type KillResult, killTask, listProcesses, pauseTask, type ProcessEntry, resumeTask} from './lib/tasks/processes'
 import {parseSignal} from './lib/tasks/signals'
 import {type StartedContainer, startContainer, type StartOptions} from './lib/tasks/start'
 import {type ExitStatus, waitTask} from './lib/tasks/tasks'
+import {type ContainerDetails, inspectContainer} from './lib/containers/info'
+import {pruneContainers, type PruneResult} from './lib/containers/prune'
+import {containerLogPath} from './lib/logs/read'
+import {createNamespace, deleteNamespace, listNamespaces, type NamespaceInfo} from './lib/namespaces/namespaces'
 import {getVersion, type VersionInfo} from './lib/version'
 
 export interface ContainerdOptions extends ConnectOptions {
@@ -68,12 +75,39 @@ export class Containerd {
       return found
     },
     /**
-     * Creates and starts a container from an OCI bundle, detached (no stdio), as `ctr containers start ID
-     * BUNDLE`. Resolves once its process runs; a failed start leaves nothing behind.
+     * Creates and starts a container from an OCI bundle, detached, as `ctr containers start ID BUNDLE`: no
+     * stdio, unless `log: {}` (the CLI's default) or `log: {path}` keeps its output in a log file. Resolves once
+     * its process runs; a failed start leaves nothing behind.
      */
     start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
-    /** Deletes a container (and its exited task); `force` kills a live one first. */
+    /** Deletes a container (and its exited task, and its log unless `keepLog`); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
+    /** Everything containerd holds about the container (spec decoded), its log path and its task's state. */
+    info: (id: string): Promise<ContainerDetails> => inspectContainer(this.client, id),
+    /** The log file of a detached start; CtrError 'not-found' when ctr keeps none for it. */
+    logPath: (id: string): Promise<string> => containerLogPath(this.client, id),
+    /** Deletes every stopped container (matching the filters) with its log. */
+    prune: (filters: readonly ListFilter[] = []): Promise<PruneResult> =>
+      pruneContainers(this.client, {filters: filters.flatMap((f) => (typeof f === 'string' ? parseFilters([f]) : [f]))}),
+  }
+
+  readonly namespaces = {
+    list: (): Promise<NamespaceInfo[]> => listNamespaces(this.client),
+    create: (name: string, labels: Record<string, string> = {}): Promise<NamespaceInfo> => createNamespace(this.client, name, labels),
+    /** containerd refuses a namespace that still holds anything ('failed-precondition', naming what). */
+    delete: (name: string): Promise<{name: string}> => deleteNamespace(this.client, name),
+  }
+
+  readonly images = {
+    /**
+     * Imports an OCI layout or docker save archive (path, '-' for stdin, or a stream; plain or gzip) and
+     * unpacks it (unless `unpack: false`), as `ctr images import`. A failure leaves nothing behind.
+     */
+    import: (options: ImportOptions): Promise<ImportedImage[]> => importImages(this.client, options),
+    /** The namespace's images with size and platforms; `filters` are containerd's (ORed). */
+    list: (options: ListImagesOptions = {}): Promise<ImageInfo[]> => listImages(this.client, options),
+    /** Removes an image record; refused ('failed-precondition') while containers use it, unless `force`. */
+    remove: (name: string, options: RemoveImageOptions = {}): Promise<{name: string; digest: string}> => removeImage(this.client, name, options),
   }
 
   readonly tasks = {
@@ -153,3 +187,15 @@ export {deleteCheckpoint, listCheckpoints, type Checkpoint} from './lib/checkpoi
 export {restoreFrom} from './lib/checkpoints/restore'
 export {runBench, type BenchOptions, type BenchResult} from './lib/bench/bench'
 export {summarize, type StatsSummary} from './lib/bench/stats-summary'
+export {importImages, type ImportedImage, type ImportOptions, type ImportProgress} from './lib/images/import'
+export {containersUsing, formatSize, listImages, removeImage, type ImageInfo, type ListImagesOptions, type RemoveImageOptions} from './lib/images/store'
+export {ALL_PLATFORMS, defaultMatcher, formatPlatform, parsePlatform, strictMatcher, type Platform, type PlatformMatcher} from './lib/images/platform'
+export {imageNameFor, normalizeDockerRef} from './lib/images/naming'
+export {chainIds, DEFAULT_SNAPSHOTTER, unpackLayers, type UnpackResult} from './lib/images/unpack'
+export type {Descriptor} from './lib/images/content'
+export {LOG_LABEL, logRoot, prepareLog, removeLog, type LogOptions} from './lib/logs/files'
+export {containerLogPath, readLog} from './lib/logs/read'
+export {inspectContainer, type ContainerDetails} from './lib/containers/info'
+export {createNamespace, deleteNamespace, listNamespaces, parseLabels, type NamespaceInfo} from './lib/namespaces/namespaces'
+export {pruneContainers, type PruneOptions, type PruneResult} from './lib/containers/prune'
+export {checkWaitable, waitContainer, type WaitResult} from './lib/tasks/wait'

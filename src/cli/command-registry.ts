@@ -10,13 +10,23 @@ import Completion from '../commands/completion'
 import Containers from '../commands/containers/index'
 import ContainersDelete from '../commands/containers/delete'
 import ContainersExec from '../commands/containers/exec'
+import ContainersInfo from '../commands/containers/info'
 import ContainersKill from '../commands/containers/kill'
+import ContainersLogs from '../commands/containers/logs'
 import ContainersPause from '../commands/containers/pause'
+import ContainersPrune from '../commands/containers/prune'
 import ContainersPs from '../commands/containers/ps'
 import ContainersResume from '../commands/containers/resume'
 import ContainersStart from '../commands/containers/start'
 import ContainersStats from '../commands/containers/stats'
+import ContainersWait from '../commands/containers/wait'
 import Events from '../commands/events'
+import Images from '../commands/images/index'
+import ImagesImport from '../commands/images/import'
+import ImagesRm from '../commands/images/rm'
+import Namespaces from '../commands/namespaces/index'
+import NamespacesCreate from '../commands/namespaces/create'
+import NamespacesDelete from '../commands/namespaces/delete'
 import Version from '../commands/version'
 
 export const COMMANDS = {
@@ -28,12 +38,22 @@ export const COMMANDS = {
   containers: Containers,
   'containers:delete': ContainersDelete,
   'containers:exec': ContainersExec,
+  'containers:info': ContainersInfo,
   'containers:kill': ContainersKill,
+  'containers:logs': ContainersLogs,
   'containers:pause': ContainersPause,
+  'containers:prune': ContainersPrune,
   'containers:ps': ContainersPs,
   'containers:resume': ContainersResume,
   'containers:start': ContainersStart,
   'containers:stats': ContainersStats,
+  'containers:wait': ContainersWait,
   events: Events,
+  images: Images,
+  'images:import': ImagesImport,
+  'images:rm': ImagesRm,
+  namespaces: Namespaces,
+  'namespaces:create': NamespacesCreate,
+  'namespaces:delete': NamespacesDelete,
   version: Version,
 }

@@ -1,11 +1,13 @@
 /**
  * Shell completion scripts for bash and zsh, generated from the command metadata oclif already holds (ids,
  * aliases, flags, args), so a new command completes without anyone touching this file. The script carries
- * the command tree itself: completing a command or flag name never starts node. Only container IDs do, by
- * running `ctr containers -q` with the namespace and address already typed on the line and a 1 s deadline.
+ * the command tree itself: completing a command or flag name never starts node. Only container IDs and
+ * namespaces do, by running `ctr containers -q` or `ctr namespaces -q` with the namespace and address already
+ * typed on the line and a 1 s deadline.
  *
- * Which args and flags take an existing container's ID, or a directory, each command declares next to its
- * args and flags (`static completion: CompletionHints`), which oclif keeps in its command metadata.
+ * Which args and flags take an existing container's ID or namespace, a directory or a file, each command
+ * declares next to its args and flags (`static completion: CompletionHints`), which oclif keeps in its
+ * command metadata.
  */
 import type {Command} from '@oclif/core'
 
@@ -16,6 +18,8 @@ import type {Command} from '@oclif/core'
 export interface CompletionHints {
   /** Take the ID of an existing container (not one to create). */
   containerIds?: readonly string[]
+  /** Take the name of an existing namespace. */
+  namespaces?: readonly string[]
   /** Take a directory. */
   dirs?: readonly string[]
   /** Take a file. */
@@ -33,8 +37,8 @@ export type CommandMeta = Pick<Command.Cached, 'id'> &
 export type FlagMeta = Pick<Command.Flag.Cached, 'type'> &
   Partial<Pick<Command.Flag.Cached, 'char' | 'description' | 'summary' | 'hidden'>> & {options?: readonly string[]}
 
-/** What to offer for a value: nothing in particular, container IDs, directories, files, or fixed words. */
-export type ValueKind = 'value' | 'container' | 'dir' | 'file' | {options: readonly string[]}
+/** What to offer for a value: nothing in particular, container IDs, namespaces, directories, files, or fixed words. */
+export type ValueKind = 'value' | 'container' | 'namespace' | 'dir' | 'file' | {options: readonly string[]}
 
 export interface CompletionFlag {
   names: string[]
@@ -63,7 +67,7 @@ export interface CompletionModel {
 /** Flags accepted before the command (src/cli/main.ts moves them), completed at the top level. */
 const TOP_LEVEL_FLAGS: CompletionFlag[] = [
   {names: ['--address', '-a'], description: 'containerd socket', value: 'file'},
-  {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'value'},
+  {names: ['--namespace', '-n'], description: 'containerd namespace', value: 'namespace'},
   {names: ['--timeout'], description: 'deadline for the whole command', value: 'value'},
   {names: ['--call-timeout'], description: 'deadline for each call to containerd', value: 'value'},
   {names: ['--connect-timeout'], description: 'deadline for connecting to containerd', value: 'value'},
@@ -76,11 +80,12 @@ export function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n')[0].trim()
 }
 
-/** The global flags' values (BaseCommand.baseFlags): --address is a socket file. */
-const GLOBAL_HINTS: CompletionHints = {files: ['address']}
+/** The global flags' values (BaseCommand.baseFlags): --address is a socket file, --namespace a namespace. */
+const GLOBAL_HINTS: CompletionHints = {files: ['address'], namespaces: ['namespace']}
 
 function hintedKind(name: string, hints: CompletionHints | undefined): ValueKind | undefined {
   if (hints?.containerIds?.includes(name)) return 'container'
+  if (hints?.namespaces?.includes(name)) return 'namespace'
   if (hints?.dirs?.includes(name)) return 'dir'
   if (hints?.files?.includes(name)) return 'file'
   return undefined
@@ -189,9 +194,14 @@ function coreFunctions(model: CompletionModel): string {
     '  "$@" containers -q --call-timeout 1s 2>/dev/null',
     '}',
     '',
+    `${fn}_namespaces() {`,
+    '  "$@" namespaces -q --call-timeout 1s 2>/dev/null',
+    '}',
+    '',
     `${fn}_values() { # KIND: candidates for a flag or argument value`,
     '  case "$1" in',
     `    container) ${fn}_containers "$${fn.slice(1)}_bin" "\${${fn.slice(1)}_conn[@]}" ;;`,
+    `    namespace) ${fn}_namespaces "$${fn.slice(1)}_bin" "\${${fn.slice(1)}_conn[@]}" ;;`,
     '    dir) echo __dirs__ ;;',
     '    file) echo __files__ ;;',
     "    options:*) echo \"${1#options:}\" | tr ' ' '\\n' ;;",

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
+import {commandsFor} from './run-commands'
 import {closest, suggestCommand} from './suggest'
 
 /** Global flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
@@ -122,16 +123,16 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    const normalized = normalizeArgv(argv, commandShapes(ids))
-    if (normalized.length === 1 && normalized[0] === '--help') {
+    const args = normalizeArgv(argv, commandShapes(ids))
+    if (args.length === 1 && args[0] === '--help') {
       process.stdout.write(rootHelp())
       return
     }
-    await oclifRun(normalized, {
+    await oclifRun(args, {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      pjson: require('../../package.json'),
+      pjson: commandsFor(require('../../package.json'), args),
       userPlugins: false, // no user plugins: and no warning when $HOME is unreadable
     })
   } catch (error) {

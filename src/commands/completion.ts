@@ -13,6 +13,9 @@ export default class Completion extends BaseCommand<typeof Completion> {
 Completes commands, flags and container IDs (these by running 'ctr containers -q' with the --namespace and
 --address typed on the line, with a 1 s deadline). Nothing is loaded at ctr's start-up: the script is plain
 shell. Regenerate it after upgrading ctr.`
+  /** The script is generated from oclif's whole command table (src/cli/run-commands.ts). */
+  static needsAllCommands = true
+
   static examples = [
     '<%= config.bin %> completion bash > /etc/bash_completion.d/ctr',
     'source <(<%= config.bin %> completion bash)  # in ~/.bashrc',

@@ -21,9 +21,17 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
+/** bin/run.js's key for this install: FNV-1a of the bundle's path. */
+function installHash(): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < BUNDLE.length; i++) hash = Math.imul(hash ^ BUNDLE.charCodeAt(i), 0x01000193) >>> 0
+  return hash.toString(16)
+}
+const prefix = () => `cli-${process.version}-${process.arch}-${installHash()}-`
+
 async function cacheName(): Promise<string> {
   const s = await stat(BUNDLE)
-  return `cli-${process.version}-${process.arch}-${s.size}-${Math.trunc(s.mtimeMs)}.cache`
+  return `${prefix()}${s.size}-${Math.trunc(s.mtimeMs)}.cache`
 }
 
 const help = (env: Record<string, string>) => runCli(['containers', '--help'], {env})
@@ -71,12 +79,14 @@ describe('the code cache never changes what ctr does', () => {
     await expect(readdir(cacheDir)).rejects.toThrow(/ENOENT/)
   })
 
-  it('keeps one cache per Node version: those of earlier builds go', async () => {
+  it('keeps one cache per Node version and install: those of earlier builds go, other installs keep theirs', async () => {
     const cacheDir = join(dir, 'prune')
     await mkdir(cacheDir)
-    await writeFile(join(cacheDir, `cli-${process.version}-${process.arch}-1-1.cache`), 'old build')
-    await writeFile(join(cacheDir, 'cli-v99.0.0-x64-1-1.cache'), 'another Node')
+    await writeFile(join(cacheDir, `${prefix()}1-1.cache`), 'old build')
+    const otherInstall = `cli-${process.version}-${process.arch}-0badf00d-1-1.cache`
+    await writeFile(join(cacheDir, otherInstall), 'another checkout of ctr')
+    await writeFile(join(cacheDir, 'cli-v99.0.0-x64-0badf00d-1-1.cache'), 'another Node')
     await runCli(['--version'], {env: {CTR_CACHE_DIR: cacheDir}})
-    expect((await readdir(cacheDir)).sort()).toEqual([await cacheName(), 'cli-v99.0.0-x64-1-1.cache'].sort())
+    expect((await readdir(cacheDir)).sort()).toEqual([await cacheName(), otherInstall, 'cli-v99.0.0-x64-0badf00d-1-1.cache'].sort())
   })
 })

@@ -23,6 +23,11 @@ import {
 } from '../../src/gen/containerd/services/tasks/v1/tasks'
 import {ContainersDefinition} from '../../src/gen/containerd/services/containers/v1/containers'
 import {EventsDefinition} from '../../src/gen/containerd/services/events/v1/events'
+import {ContentDefinition, WriteAction, WriteContentRequest, WriteContentResponse} from '../../src/gen/containerd/services/content/v1/content'
+import {DiffDefinition} from '../../src/gen/containerd/services/diff/v1/diff'
+import {ImagesDefinition} from '../../src/gen/containerd/services/images/v1/images'
+import {LeasesDefinition} from '../../src/gen/containerd/services/leases/v1/leases'
+import {Kind, SnapshotsDefinition, StatSnapshotResponse} from '../../src/gen/containerd/services/snapshots/v1/snapshots'
 import {
   OUR_PROTO_DIR,
   ROOT,
@@ -60,8 +65,13 @@ describe('our protos vs containerd 1.6 reference', () => {
     const idx = indexSet(ours)
     expect([...idx.services.keys()].sort()).toEqual([
       'containerd.services.containers.v1.Containers',
+      'containerd.services.content.v1.Content',
+      'containerd.services.diff.v1.Diff',
       'containerd.services.events.v1.Events',
+      'containerd.services.images.v1.Images',
+      'containerd.services.leases.v1.Leases',
       'containerd.services.namespaces.v1.Namespaces',
+      'containerd.services.snapshots.v1.Snapshots',
       'containerd.services.tasks.v1.Tasks',
       'containerd.services.version.v1.Version',
     ])
@@ -199,8 +209,21 @@ describe('generated code (src/gen)', () => {
     expect(TasksDefinition.methods.create.requestType).toBe(CreateTaskRequest)
     expect(ContainersDefinition.methods.listStream.responseStream).toBe(true)
     expect(EventsDefinition.methods.subscribe.responseStream).toBe(true)
+    expect(ContentDefinition.methods.write).toMatchObject({requestStream: true, responseStream: true})
+    expect(ContentDefinition.methods.read).toMatchObject({requestStream: false, responseStream: true})
+    expect(SnapshotsDefinition.methods.list.responseStream).toBe(true)
     const r = indexSet(ref)
-    for (const def of [TasksDefinition, ContainersDefinition, EventsDefinition]) {
+    const defs = [
+      TasksDefinition,
+      ContainersDefinition,
+      EventsDefinition,
+      ContentDefinition,
+      ImagesDefinition,
+      LeasesDefinition,
+      SnapshotsDefinition,
+      DiffDefinition,
+    ]
+    for (const def of defs) {
       const names = Object.values(def.methods).map((m) => m.name).sort()
       expect(names).toEqual(r.services.get(def.fullName)!.svc.method.map((m) => m.name!).sort())
     }
@@ -270,6 +293,36 @@ describe('generated code (src/gen)', () => {
       expect(metrics.cpu?.usage?.total).toBe(123_456_789_012n)
       expect(metrics.cpu?.usage?.perCpu).toEqual([1n, 2n])
       expect(metrics.memory?.usage?.limit).toBe(9223372036854771712n)
+    })
+
+    it('Content.Write messages and a snapshot Info round-trip through the reference schema (enums, bytes, labels)', () => {
+      const req = WriteContentRequest.fromPartial({
+        action: WriteAction.COMMIT,
+        ref: 'import-sha256:ab',
+        total: 5_000_000_000n,
+        expected: 'sha256:ab',
+        offset: 4_999_999_999n,
+        data: Buffer.from([1, 2, 3]),
+        labels: {'containerd.io/gc.ref.content.l.0': 'sha256:cd'},
+      })
+      const reqDesc = desc('containerd.services.content.v1.WriteContentRequest')
+      const decoded = fromBinary(reqDesc, WriteContentRequest.encode(req).finish()) as any
+      expect(decoded).toMatchObject({action: 2, ref: 'import-sha256:ab', total: 5_000_000_000n, expected: 'sha256:ab', offset: 4_999_999_999n})
+      expect([...decoded.data]).toEqual([1, 2, 3])
+      expect(decoded.labels).toEqual({'containerd.io/gc.ref.content.l.0': 'sha256:cd'})
+
+      const resDesc = desc('containerd.services.content.v1.WriteContentResponse')
+      const res = WriteContentResponse.decode(
+        toBinary(resDesc, create(resDesc, {action: 0, offset: 7n, total: 9n, digest: 'sha256:ef', startedAt: {seconds: 2n, nanos: 0}} as any)),
+      )
+      expect(res).toMatchObject({action: WriteAction.STAT, offset: 7n, total: 9n, digest: 'sha256:ef'})
+      expect(res.startedAt?.getTime()).toBe(2000)
+
+      const statDesc = desc('containerd.services.snapshots.v1.StatSnapshotResponse')
+      const stat = StatSnapshotResponse.decode(
+        toBinary(statDesc, create(statDesc, {info: {name: 'sha256:01', parent: 'sha256:02', kind: 3, labels: {a: 'b'}}} as any)),
+      )
+      expect(stat.info).toMatchObject({name: 'sha256:01', parent: 'sha256:02', kind: Kind.COMMITTED, labels: {a: 'b'}})
     })
 
     it('Envelope and CheckpointOptions survive a round trip through the reference schema', () => {

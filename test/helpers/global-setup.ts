@@ -39,6 +39,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const daemon = await startPrivateContainerd()
   if (process.env.CTR_TEST_VERBOSE) console.error(`containerd ${daemon.address} (PID ${daemon.pid}) ready in ${Date.now() - started} ms`)
   project.provide('containerd', {address: daemon.address, dir: daemon.dir, bundle: daemon.bundle})
+  // Detached starts keep log files (src/lib/logs.ts): in the daemon's directory, removed with it, never in
+  // the machine's /var/lib/ctr/logs. Workers inherit this environment, and the CLI theirs.
+  process.env.CTR_LOG_DIR ??= join(daemon.dir, 'logs')
   return async () => {
     await daemon.stop()
     // Private daemons tests started and never stopped (their worker processes are gone by now).

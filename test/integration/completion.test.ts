@@ -76,7 +76,7 @@ describe('ctr completion bash', () => {
     expect(await complete(['ctr', 'ev'])).toEqual(['events'])
     expect(await complete(['ctr', ''])).toEqual(expect.arrayContaining(['containers', 'events', 'version', 'completion']))
     // Aliases are words too, and `help` takes command words.
-    expect(await complete(['ctr', 'containers', 'l'])).toEqual(['list', 'ls'])
+    expect(await complete(['ctr', 'containers', 'l'])).toEqual(['list', 'logs', 'ls'])
     expect(await complete(['ctr', 'help', 'cont'])).toEqual(['containers'])
     // Global flags before the command do not stop command completion.
     expect(await complete(['ctr', '-n', 'x', '--address', '/s', 'cont'])).toEqual(['containers'])
@@ -106,6 +106,23 @@ describe('ctr completion bash', () => {
     const started = Date.now()
     expect(await complete(['ctr', '--address', join(f.cliTmp, 'missing.sock'), 'containers', 'kill', ''])).toEqual([])
     expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('covers logs, wait, info, prune and namespaces; completes namespace names where one is taken', async () => {
+    for (const verb of ['logs', 'wait', 'info']) {
+      expect(await complete(['ctr', '-n', f.namespace, 'containers', verb, ''])).toEqual(['comp-redis', 'comp-web'])
+    }
+    expect(await complete(['ctr', 'containers', 'p'])).toEqual(['pause', 'prune', 'ps'])
+    expect(await complete(['ctr', 'containers', 'logs', '--'])).toEqual(expect.arrayContaining(['--follow', '--tail']))
+    expect(await complete(['ctr', 'containers', 'logs', '--'])).not.toContain('--since') // hidden: refused, not offered
+    expect(await complete(['ctr', 'containers', 'start', '--'])).toEqual(expect.arrayContaining(['--log-path', '--no-log']))
+    expect(await complete(['ctr', 'containers', 'delete', '--k'])).toEqual(['--keep-log'])
+    expect(await complete(['ctr', 'namespaces', ''])).toEqual(['create', 'delete', 'list', 'ls', 'remove', 'rm'])
+    const prefix = f.namespace.slice(0, -3)
+    expect(await complete(['ctr', 'namespaces', 'rm', prefix])).toEqual([f.namespace])
+    expect(await complete(['ctr', '-n', prefix])).toEqual([f.namespace])
+    expect(await complete(['ctr', 'containers', 'kill', '--namespace', prefix])).toEqual([f.namespace])
+    expect(await complete(['ctr', 'namespaces', 'create', prefix])).toEqual([])
   })
 
   it('does not complete after -- or for the ID of a new container', async () => {

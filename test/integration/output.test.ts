@@ -16,6 +16,7 @@ import {promisify} from 'node:util'
 import {Config} from '@oclif/core'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
+import {buildImage, filesLayer, writeOciArchive} from '../helpers/image-archive'
 import {exited, LineReader} from '../helpers/line-reader'
 import {CLI, type RunOptions} from '../helpers/run-cli'
 import {type Fixture, setupFixture} from './containers-fixture'
@@ -24,6 +25,8 @@ const ANSI = /\x1b\[/
 const {bundle} = inject('containerd')
 let f: Fixture
 let checkpointDir: string
+let imageArchive: string
+const IMAGE = 'example.com/output/tiny:1'
 
 const cli = (args: string[], options: RunOptions = {}) => f.cli(args, {...options, env: {CTR_CHECKPOINT_DIR: checkpointDir, ...options.env}})
 
@@ -31,6 +34,8 @@ beforeAll(async () => {
   f = await setupFixture('output')
   checkpointDir = await mkdtemp(join(tmpdir(), 'ctr-it-output-ckpt-'))
   await f.run('out-a')
+  imageArchive = join(checkpointDir, 'image.tar')
+  await writeOciArchive(imageArchive, [{image: await buildImage({layers: [filesLayer({'a.txt': 'a\n'})], gzip: true}), name: IMAGE}])
 })
 
 afterAll(async () => {
@@ -56,7 +61,8 @@ async function onTty(args: string[], env: Record<string, string | undefined> = {
 }
 
 /** Commands whose output is one JSON document with --json, and how to call them (in order: they share state). */
-const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any) => void}> = [
+/** `code`: the exit code when it is not 0 (wait exits with the task's status). */
+const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any) => void; code?: number}> = [
   {id: 'version', args: () => ['version', '--json'], check: (v) => expect(v.server.version).toMatch(/\d+\.\d+/)},
   {id: 'containers:start', args: () => ['containers', 'start', '--json', 'out-b', bundle], check: (v) => expect(v).toMatchObject({id: 'out-b', pid: expect.any(Number)})},
   {id: 'containers', args: () => ['containers', '--json'], check: (v) => expect(v.map((c: {id: string}) => c.id)).toEqual(['out-a', 'out-b'])},
@@ -65,9 +71,18 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   {id: 'containers:pause', args: () => ['containers', 'pause', '--json', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'containers:resume', args: () => ['containers', 'resume', '--json', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'containers:kill', args: () => ['containers', 'kill', '--json', '-s', '9', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
+  {id: 'containers:wait', args: () => ['containers', 'wait', '--json', 'out-b'], check: (v) => expect(v).toMatchObject([{id: 'out-b', exitStatus: 137}]), code: 137},
+  {id: 'containers:info', args: () => ['containers', 'info', '--json', 'out-a'], check: (v) => expect(v).toMatchObject({id: 'out-a', task: {status: 'running'}})},
+  {id: 'namespaces:create', args: () => ['namespaces', 'create', '--json', `${f.namespace}-j`], check: (v) => expect(v).toEqual({name: `${f.namespace}-j`, labels: {}})},
+  {id: 'namespaces', args: () => ['namespaces', '--json'], check: (v) => expect(v).toContainEqual({name: `${f.namespace}-j`, labels: {}})},
+  {id: 'namespaces:delete', args: () => ['namespaces', 'delete', '--json', `${f.namespace}-j`], check: (v) => expect(v).toEqual([{name: `${f.namespace}-j`}])},
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {id: 'bench', args: () => ['bench', '--json', '-c', '2', '--prefix', 'out-bench', bundle], check: (v) => expect(v).toMatchObject({requested: 2, cleanedUp: 2, interrupted: false})},
+  {id: 'images:import', args: () => ['images', 'import', '--json', imageArchive], check: (v) => expect(v).toMatchObject([{name: IMAGE, created: true}])},
+  {id: 'images', args: () => ['images', '--json'], check: (v) => expect(v).toMatchObject([{name: IMAGE, platforms: ['linux/amd64']}])},
+  {id: 'images:rm', args: () => ['images', 'rm', '--json', '--sync', IMAGE], check: (v) => expect(v).toMatchObject([{name: IMAGE}])},
+  {id: 'containers:prune', args: () => ['containers', 'prune', '--json'], check: (v) => expect(v).toEqual([])},
 ]
 
 /** Commands that stream one JSON object per line. */
@@ -90,7 +105,7 @@ describe('--json', () => {
   it('prints one parseable JSON document and nothing else, no colour', async () => {
     for (const command of JSON_COMMANDS) {
       const result = await cli(command.args())
-      expect(result.code, `${command.id}: ${result.stderr}`).toBe(0)
+      expect(result.code, `${command.id}: ${result.stderr}`).toBe(command.code ?? 0)
       expect(result.stderr, command.id).toBe('')
       expect(result.stdout, command.id).not.toMatch(ANSI)
       command.check(JSON.parse(result.stdout))

@@ -58,10 +58,12 @@ describe('npm pack', () => {
   it('installs with its runtime dependencies only: no dev tools', async () => {
     const modules = await readdir(join(app, 'node_modules'))
     for (const dev of ['typescript', 'esbuild', 'vitest', 'ts-proto', '@oclif']) expect(modules).not.toContain(dev)
-    // The library calls containerd through grpc-js (the CLI bundle carries its own copy).
-    expect(Object.keys(pkg.dependencies)).toEqual(['@bufbuild/protobuf', '@grpc/grpc-js'])
+    // The library calls containerd through grpc-js and reads image archives with tar-stream (the CLI bundle
+    // carries its own copies).
+    expect(Object.keys(pkg.dependencies)).toEqual(['@bufbuild/protobuf', '@grpc/grpc-js', 'tar-stream'])
     expect(existsSync(join(app, 'node_modules', '@bufbuild', 'protobuf'))).toBe(true)
     expect(existsSync(join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true)
+    expect(existsSync(join(app, 'node_modules', 'tar-stream'))).toBe(true)
   })
 
   it('the installed ctr prints help', async () => {

@@ -15,7 +15,7 @@ export default class ContainersDelete extends BaseCommand<typeof ContainersDelet
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete stopped containers (with --force, running ones too)
 
-Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.
+Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). The log file of a detached start goes too, unless --keep-log. With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.
 
 Every stopped container (xargs -r runs nothing when none is stopped; $(...) would leave delete without an ID):
   ctr containers -q --filter status=stopped | xargs -r ctr containers rm`
@@ -26,13 +26,14 @@ Every stopped container (xargs -r runs nothing when none is stopped; $(...) woul
   ]
   static flags = {
     force: Flags.boolean({char: 'f', description: 'kill (SIGKILL) a running container first'}),
+    'keep-log': Flags.boolean({description: 'keep the log file of a detached start'}),
   }
   static strict = false
 
   async run(): Promise<Array<{id: string}>> {
     const ids = positionalArgs(await this.parse(ContainersDelete), " (see 'ctr containers delete --help')")
     const {results, failures} = await forEachId(ids, async (id) => {
-      const deleted = await deleteContainer(this.client, id, {force: this.flags.force})
+      const deleted = await deleteContainer(this.client, id, {force: this.flags.force, keepLog: this.flags['keep-log']})
       if (!this.jsonEnabled()) write(deleted.id)
       return deleted
     })

@@ -26,7 +26,7 @@ Filters, containerd's syntax: FIELD==VALUE, FIELD!=VALUE, FIELD~=REGEX or FIELD 
 Delete every stopped container (xargs -r runs nothing when the list is empty):
   ctr containers -q --filter status=stopped | xargs -r ctr containers delete
 
-Other container commands: start, delete (rm), exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
+Other container commands: start, logs, wait, info, delete (rm), prune, exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers',

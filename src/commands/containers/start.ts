@@ -16,10 +16,10 @@ export default class ContainersStart extends BaseCommand<typeof ContainersStart>
     command: Args.string({description: "command and arguments to run instead of config.json's process.args"}),
   }
   /** Not the ID: that names a container to create. */
-  static completion: CompletionHints = {dirs: ['bundle']}
+  static completion: CompletionHints = {dirs: ['bundle'], files: ['log-path']}
   static description = `Start a container from an OCI bundle
 
-Detached (the default), ctr returns once the container runs and prints nothing; the container has no stdio (its output is discarded) and no terminal, even if config.json asks for one.
+Detached (the default), ctr returns once the container runs and prints nothing. The container's stdout and stderr go to a log file ('ctr containers logs ID' prints it; 'containers delete' removes it): --log-path FILE, else $CTR_LOG_DIR/<namespace>/<id>.log, where CTR_LOG_DIR defaults to /var/lib/ctr/logs for root and to $XDG_STATE_HOME/ctr/logs (~/.local/state/ctr/logs) for others. With --no-log the output is discarded. A detached container has no stdin and no terminal, even if config.json asks for one (--tty needs --attach: containerd's shim cannot write a terminal to a file).
 
 With --attach, ctr wires its stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or --no-sig-proxy; then an interrupt detaches ctr and the container keeps running), and exits with the container's exit code (128+N if killed by signal N). With --tty, or when config.json asks for a terminal, the container gets one and ctr's terminal is in raw mode while attached.
 
@@ -33,14 +33,17 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     '<%= config.bin %> containers start -a -t --rm shell ./bundle',
     "<%= config.bin %> containers start -a --rm once ./bundle sh -c 'echo hello'",
     '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
+    '<%= config.bin %> containers start --log-path /var/log/redis.log redis /containers/redis',
   ]
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
   static programAfter = 2
   static strict = false
-  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] ID BUNDLE [[--] CMD [ARG...]]'
+  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE | --no-log] ID BUNDLE [[--] CMD [ARG...]]'
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
+    'log-path': Flags.string({description: 'file for the output of a detached container (its directory must exist)', exclusive: ['no-log'], helpValue: 'FILE'}),
+    'no-log': Flags.boolean({description: 'discard the output of a detached container (no log file)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
@@ -52,12 +55,14 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     if (flags.tty && flags.attach && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
     const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
+    if (flags.attach && (flags['log-path'] !== undefined || flags['no-log'])) throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const options = {id: args.id, bundle: args.bundle, args: command.length > 0 ? command : undefined, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {
-        const {io: _io, exited: _exited, ...started} = await startContainer(this.client, options)
+        const log = flags['no-log'] ? undefined : {path: flags['log-path']}
+        const {io: _io, exited: _exited, ...started} = await startContainer(this.client, {...options, log})
         return started
       } finally {
         spinner.stop()

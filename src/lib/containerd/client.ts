@@ -169,18 +169,6 @@ export class ContainerdClient {
     return cached
   }
 
-  /**
-   * Starts connecting now, so the connection is up by the time the first call is made (a command calls this
-   * once it knows it will talk to the daemon). Harmless if the socket is wrong: the first call reports it.
-   */
-  warmUp(): void {
-    try {
-      this.connect().getChannel().getConnectivityState(true)
-    } catch {
-      // reported by the first call
-    }
-  }
-
   /** Releases the connection; calls under way fail with CANCELLED. */
   close(): void {
     for (const call of this.calls) call.cancel()

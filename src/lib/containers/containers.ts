@@ -6,6 +6,7 @@ import {ContainersDefinition, type Container} from '../../gen/containerd/service
 import type {ContainerdClient} from '../containerd/client'
 import {containerNotFound, CtrError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
+import {removeLog} from '../logs/files'
 import type {ProcessStatus} from '../tasks/status'
 import {type ContainerFilter, type FilterAlternative, matchesStatus, parseContainerFilters} from './filters'
 import {getTask, listTasks, removeTask, type TaskInfo} from '../tasks/tasks'
@@ -110,15 +111,17 @@ export function containerInfo(container: Container, task: TaskInfo | undefined):
 export interface DeleteOptions {
   /** Kill (SIGKILL) a live task first instead of refusing. */
   force?: boolean
+  /** Keep the container's log file (logs.ts); by default it goes with the container. */
+  keepLog?: boolean
 }
 
 /**
  * Deletes a container: its exited task record first, if any; a live task only with force (SIGKILL, wait,
- * delete). `container "x" not found in namespace "n"` when there is no such container.
+ * delete), then its log file unless keepLog. `container "x" not found in namespace "n"` when there is no such container.
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
-  await requireContainer(client, id)
+  const container = await requireContainer(client, id)
   const task = await getTask(client, id)
   // A created task never ran (docker removes those without -f too); stopped ones are just records.
   if (task && !options.force && task.status !== 'stopped' && task.status !== 'created') {
@@ -128,17 +131,20 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   await containers.delete({id}).catch((error) => {
     throw notFound(error, id, client.namespace)
   })
+  if (!options.keepLog) await removeLog(container.labels)
   return {id}
 }
 
-/** Fails with `container "x" not found in namespace "n"` unless the container exists. */
-export async function requireContainer(client: ContainerdClient, id: string): Promise<void> {
-  await client
+/** The container record; `container "x" not found in namespace "n"` when there is none. */
+export async function requireContainer(client: ContainerdClient, id: string): Promise<Container> {
+  const {container} = await client
     .service(ContainersDefinition)
     .get({id})
     .catch((error) => {
       throw notFound(error, id, client.namespace)
     })
+  if (!container) throw new CtrError('not-found', `container "${id}" not found`)
+  return container
 }
 
 function notFound(error: unknown, id: string, namespace: string): unknown {

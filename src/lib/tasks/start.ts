@@ -17,6 +17,7 @@ import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {processStartError} from './runtime-errors'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
+import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
 import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
@@ -38,6 +39,11 @@ export interface StartOptions {
   attach?: (name: string, terminal: boolean) => Promise<AttachedIo>
   /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
   consoleSize?: {width: number; height: number}
+  /**
+   * Detached only: keep stdout and stderr in a log file (logs/files.ts; its path goes in LOG_LABEL). Without it a
+   * detached container has no stdio at all.
+   */
+  log?: LogOptions
   /** More container labels (BUNDLE_LABEL is always set). */
   labels?: Record<string, string>
   /**
@@ -58,6 +64,8 @@ export interface StartedContainer {
   namespace: string
   pid: number
   terminal: boolean
+  /** Detached with a log: the log file. */
+  logPath?: string
   /** Attached only: the stdio, already wired (stdin, raw mode, window size). Close it when done. */
   io?: AttachedIo
   /** Attached only: the exit of the process (Tasks.Wait, begun before Start). */
@@ -68,7 +76,10 @@ export interface StartedContainer {
 export async function startContainer(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
   const {id} = options
   checkContainerId(id)
-  if (options.tty && !options.attach) throw usageError('--tty needs --attach (a detached container has no terminal to talk to)')
+  if (options.tty && !options.attach) {
+    throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
+  }
+  if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
   const bundle = await loadBundle(options.bundle)
   // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
   // default) then runs without one rather than failing or blocking on a console nobody drains.
@@ -78,12 +89,13 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const call = {signal: options.signal}
+  const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
 
   await client.service(ContainersDefinition).create(
     {
       container: {
         id,
-        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path},
+        labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
         runtime: {name: RUNC_RUNTIME},
         spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
       },
@@ -92,6 +104,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   ).catch(async (error) => {
     // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
     if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+    await log?.discard()
     throw startError(error, id, spec.process.args[0])
   })
   // From here on, everything is ours to roll back.
@@ -101,7 +114,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   try {
     io = await options.attach?.(id, terminal)
     taskMayExist = true // a Create that timed out may still have made the task
-    await createTask(client, {id, stdio: io?.paths, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call)
+    await createTask(client, {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call)
     let exited: Promise<ExitStatus> | undefined
     if (io) {
       exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
@@ -110,11 +123,12 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     options.beforeStart?.({id, terminal})
     const {pid} = await startTask(client, id, call)
     await io?.started({containerId: id, execId: ''})
-    return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, io, exited}
+    return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, ...(log ? {logPath: log.path} : {}), io, exited}
   } catch (error) {
     waitAbort.abort()
     await rollback(client, id, taskMayExist, options.signal)
     await io?.close()
+    await log?.discard()
     throw startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
   }
 }

@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
+import {parseFilters} from '../../lib/containers/containers'
+import {pruneContainers} from '../../lib/containers/prune'
+
+export default class ContainersPrune extends BaseCommand<typeof ContainersPrune> {
+  static description = `Delete every stopped container of the namespace
+
+A container is stopped when it has no task or its task has exited; running, paused and created ones are kept. Each container's log file goes with it (unless --keep-log). Prints each deleted ID; failures are reported on stderr and make ctr exit non-zero. --filter takes what 'ctr containers --filter' takes.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> containers prune',
+    '<%= config.bin %> containers prune --filter label=app=web',
+    '<%= config.bin %> -n test containers prune --json',
+  ]
+  static flags = {
+    filter: Flags.string({char: 'f', description: 'only containers matching KEY=VALUE (repeatable)', multiple: true, multipleNonGreedy: true}),
+    'keep-log': Flags.boolean({description: 'keep the log files of the deleted containers'}),
+  }
+
+  async run(): Promise<Array<{id: string}>> {
+    const filters = parseFilters(this.flags.filter ?? [])
+    const {deleted, failures} = await pruneContainers(this.client, {
+      filters,
+      keepLogs: this.flags['keep-log'],
+      onDeleted: (id) => this.jsonEnabled() || write(id),
+    })
+    process.exitCode = reportFailures(failures)
+    return deleted.map((id) => ({id}))
+  }
+}

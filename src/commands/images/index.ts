@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {formatSize, type ImageInfo, listImages} from '../../lib/images/store'
+import {type Column, printList} from '../../cli/output/print'
+
+/** Go ctr `images ls` columns, without LABELS (they are in --json). */
+const columns: Column<ImageInfo>[] = [
+  {header: 'REF', value: (i) => i.name},
+  {header: 'TYPE', value: (i) => i.mediaType},
+  {header: 'DIGEST', value: (i) => i.digest},
+  {header: 'SIZE', value: (i) => formatSize(i.size)},
+  {header: 'PLATFORMS', value: (i) => (i.platforms.length > 0 ? i.platforms.join(',') : '-')},
+]
+
+export default class Images extends BaseCommand<typeof Images> {
+  static aliases = ['images:ls', 'images:list']
+  static description = `List the images of the namespace
+
+SIZE is what the image takes for this machine's platform (its index, manifest, config and layers, compressed), as Go ctr shows it; PLATFORMS lists every platform the image has.
+
+Filters are containerd's and go to the daemon as they are: name==REF, name~=REGEXP, target.digest==DIGEST, target.mediatype==TYPE, labels."KEY"==VALUE; commas inside one filter must all match, repeated --filter flags match any.
+
+Other image commands: import, rm (see 'ctr images COMMAND --help').`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> images',
+    '<%= config.bin %> images -q',
+    '<%= config.bin %> images --filter \'name~=busybox\'',
+    '<%= config.bin %> images --json --filter \'labels."io.cri-containerd.image"==managed\'',
+  ]
+  static flags = {
+    filter: Flags.string({char: 'f', description: 'containerd filter, e.g. name~=busybox (repeatable: any may match)', multiple: true}),
+    quiet: Flags.boolean({char: 'q', description: 'print image names only, one per line'}),
+  }
+
+  async run(): Promise<ImageInfo[]> {
+    const images = await listImages(this.client, {filters: this.flags.filter, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
+    printList(images, {columns, id: (i) => i.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    return images
+  }
+}

@@ -1,0 +1,38 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {removeImage} from '../../lib/images/store'
+import {write} from '../../cli/output/print'
+
+export default class ImagesRm extends BaseCommand<typeof ImagesRm> {
+  static aliases = ['images:delete', 'images:remove', 'images:del']
+  static args = {
+    ref: Args.string({description: 'image name, as ctr images lists it (several may be given)', required: true}),
+  }
+  static description = `Remove images
+
+Prints each removed name. The image's content and snapshots are freed by containerd's garbage collector once nothing else uses them. An image that containers were created from is kept, naming them, unless --force (the containers keep working: their snapshots stay). With several names, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> images rm docker.io/library/busybox:latest',
+    '<%= config.bin %> images rm --force $(<%= config.bin %> images -q --filter \'name~=^import-\')',
+  ]
+  static flags = {
+    force: Flags.boolean({char: 'f', description: 'remove it even if containers were created from it'}),
+    sync: Flags.boolean({description: 'wait until containerd has freed the content and snapshots'}),
+  }
+  static strict = false
+
+  async run(): Promise<Array<{name: string; digest: string}>> {
+    const refs = positionalArgs(await this.parse(ImagesRm), " (see 'ctr images rm --help')")
+    const {results, failures} = await forEachId(refs, async (ref) => {
+      const removed = await removeImage(this.client, ref, {force: this.flags.force, sync: this.flags.sync, signal: this.signal})
+      if (!this.jsonEnabled()) write(removed.name)
+      return removed
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}

@@ -1,0 +1,33 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {write} from '../../cli/output/print'
+import {positionalArgs} from '../../cli/positional-args'
+import {deleteNamespace} from '../../lib/namespaces/namespaces'
+
+export default class NamespacesDelete extends BaseCommand<typeof NamespacesDelete> {
+  static aliases = ['namespaces:rm', 'namespaces:remove']
+  static args = {
+    name: Args.string({description: 'namespace name (several may be given)', required: true}),
+  }
+  static completion: CompletionHints = {namespaces: ['name']}
+  static description = `Delete empty namespaces
+
+Prints each deleted name. containerd refuses a namespace that still holds containers, images, content (blobs), snapshots or leases, and says which; nothing is deleted then. With several names, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> namespaces delete test', '<%= config.bin %> namespaces rm test test2']
+  static strict = false
+
+  async run(): Promise<Array<{name: string}>> {
+    const names = positionalArgs(await this.parse(NamespacesDelete), " (see 'ctr namespaces delete --help')")
+    const {results, failures} = await forEachId(names, async (name) => {
+      const deleted = await deleteNamespace(this.client, name)
+      if (!this.jsonEnabled()) write(deleted.name)
+      return deleted
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {type Column, printList} from '../../cli/output/print'
+import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespaces'
+
+const columns: Column<NamespaceInfo>[] = [
+  {header: 'NAME', value: (n) => n.name},
+  {header: 'LABELS', value: (n) => Object.entries(n.labels).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(',') || '-'},
+]
+
+export default class Namespaces extends BaseCommand<typeof Namespaces> {
+  static aliases = ['namespaces:ls', 'namespaces:list']
+  static description = `List containerd's namespaces with their labels
+
+Other namespace commands: create, delete (rm) (see 'ctr namespaces COMMAND --help').`
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> namespaces', '<%= config.bin %> namespaces -q', '<%= config.bin %> namespaces --json']
+  static flags = {
+    quiet: Flags.boolean({char: 'q', description: 'print names only, one per line'}),
+  }
+
+  async run(): Promise<NamespaceInfo[]> {
+    const namespaces = await listNamespaces(this.client)
+    printList(namespaces, {columns, id: (n) => n.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    return namespaces
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `containers prune`: deletes every stopped container of the namespace (no task, or a task whose process
+ * exited) with its log, as `docker container prune` does. A container that starts meanwhile is refused by
+ * deleteContainer (no --force here), never killed.
+ */
+import type {ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
+import {type ContainerFilter, deleteContainer, listContainers} from './containers'
+
+export interface PruneOptions {
+  /** Only containers matching these too (the list's --filter). */
+  filters?: readonly ContainerFilter[]
+  keepLogs?: boolean
+  /** Called as each container is deleted (the CLI prints its ID). */
+  onDeleted?: (id: string) => void
+}
+
+export interface PruneResult {
+  deleted: string[]
+  failures: Array<{id: string; error: CtrError}>
+}
+
+export async function pruneContainers(client: ContainerdClient, options: PruneOptions = {}): Promise<PruneResult> {
+  const stopped = (await listContainers(client, {filters: options.filters})).filter((c) => c.status === 'stopped')
+  const result: PruneResult = {deleted: [], failures: []}
+  for (const {id} of stopped) {
+    try {
+      await deleteContainer(client, id, {keepLog: options.keepLogs})
+      result.deleted.push(id)
+      options.onDeleted?.(id)
+    } catch (error) {
+      if (error instanceof CtrError && error.kind === 'cancelled') throw error
+      if (error instanceof CtrError && error.kind === 'not-found') continue // deleted by someone else meanwhile
+      result.failures.push({id, error: error instanceof CtrError ? error : new CtrError('internal', String((error as Error)?.message ?? error), {cause: error})})
+    }
+  }
+  return result
+}

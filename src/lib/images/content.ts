@@ -1,0 +1,201 @@
+/**
+ * The content store, as the importer uses it: streaming a blob in with Content.Write, reading small blobs
+ * (manifests, configs) back, and labels.
+ *
+ * Content.Write, as containerd 1.6's content service runs it (services/content/contentserver): one ref per
+ * stream; the first request opens the ref's writer, and with `expected` set to a digest the store already
+ * holds it answers ALREADY_EXISTS at once (and adds that blob to the call's lease, so it stays); every
+ * request gets a response carrying the ref's offset; a WRITE at an offset other than the current one is
+ * OUT_OF_RANGE (offset 0 truncates); COMMIT checks the total and the digest, applies the labels and ends the
+ * stream. Writes are pipelined: the next request goes out before the last response is in (the offsets are
+ * checked as responses come), so a blob streams at the socket's pace rather than one round trip a chunk.
+ */
+import {ContentDefinition, WriteAction} from '../../gen/containerd/services/content/v1/content'
+import type {CallOptions, ContainerdClient} from '../containerd/client'
+import {CtrError} from '../containerd/errors'
+import {sha256Hash} from './digest'
+
+/** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
+const CHUNK_BYTES = 512 * 1024
+/**
+ * At most this much sent and not yet acknowledged (each request in flight is held 3-4 times over, as the
+ * request, its encoding and its gRPC frame): enough to keep the stream busy, and memory bounded.
+ */
+const WINDOW_BYTES = 4 * 1024 * 1024
+
+export interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  annotations?: Record<string, string>
+  platform?: {os: string; architecture: string; variant?: string}
+}
+
+export interface WriteBlobOptions {
+  /** Ingest ref; unique per import so two imports never lock each other's refs. */
+  ref: string
+  /** The digest the data must have (from the archive's blobs/<alg>/<hex> name), if known. */
+  expected?: string
+  /** Size from the tar header. */
+  size: number
+  data: AsyncIterable<Buffer>
+  labels?: Record<string, string>
+  /** Lease metadata and abort signal for the call. */
+  call: CallOptions
+  /** Bytes read so far from `data` (for progress). */
+  onBytes?: (n: number) => void
+}
+
+export interface WrittenBlob {
+  digest: string
+  size: number
+  /** The store had it already: nothing was sent. */
+  existed: boolean
+  /** The first bytes (compression detection for Docker layers). */
+  head: Buffer
+  /** The whole blob when it is small (≤ 4 MiB): manifests and configs are read from here. */
+  bytes?: Buffer
+}
+
+const KEEP_BYTES = 4 * 1024 * 1024
+
+/** Concatenates chunks into pieces of about CHUNK_BYTES. */
+async function* coalesce(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = []
+  let length = 0
+  for await (const chunk of data) {
+    pending.push(chunk)
+    length += chunk.length
+    if (length >= CHUNK_BYTES) {
+      yield pending.length === 1 ? pending[0] : Buffer.concat(pending, length)
+      pending = []
+      length = 0
+    }
+  }
+  if (length > 0) yield pending.length === 1 ? pending[0] : Buffer.concat(pending, length)
+}
+
+export function digestMismatch(name: string, expected: string, actual: string): CtrError {
+  return new CtrError('usage', `${name} does not match its digest: expected ${expected}, the data has ${actual}`)
+}
+
+/**
+ * Streams one blob into the content store and returns its digest, verified here (sha256 of what was read)
+ * as well as by the daemon. A blob the store already has is read through (so its digest is still checked)
+ * but not sent. `name` is the archive path, for errors.
+ */
+export async function writeBlob(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
+  const hash = sha256Hash()
+  const kept: Buffer[] = []
+  let head = Buffer.alloc(0)
+  let read = 0
+  const observe = (chunk: Buffer) => {
+    hash.update(chunk)
+    if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)])
+    if (options.size <= KEEP_BYTES) kept.push(chunk)
+    read += chunk.length
+    options.onBytes?.(chunk.length)
+  }
+  const finish = (existed: boolean): WrittenBlob => {
+    const digest = `sha256:${hash.digest('hex')}`
+    if (options.expected && digest !== options.expected) throw digestMismatch(name, options.expected, digest)
+    if (read !== options.size) throw new CtrError('usage', `${name}: read ${read} bytes, the archive says ${options.size}`)
+    return {digest, size: read, existed, head, bytes: options.size <= KEEP_BYTES ? Buffer.concat(kept) : undefined}
+  }
+
+  // The request stream waits for the STAT answer before it reads any data, so a blob the store has is
+  // never half sent; and it stops (without COMMIT) when the data does not match `expected`.
+  let statAnswered!: (proceed: boolean) => void
+  const statDone = new Promise<boolean>((resolve) => (statAnswered = resolve))
+  let mismatch: CtrError | undefined
+  let sent = 0
+  let acked = 0
+  let credit: (() => void) | undefined
+  let dataDone = false
+  let committedDigest: string | undefined
+  async function* requests() {
+    yield {action: WriteAction.STAT, ref: options.ref, total: BigInt(options.size), expected: options.expected ?? ''}
+    if (!(await statDone)) return
+    for await (const chunk of coalesce(options.data)) {
+      observe(chunk)
+      yield {action: WriteAction.WRITE, ref: options.ref, offset: BigInt(sent), data: chunk}
+      sent += chunk.length
+      while (sent - acked > WINDOW_BYTES && !ended) await new Promise<void>((resolve) => (credit = resolve))
+    }
+    dataDone = true
+    const digest = `sha256:${hash.copy().digest('hex')}`
+    if (options.expected && digest !== options.expected) {
+      mismatch = digestMismatch(name, options.expected, digest)
+      return
+    }
+    committedDigest = digest
+    yield {action: WriteAction.COMMIT, ref: options.ref, offset: BigInt(sent), total: BigInt(sent), expected: digest, labels: options.labels ?? {}}
+  }
+
+  let ended = false
+  let first = true
+  let committed = false
+  let existed = false
+  try {
+    for await (const response of client.service(ContentDefinition).write(requests(), options.call)) {
+      acked = Number(response.offset)
+      credit?.()
+      if (first) {
+        first = false
+        // A ref left over by an earlier, interrupted run starts again from 0 (WRITE at offset 0 truncates).
+        statAnswered(true)
+        continue
+      }
+      if (response.action === WriteAction.COMMIT) {
+        committed = true
+        if (response.digest && committedDigest && response.digest !== committedDigest) {
+          throw new CtrError('internal', `${name}: containerd committed ${response.digest}, expected ${committedDigest}`)
+        }
+      }
+    }
+  } catch (error) {
+    ended = true
+    credit?.()
+    statAnswered(false)
+    if (error instanceof CtrError && error.kind === 'already-exists') {
+      // At STAT: the store has the expected digest (now under our lease). At COMMIT (no expected digest
+      // known up front, Docker archives): the same content is there already.
+      existed = true
+    } else {
+      throw error
+    }
+  }
+  if (mismatch) throw mismatch
+  if (existed) {
+    // Read the rest through: the digest is still checked, and the archive moves on to the next entry.
+    if (!dataDone) for await (const chunk of options.data) observe(chunk)
+    return finish(true)
+  }
+  if (!committed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
+  return finish(false)
+}
+
+/** A small blob (index, manifest, config) from the store, or its first `size` bytes. */
+export async function readBlob(client: ContainerdClient, digest: string, call: CallOptions, size = 0): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const response of client.service(ContentDefinition).read({digest, offset: 0n, size: BigInt(size)}, call)) chunks.push(Buffer.from(response.data))
+  return Buffer.concat(chunks)
+}
+
+/** Sets (adds or replaces) labels on a blob; other labels stay. */
+export async function setBlobLabels(client: ContainerdClient, digest: string, labels: Record<string, string>, call: CallOptions): Promise<void> {
+  const keys = Object.keys(labels)
+  if (keys.length === 0) return
+  await client.service(ContentDefinition).update({info: {digest, labels}, updateMask: keys.map((k) => `labels.${k}`)}, call)
+}
+
+/** Whether the store has the blob (NOT_FOUND → false). */
+export async function hasBlob(client: ContainerdClient, digest: string, call: CallOptions): Promise<boolean> {
+  try {
+    await client.service(ContentDefinition).info({digest}, call)
+    return true
+  } catch (error) {
+    if (error instanceof CtrError && error.kind === 'not-found') return false
+    throw error
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Logs of detached containers against the real private containerd: the shim's file:// stdio keeps stdout
+ * and stderr in the file ctr names in the container's label; `logs` prints it (all, --tail, --follow until
+ * the task exits with its status, Ctrl-C); it outlives a daemon restart; `delete` removes it unless
+ * --keep-log; and every bad input is one line, non-zero, with nothing created.
+ */
+import {execFile} from 'node:child_process'
+import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {makeBundle} from '../helpers/bundle'
+import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
+import {LineReader} from '../helpers/line-reader'
+import {CLI, runCli, spawnCli} from '../helpers/run-cli'
+import {eventually, expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
+
+let f: Fixture
+let dir: string
+let logDir: string
+const env = () => ({CTR_LOG_DIR: logDir})
+const cli = (args: string[]) => f.cli(args, {env: env()})
+const logFile = (id: string) => join(logDir, f.namespace, `${id}.log`)
+const goContainers = async () => (await f.go(['containers', 'list', '-q'])).stdout.split('\n').filter(Boolean)
+
+/** A bundle whose process runs `script` (sh -c); the host sees its /tmp at <bundle>/rootfs/tmp. */
+const shBundle = (name: string, script: string) => makeBundle(join(dir, name), ['sh', '-c', script])
+const release = (bundle: string) => writeFile(join(bundle, 'rootfs', 'tmp', 'go'), '')
+const WAIT_FOR_GO = 'while [ ! -e /tmp/go ]; do sleep 0.05; done'
+
+beforeAll(async () => {
+  f = await setupFixture('logs')
+  dir = await mkdtemp(join(tmpdir(), 'ctr-it-logs-'))
+  await chmod(dir, 0o755)
+  logDir = join(dir, 'logs')
+})
+
+afterAll(async () => {
+  await f?.cleanup()
+  if (dir) await rm(dir, {recursive: true, force: true})
+})
+
+describe('detached start keeps a log', () => {
+  it('stdout and stderr both land in the log; logs prints them; the label and info name the file', async () => {
+    const bundle = await shBundle('both', 'echo to-stdout; echo to-stderr >&2; exec sleep 100000')
+    const started = await cli(['containers', 'start', '--json', 'both', bundle])
+    expect(started.code, started.stderr).toBe(0)
+    expect(JSON.parse(started.stdout).logPath).toBe(logFile('both'))
+    await eventually(async () => (await cli(['containers', 'logs', 'both'])).stdout.split('\n').length >= 3, 'both lines in the log')
+    const logs = await cli(['containers', 'logs', 'both'])
+    expect(logs.code).toBe(0)
+    expect(logs.stderr).toBe('')
+    expect(logs.stdout.split('\n').filter(Boolean).sort()).toEqual(['to-stderr', 'to-stdout'])
+    expect(await readFile(logFile('both'), 'utf8')).toBe(logs.stdout)
+    // Go ctr sees the label and the shim's stdio URI.
+    const goInfo = JSON.parse((await f.go(['containers', 'info', 'both'])).stdout)
+    expect(goInfo.Labels['io.ctr.log-path']).toBe(logFile('both'))
+    const info = JSON.parse((await cli(['containers', 'info', 'both'])).stdout)
+    expect(info.logPath).toBe(logFile('both'))
+    expect(info.task.stdout).toBe(`file://${logFile('both')}`)
+    expect(info.task.stderr).toBe(`file://${logFile('both')}`)
+  })
+
+  it('--tail N prints the last N lines (0: none)', async () => {
+    const bundle = await shBundle('tail', 'for i in 1 2 3 4 5; do echo line$i; done; exec sleep 100000')
+    expect((await cli(['containers', 'start', 'tail', bundle])).code).toBe(0)
+    await eventually(async () => (await cli(['containers', 'logs', 'tail'])).stdout.includes('line5'), 'line5')
+    expect(await cli(['containers', 'logs', '--tail', '2', 'tail'])).toMatchObject({code: 0, stdout: 'line4\nline5\n'})
+    expect(await cli(['containers', 'logs', '--tail', '0', 'tail'])).toMatchObject({code: 0, stdout: ''})
+    expect(await cli(['containers', 'logs', '--tail', '99', 'tail'])).toMatchObject({code: 0, stdout: 'line1\nline2\nline3\nline4\nline5\n'})
+  })
+
+  it('logs -f shows a line written after it started and ends with the task, exiting with its status', async () => {
+    const bundle = await shBundle('follow', `echo first; ${WAIT_FOR_GO}; echo second >&2; exit 3`)
+    expect((await cli(['containers', 'start', 'follow', bundle])).code).toBe(0)
+    const child = spawnCli(['containers', 'logs', '-f', 'follow'], {address: f.address, namespace: f.namespace, env: env()})
+    const out = new LineReader(child.stdout!)
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await out.waitFor(/^first$/)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(child.exitCode).toBeNull() // still following
+    await release(bundle)
+    expect(await exited).toBe(3)
+    expect(out.lines).toEqual(['first', 'second'])
+  })
+
+  it('logs -f of a task killed by SIGKILL exits 137; of an exited task, at once with its status', async () => {
+    const bundle = await shBundle('killed', 'echo up; exec sleep 100000')
+    expect((await cli(['containers', 'start', 'killed', bundle])).code).toBe(0)
+    const child = spawnCli(['containers', 'logs', '--follow', 'killed'], {address: f.address, namespace: f.namespace, env: env()})
+    const out = new LineReader(child.stdout!)
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await out.waitFor(/^up$/)
+    expect((await cli(['containers', 'kill', '-s', 'KILL', 'killed'])).code).toBe(0)
+    expect(await exited).toBe(137)
+    expect(await cli(['containers', 'logs', '-f', 'killed'])).toMatchObject({code: 137, stdout: 'up\n'})
+  })
+
+  it('Ctrl-C ends logs -f with 130 and leaves the container running', async () => {
+    const child = spawnCli(['containers', 'logs', '-f', 'tail'], {address: f.address, namespace: f.namespace, env: env()})
+    const out = new LineReader(child.stdout!)
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    let stderr = ''
+    child.stderr!.on('data', (d) => (stderr += d))
+    await out.waitFor(/^line5$/)
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toBe('')
+    expect((await f.goTasks()).get('tail')?.status).toBe('RUNNING')
+  })
+
+  it('--log-path FILE puts it there; delete removes it, --keep-log keeps it', async () => {
+    const bundle = await shBundle('custom', 'echo custom; exec sleep 100000')
+    const path = join(dir, 'custom.log')
+    expect((await cli(['containers', 'start', '--log-path', path, 'custom', bundle])).code).toBe(0)
+    await eventually(async () => (await readFile(path, 'utf8')) === 'custom\n', 'the custom log')
+    expect(await cli(['containers', 'logs', 'custom'])).toMatchObject({code: 0, stdout: 'custom\n'})
+    expect((await cli(['containers', 'rm', '-f', 'custom'])).code).toBe(0)
+    await expect(stat(path)).rejects.toThrow(/ENOENT/)
+
+    expect((await cli(['containers', 'start', 'kept', bundle])).code).toBe(0)
+    await eventually(async () => (await readFile(logFile('kept'), 'utf8')) === 'custom\n', 'the kept log')
+    expect((await cli(['containers', 'rm', '-f', '--keep-log', 'kept'])).code).toBe(0)
+    expect(await readFile(logFile('kept'), 'utf8')).toBe('custom\n')
+  })
+
+  it('--no-log and attached starts keep no log: logs says so in one line', async () => {
+    const bundle = await shBundle('nolog', 'echo x; exec sleep 100000')
+    expect((await cli(['containers', 'start', '--no-log', 'nolog', bundle])).code).toBe(0)
+    expectOneLineError(await cli(['containers', 'logs', 'nolog']), /^ctr: container "nolog" has no log ctr knows of \(started attached, with --no-log, or by another tool\)$/m)
+    expect(await readdir(join(logDir, f.namespace))).not.toContain('nolog.log')
+    const done = await shBundle('attached', 'echo hi')
+    expect(await cli(['containers', 'start', '-a', 'attached', done])).toMatchObject({code: 0, stdout: 'hi\n'})
+    expectOneLineError(await cli(['containers', 'logs', 'attached']), /has no log ctr knows of/)
+  })
+
+  it('a container made by another tool (Go ctr): no log ctr knows of', async () => {
+    await f.run('by-go')
+    expectOneLineError(await cli(['containers', 'logs', 'by-go']), /^ctr: container "by-go" has no log ctr knows of/)
+  })
+})
+
+describe('bad input: one line, non-zero, nothing created', () => {
+  const nothingCreated = async (id: string) => {
+    expect(await goContainers()).not.toContain(id)
+    expect(await readdir(join(logDir, f.namespace)).catch(() => [])).not.toContain(`${id}.log`)
+  }
+
+  it('an unknown ID', async () => {
+    expectOneLineError(await cli(['containers', 'logs', 'nope']), /^ctr: container "nope" not found$/m)
+    expectOneLineError(await cli(['containers', 'logs', '-f', 'nope']), /^ctr: container "nope" not found$/m)
+  })
+
+  it('a log path in a directory that does not exist', async () => {
+    const bundle = await shBundle('bad-dir', 'exec sleep 100000')
+    expectOneLineError(await cli(['containers', 'start', '--log-path', join(dir, 'no', 'such', 'x.log'), 'bad-dir', bundle]), /^ctr: log directory .*\/no\/such does not exist$/m)
+    await nothingCreated('bad-dir')
+    await expect(stat(join(dir, 'no'))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('a log path in a directory the user cannot write (run as nobody)', async () => {
+    const bundle = await shBundle('unwritable', 'exec sleep 100000')
+    const locked = join(dir, 'locked')
+    await mkdir(locked, {mode: 0o755})
+    const result = await promisify(execFile)('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'containers', 'start', '--log-path', join(locked, 'x.log'), 'unwritable', bundle], {
+      env: {...process.env, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace},
+    }).then(
+      () => ({code: 0, stdout: '', stderr: ''}),
+      (error: {code: number; stdout: string; stderr: string}) => ({code: error.code, stdout: error.stdout, stderr: error.stderr}),
+    )
+    expectOneLineError(result, new RegExp(`^ctr: log directory ${locked} is not writable$`, 'm'))
+    expect(await readdir(locked)).toEqual([])
+    await nothingCreated('unwritable')
+  })
+
+  it('--tty without --attach is refused (the shim cannot write a terminal to a file)', async () => {
+    const bundle = await shBundle('tty', 'exec sleep 100000')
+    expectOneLineError(await cli(['containers', 'start', '--tty', 'tty', bundle]), /^ctr: --tty needs --attach .*log file cannot hold one\)$/m)
+    await nothingCreated('tty')
+  })
+
+  it('--log-path or --no-log with --attach, --log-path with --no-log', async () => {
+    const bundle = await shBundle('attach-log', 'true')
+    expectOneLineError(await cli(['containers', 'start', '-a', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]), /^ctr: --log-path and --no-log are for detached starts/)
+    expectOneLineError(await cli(['containers', 'start', '--no-log', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]), /--no-log|--log-path/)
+    await nothingCreated('attach-log')
+  })
+
+  it('--since and --until are refused: the file has no timestamps', async () => {
+    expectOneLineError(await cli(['containers', 'logs', '--since', '10m', 'tail']), /^ctr: --since is not supported: the log file has no timestamps/)
+    expectOneLineError(await cli(['containers', 'logs', '--until', '2026-01-01', 'tail']), /^ctr: --until is not supported/)
+  })
+
+  it('a start that fails after the log was prepared removes the file it created', async () => {
+    const bundle = await makeBundle(join(dir, 'missing-cmd'), ['/no/such/command'])
+    const result = await cli(['containers', 'start', 'missing-cmd', bundle])
+    expect(result.code).toBe(127)
+    await nothingCreated('missing-cmd')
+  })
+})
+
+describe('a log outlives a daemon restart', () => {
+  let daemon: PrivateDaemon
+  const namespace = uniqueName('it-logs-restart')
+  afterAll(async () => {
+    await daemon?.stop()
+  })
+
+  it('what the container writes while containerd is down and after it is back is in the log', async () => {
+    daemon = await startPrivateContainerd()
+    const run = (args: string[]) => runCli(args, {address: daemon.address, namespace, env: env()})
+    const bundle = await shBundle('restart', `echo before; ${WAIT_FOR_GO}; echo after; exit 5`)
+    expect((await run(['containers', 'start', 'survivor', bundle])).code).toBe(0)
+    await eventually(async () => (await run(['containers', 'logs', 'survivor'])).stdout === 'before\n', 'before')
+    // A follower and a waiter started before the crash see it through (their Tasks.Wait is made again).
+    const follower = spawnCli(['containers', 'logs', '-f', 'survivor'], {address: daemon.address, namespace, env: env()})
+    const followed = new LineReader(follower.stdout!)
+    const followerExit = new Promise<number | null>((resolve) => follower.on('close', resolve))
+    const waiter = spawnCli(['containers', 'wait', 'survivor'], {address: daemon.address, namespace, env: env()})
+    const waited = new LineReader(waiter.stdout!)
+    const waiterExit = new Promise<number | null>((resolve) => waiter.on('close', resolve))
+    await followed.waitFor(/^before$/)
+    await new Promise((r) => setTimeout(r, 300))
+    daemon.kill('SIGKILL')
+    await release(bundle)
+    const path = join(logDir, namespace, 'survivor.log')
+    await eventually(async () => (await readFile(path, 'utf8')) === 'before\nafter\n', 'the shim writing with the daemon down')
+    await daemon.restart()
+    expect(await followerExit).toBe(5)
+    expect(followed.lines).toEqual(['before', 'after'])
+    expect(await waiterExit).toBe(5)
+    expect(waited.lines).toEqual(['5'])
+    expect(await run(['containers', 'logs', 'survivor'])).toMatchObject({code: 0, stdout: 'before\nafter\n'})
+    expect(await run(['containers', 'logs', '-f', 'survivor'])).toMatchObject({code: 5, stdout: 'before\nafter\n'})
+    expect((await run(['containers', 'rm', 'survivor'])).code).toBe(0)
+    await expect(stat(path)).rejects.toThrow(/ENOENT/)
+    await goCtr(daemon, ['namespaces', 'rm', namespace])
+  })
+})
