@@ -23,7 +23,8 @@ const timeColumn: LiveColumn<CtrEvent> = {header: 'TIME', width: 24, value: (e) 
 
 export default class Events extends BaseCommand<typeof Events> {
   static args = {
-    filter: Args.string({description: "containerd filters, as Go's ctr events takes them (same as --filter)"}),
+    // ignoreStdin: oclif would otherwise read a missing optional arg from piped stdin (and wait for its EOF).
+    filter: Args.string({description: "containerd filters, as Go's ctr events takes them (same as --filter)", ignoreStdin: true}),
   }
   static completion: CompletionHints = {containerIds: ['id', 'exit-on']}
   static description = `Print containerd's events as they happen, one row each (also when piped)

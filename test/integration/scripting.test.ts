@@ -42,6 +42,8 @@ describe("flags after the command's program belong to the program", () => {
     const result = await f.cli(['containers', 'start', '-a', '--rm', 's-cmd', bundle, 'sh', '-c', 'echo from $0', 'cmd'])
     expect(result).toMatchObject({code: 0, stdout: 'from cmd\n', stderr: ''})
     expect((await f.cli(['containers', '-q'])).stdout).not.toContain('s-cmd')
+    // piped stdin is the container's, with or without a command (oclif never reads it for an optional arg)
+    expect(await f.cli(['containers', 'start', '-a', '--rm', 's-cat', bundle, 'cat'], {input: 'in\n'})).toMatchObject({code: 0, stdout: 'in\n'})
   })
 })
 
@@ -208,6 +210,9 @@ describe('created is not stopped', () => {
     // the clean-up one-liner the help shows, with nothing to delete
     const help = (await f.cli(['containers', '--help'])).stdout
     expect(help).toContain('xargs -r')
+    // prune (with a containerd-style filter) deletes the stopped one, keeps the created one
+    expect(await f.cli(['containers', 'prune', '-f', 'id~=^(never|ran-3)$'])).toMatchObject({code: 0, stdout: 'ran-3\n'})
+    expect((await f.cli(['containers', '-q', '-f', 'id==never'])).stdout).toBe('never\n')
   })
 })
 

@@ -13,7 +13,8 @@ export default class ContainersStart extends BaseCommand<typeof ContainersStart>
   static args = {
     id: Args.string({description: 'container ID', required: true}),
     bundle: Args.string({description: 'OCI bundle directory (config.json and the rootfs it names)', required: true}),
-    command: Args.string({description: "command and arguments to run instead of config.json's process.args"}),
+    // The optional CMD... is not an oclif arg: oclif reads a missing optional arg from piped stdin (the
+    // container's input). It is in the usage and the description; positionalArgs reads it.
   }
   /** Not the ID: that names a container to create. */
   static completion: CompletionHints = {dirs: ['bundle'], files: ['log-path']}
