@@ -30,6 +30,8 @@ elif [ -n "$(ls -A "$dir" | grep -vx owner)" ]; then
 fi
 
 log() { echo "containerd-down: $*" >&2; }
+# The shim delete below runs runc through PATH: this daemon's wrapper first (its own runc root).
+[ -x "$dir/bin/runc" ] && export PATH=$dir/bin:$PATH
 cmdline() { tr "\0" "\n" 2>/dev/null <"/proc/$1/cmdline"; }
 # wait_gone PID TICKS: true once PID has exited (or is a zombie), polling every 50 ms.
 wait_gone() {
@@ -73,7 +75,9 @@ done
 cleanup_task() { # BUNDLE NS ID
   local bundle=$1 ns=$2 id=$3 root state shim
   root=$(sed -n 's/.*"root":"\([^"]*\)".*/\1/p' "$bundle/options.json" 2>/dev/null)
-  root=${root:-/run/containerd/runc}/$ns
+  # containerd-up.sh gives each daemon its own runc root (DIR/runc, through DIR/bin/runc); older dirs used the host's.
+  if [ -z "$root" ]; then [ -d "$dir/runc" ] && root=$dir/runc || root=/run/containerd/runc; fi
+  root=$root/$ns
   # Runc state is global (by namespace/id, not per daemon): only delete the container if it is ours.
   state=$(runc --root "$root" state "$id" 2>/dev/null)
   if [ -n "$state" ] && ! grep -qF "\"bundle\": \"$bundle\"" <<<"$state"; then

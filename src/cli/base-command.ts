@@ -7,10 +7,12 @@ import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
+import {inFlight} from '../lib/in-flight'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
+import {escapeText} from './output/escape'
+import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
 import {closest} from './suggest'
-import {toJson, write} from './output/print'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -50,13 +52,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected readonly abortController = new AbortController()
   /** The signal that interrupted this run, if any (decides exit code 130 or 143). */
   protected interruptedBy?: NodeJS.Signals
+  /** Aborted when ctr's terminal hangs up (SIGHUP) during an attached session: pass to attachStdio's hangUp. */
+  protected readonly hangUp = new AbortController()
   private clientInstance?: ContainerdClient
   private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
+  private stopWatchingOutput?: () => void
+  /** Set while an attached session runs (withSignalHandoff): it handles a broken stdout itself. */
+  private attachedSession = false
 
   public async init(): Promise<void> {
     await super.init()
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
+    process.on('SIGHUP', this.onSignal)
+    // stdout broke (print.ts has said so): stop the command; an attached session ends itself (attach.ts).
+    this.stopWatchingOutput = onOutputFailure((failure) => {
+      if (!this.attachedSession) this.abortController.abort(failure)
+    })
     const {args, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -131,6 +143,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.heldInterrupt = undefined
       void held?.release()
     }
+    this.attachedSession = true
     try {
       return await body({
         onStarting: (forwarding) => {
@@ -141,6 +154,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     } finally {
       this.forwardingSignals = false
+      this.attachedSession = false
       release()
     }
   }
@@ -156,9 +170,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.heldInterrupt.push(signal)
       return
     }
-    if (this.interruptedBy) process.exit(exitCodeFor(signal))
+    if (this.interruptedBy) exitNow(signal)
     this.interruptedBy = signal
-    this.abortController.abort(new CtrError('cancelled', 'interrupted', {exitCode: exitCodeFor(signal)}))
+    const reason = new CtrError('cancelled', signal === 'SIGHUP' ? 'hung up' : 'interrupted', {exitCode: exitCodeFor(signal)})
+    // A hang-up ends an attached session as its terminal going away would (the process gets SIGHUP, then
+    // clean-up); anything else cancels what is in flight.
+    if (signal === 'SIGHUP' && this.attachedSession) this.hangUp.abort(reason)
+    else this.abortController.abort(reason)
   }
 
   /** oclif prints `--json` results through here; ours handles bigint and never colours. */
@@ -167,6 +185,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<any> {
+    if (error instanceof CtrError && error.kind === 'output-failed') return reportWriteFailure(error)
+    if (outputFailure()) return reportWriteFailure(outputFailure()!) // the command stopped because stdout broke
     if (this.timedOut) {
       process.stderr.write(`ctr: ${this.timedOut}\n`)
       process.exitCode = EXIT.timeout
@@ -179,7 +199,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     const ctrError = toCtrError(error, this.id, Object.keys({...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags}))
     if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
-      process.stderr.write(`ctr: ${ctrError.message}\n`)
+      process.stderr.write(`ctr: ${escapeText(ctrError.message)}\n`)
     }
     if (this.debugEnabled()) process.stderr.write(`${debugDetails(error)}\n`)
     process.exitCode = ctrError.exitCode
@@ -194,6 +214,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write(`ctr: ${this.timedOut}\n`)
       process.exitCode = EXIT.timeout
     }
+    process.off('SIGHUP', this.onSignal)
+    this.stopWatchingOutput?.()
+    const failure = outputFailure()
+    if (failure) process.exitCode = failure.exitCode
     this.clientInstance?.close()
     return super.finally(error)
   }
@@ -204,7 +228,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 export function exitCodeFor(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+  return signal === 'SIGTERM' ? EXIT.terminated : signal === 'SIGHUP' ? EXIT.hungUp : EXIT.interrupted
+}
+
+/**
+ * A second signal: exit at once, whatever is pending (FIFO directories are removed synchronously at exit,
+ * the terminal mode restored there too), saying in one line what may remain.
+ */
+function exitNow(signal: NodeJS.Signals): never {
+  const left = inFlight()
+  if (left.length > 0) process.stderr.write(`ctr: exiting at once; may remain: ${escapeText(left.join(', '))}\n`)
+  process.exit(exitCodeFor(signal))
 }
 
 /** oclif's parse errors and everything else, as one CtrError. */

@@ -8,6 +8,8 @@ import {join} from 'node:path'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
+import {escapeText} from './output/escape'
+import {guardOutput} from './output/print'
 import {commandsFor} from './run-commands'
 import {closest, suggestCommand} from './suggest'
 
@@ -110,6 +112,7 @@ function commandArgv(tokens: readonly string[], command: CommandShape): string[]
 const ROOT = join(__dirname, '..')
 
 export async function main(argv: string[]): Promise<void> {
+  guardOutput() // a closed pipe or a full disk on stdout: one line and an exit code, never a crash
   if (argv[0] === '--version' || argv[0] === '-v') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     process.stdout.write(`ctr ${require('../../package.json').version}\n`)
@@ -144,7 +147,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.oclif.exit
     } else {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-      process.stderr.write(`ctr: ${withSuggestion(message, ids)}\n`)
+      process.stderr.write(`ctr: ${escapeText(withSuggestion(message, ids))}\n`)
       if (argv.includes('--debug') && error instanceof Error) process.stderr.write(`${error.stack}\n`)
       process.exitCode = EXIT.failure
     }

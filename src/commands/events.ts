@@ -1,3 +1,4 @@
+import {escapeText} from '../cli/output/escape'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
@@ -8,7 +9,7 @@ import {requireContainer} from '../lib/containers/containers'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
-import {exitOnBrokenPipe, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
+import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -57,7 +58,7 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
 
   async run(): Promise<StreamEventsResult> {
     const {flags} = this
-    exitOnBrokenPipe()
+    exitOnOutputFailure()
     const filters = [...(flags.filter ?? []), ...positionalArgs(await this.parse(Events), " (see 'ctr events --help')")]
     // An ID that names no container would wait for ever.
     if (flags['exit-on']) await requireContainer(this.client, flags['exit-on'])
@@ -90,8 +91,8 @@ function toJsonEvent(e: CtrEvent) {
 }
 
 function reportStatus(status: WatchStatus, debug: boolean): void {
-  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${status.reason}); reconnecting…\n`)
+  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${escapeText(status.reason)}); reconnecting…\n`)
   else if (status.kind === 'reconnected')
     process.stderr.write(`ctr: reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed\n`)
-  else if (debug) process.stderr.write(`ctr: still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms\n`)
+  else if (debug) process.stderr.write(`ctr: still unreachable (${escapeText(status.reason)}); retry ${status.attempt} in ${status.delayMs} ms\n`)
 }

@@ -15,6 +15,12 @@ export interface PtyStep {
   write?: string
   /** Signal name without SIG, sent to the command. */
   signal?: string
+  /** Seconds to wait before acting. */
+  sleep?: number
+  /** Put the terminal back in the mode it had before the command ran (what a shell does when a job stops). */
+  cooked?: boolean
+  /** Record whether the terminal is in raw mode 0.3 s after this step (PtyResult.probes). */
+  probe?: boolean
 }
 
 export interface PtyResult {
@@ -25,6 +31,8 @@ export interface PtyResult {
   modeRestored: boolean
   /** Steps whose output never came. */
   pendingSteps: number
+  /** One per probe step: the terminal was in raw mode then. */
+  probes: boolean[]
 }
 
 export function runInPty(argv: string[], options: {env?: NodeJS.ProcessEnv; size?: [number, number]; steps?: PtyStep[]; timeoutSec?: number} = {}): Promise<PtyResult> {
@@ -32,8 +40,8 @@ export function runInPty(argv: string[], options: {env?: NodeJS.ProcessEnv; size
   return new Promise((resolve, reject) => {
     execFile('python3', [join(__dirname, 'pty-run.py'), JSON.stringify(config)], {timeout: (config.timeout + 10) * 1000, maxBuffer: 16 << 20}, (error, stdout, stderr) => {
       if (error) return reject(new Error(`pty-run.py failed: ${error.message}\n${stderr}`))
-      const result = JSON.parse(stdout) as {code: number; output: string; before: string; after: string; pendingSteps: number}
-      resolve({code: result.code, output: result.output, modeRestored: result.before === result.after, pendingSteps: result.pendingSteps})
+      const result = JSON.parse(stdout) as {code: number; output: string; before: string; after: string; pendingSteps: number; probes: boolean[]}
+      resolve({code: result.code, output: result.output, modeRestored: result.before === result.after, pendingSteps: result.pendingSteps, probes: result.probes})
     })
   })
 }

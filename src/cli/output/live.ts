@@ -5,7 +5,8 @@
  * separated by at least three spaces as in our tables, so `awk` splits them the same way. The header is kept
  * when piped, as tables do.
  */
-import {toJson} from './print'
+import {escapeText} from './escape'
+import {onOutputFailure, toJson} from './print'
 
 export interface LiveColumn<T> {
   header: string
@@ -18,6 +19,7 @@ const GAP = '   '
 
 export function formatRow(cells: readonly string[], widths: readonly number[]): string {
   return cells
+    .map(escapeText)
     .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
     .join(GAP)
     .trimEnd()
@@ -105,9 +107,8 @@ export function formatPercent(value: number | undefined): string {
  * `ctr events | head -1`: once the reader is gone, writes fail with EPIPE. End at once and quietly, with 141
  * (128 + SIGPIPE) as a Go or C program killed by SIGPIPE would, instead of an unhandled 'error' stack trace.
  */
-export function exitOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(141)
-    throw error
-  })
+export function exitOnOutputFailure(): void {
+  // The one rule for a broken stdout (print.ts guardOutput, lib/write-failure.ts: EPIPE → 141 quietly, other
+  // errors → one line and 125), but at once: a stream has nothing more to do once nobody can read it.
+  onOutputFailure((failure) => process.exit(failure.exitCode))
 }

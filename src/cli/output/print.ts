@@ -3,6 +3,9 @@
  * IDs only. Commands hand their domain objects here and return them: under `--json` oclif prints the
  * returned value (through BaseCommand.logJson → toJson), so these functions print nothing then.
  */
+import type {CtrError} from '../../lib/containerd/errors'
+import {writeFailure} from '../../lib/write-failure'
+import {escapeText} from './escape'
 import {chalkAt, colorLevel} from './style'
 import {type Column, renderTable} from './table'
 
@@ -24,7 +27,49 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 export function write(text: string, stream: NodeJS.WriteStream = process.stdout): void {
+  if (stream === process.stdout && stdoutFailure) return // nothing more can reach it
   stream.write(text.endsWith('\n') ? text : text + '\n')
+}
+
+/*
+ * ctr's own stdout and stderr failing (write-failure.ts has the rule): without an 'error' listener Node throws
+ * from the stream and prints ≈32 KB of bundle source. guardOutput() is called once, before any command runs.
+ */
+let stdoutFailure: CtrError | undefined
+let reported = false
+const failureListeners = new Set<(failure: CtrError) => void>()
+
+export function guardOutput(): void {
+  // @oclif/core adds a stdout 'error' listener at load that rethrows everything but EPIPE (the crash with the
+  // minified bundle on stderr): ours replaces it.
+  process.stdout.removeAllListeners('error')
+  process.stdout.on('error', (error) => {
+    if (stdoutFailure) return
+    stdoutFailure = writeFailure('stdout', error)
+    reportWriteFailure(stdoutFailure)
+    for (const listener of failureListeners) listener(stdoutFailure)
+  })
+  // stderr gone too: nothing can be said; the exit code still tells.
+  process.stderr.on('error', () => undefined)
+}
+
+/** The stdout failure seen so far, if any. */
+export function outputFailure(): CtrError | undefined {
+  return stdoutFailure
+}
+
+/** Calls `listener` once stdout fails (a running command stops); returns the unsubscribe function. */
+export function onOutputFailure(listener: (failure: CtrError) => void): () => void {
+  failureListeners.add(listener)
+  return () => failureListeners.delete(listener)
+}
+
+/** Prints a write failure's one line (none for a broken pipe) once, and sets its exit code. */
+export function reportWriteFailure(failure: CtrError): void {
+  process.exitCode = failure.exitCode
+  if (reported) return
+  reported = true
+  if (failure.message) process.stderr.write(`ctr: ${failure.message}\n`)
 }
 
 export function chalkFor(stream: NodeJS.WriteStream = process.stdout) {
@@ -37,7 +82,7 @@ export function printList<T>(rows: readonly T[], spec: {columns: readonly Column
   const stream = options.stdout ?? process.stdout
   if (options.json) return
   if (options.quiet) {
-    if (rows.length > 0) write(rows.map(spec.id).join('\n'), stream)
+    if (rows.length > 0) write(rows.map((row) => escapeText(spec.id(row))).join('\n'), stream)
     return
   }
   write(renderTable(rows, spec.columns, chalkFor(stream)), stream)
@@ -46,7 +91,7 @@ export function printList<T>(rows: readonly T[], spec: {columns: readonly Column
 /** One object as `key: value` lines (JSON is the returned value's job). */
 export function printObject(options: OutputOptions, lines: () => string[]): void {
   if (options.json) return
-  write(lines().join('\n'), options.stdout ?? process.stdout)
+  write(lines().map(escapeText).join('\n'), options.stdout ?? process.stdout)
 }
 
 export type {Column} from './table'

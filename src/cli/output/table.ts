@@ -3,6 +3,7 @@
  * scripts work the same everywhere).
  */
 import type {ChalkInstance} from './chalk-types'
+import {escapeText} from './escape'
 
 export interface Column<T> {
   header: string
@@ -30,7 +31,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
     table.push(
       columns.map((c) => {
         const raw = c.value(row)
-        const text = raw === undefined || raw === null ? '' : String(raw)
+        const text = raw === undefined || raw === null ? '' : escapeText(String(raw))
         return chalk && c.color ? c.color(text, row, chalk) : text
       }),
     )

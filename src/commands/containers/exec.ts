@@ -72,7 +72,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
           consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         },
         {
-          io: attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal}) : undefined,
+          io: attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}) : undefined,
           forwardSignals: attach && !flags.tty,
           ...handoff,
           signal: this.signal,

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {usageError} from '../../lib/containerd/errors'
-import {exitOnBrokenPipe} from '../../cli/output/live'
+import {exitOnOutputFailure} from '../../cli/output/live'
 import {containerLogPath, readLog} from '../../lib/logs/read'
 import {getTask} from '../../lib/tasks/tasks'
 import {waitContainer} from '../../lib/tasks/wait'
@@ -36,7 +36,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
       throw usageError(`--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`)
     }
     const path = await containerLogPath(this.client, args.id)
-    exitOnBrokenPipe() // `ctr containers logs ID | head`: 141, quietly
+    exitOnOutputFailure() // `ctr containers logs ID | head`: 141, quietly
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
       exited = waitContainer(this.client, args.id, {signal: this.signal})

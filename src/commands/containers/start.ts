@@ -73,7 +73,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const result = await this.withSignalHandoff((handoff) =>
       runAttached(this.client, {
         ...options,
-        attach: (name, terminal) => attachStdio(this.client, {name, terminal}),
+        attach: (name, terminal) => attachStdio(this.client, {name, terminal, hangUp: this.hangUp.signal}),
         rm: flags.rm,
         consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         proxySignals: proxy,

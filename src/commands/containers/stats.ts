@@ -1,3 +1,4 @@
+import {escapeText} from '../../cli/output/escape'
 import {totalmem} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
@@ -8,7 +9,7 @@ import {type CtrError, usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {parseDuration} from '../../cli/duration'
 import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
-import {exitOnBrokenPipe, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
+import {exitOnOutputFailure, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
 
 const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
@@ -54,7 +55,7 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
     const intervalMs = parseDuration(flags.interval, '--interval')
     if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval}": must be at least 100ms`)
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
-    exitOnBrokenPipe()
+    exitOnOutputFailure()
     const rows = new RowWriter(columns)
     const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock() : undefined
     let last: ContainerStats[] = []
@@ -73,5 +74,5 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
 }
 
 function reportOutage(error: CtrError | null): void {
-  process.stderr.write(error ? `ctr: ${error.message}; retrying every interval…\n` : 'ctr: containerd answers again\n')
+  process.stderr.write(error ? `ctr: ${escapeText(error.message)}; retrying every interval…\n` : 'ctr: containerd answers again\n')
 }

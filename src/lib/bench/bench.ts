@@ -105,19 +105,24 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
   }
   await Promise.all(Array.from({length: concurrency}, worker))
 
-  const cleanupErrors = await cleanUp(attempted, concurrency, cleanup)
+  let cleanupErrors = await cleanUp(attempted, concurrency, cleanup)
+  // containerd gone (killed, restarting): try those again once it answers, for a bounded time.
+  const retryDeadline = Date.now() + (client.timeoutMs || 10_000)
+  while (cleanupErrors.some((e) => e.unavailable) && Date.now() < retryDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    cleanupErrors = await cleanUp(cleanupErrors.map((e) => e.id), concurrency, cleanup)
+  }
+  const notRemoved =
+    cleanupErrors.length === 0
+      ? ''
+      : `; could not remove ${cleanupErrors.length} benchmark container(s) (${cleanupErrors.map((e) => e.id).join(', ')}): ${cleanupErrors[0].message}; ` +
+        `remove them with: ctr containers -q --filter label=${BENCH_LABEL}=${prefix} | xargs -r ctr containers delete --force`
   // A start that fails is ctr's failure here (125), even when runc's reason maps to 126/127 for `start -a`.
-  if (failure instanceof CtrError && failure.exitCode !== EXIT.failure && failure.kind !== 'cancelled') {
-    throw new CtrError(failure.kind, failure.message, {cause: failure, exitCode: EXIT.failure})
+  if (failure instanceof CtrError && (notRemoved || (failure.exitCode !== EXIT.failure && failure.kind !== 'cancelled'))) {
+    throw new CtrError(failure.kind, failure.message + notRemoved, {cause: failure, exitCode: failure.kind === 'cancelled' ? failure.exitCode : EXIT.failure})
   }
   if (failure !== undefined) throw failure
-  if (cleanupErrors.length > 0) {
-    const [first] = cleanupErrors
-    throw new CtrError(
-      'internal',
-      `could not remove ${cleanupErrors.length} benchmark container(s) (${cleanupErrors.map((e) => e.id).join(', ')}): ${first.message}`,
-    )
-  }
+  if (notRemoved) throw new CtrError('internal', notRemoved.slice(2))
   const elapsedMs = ended - began
   return {
     bundle,
@@ -132,8 +137,8 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
 }
 
 /** Removes every container, `concurrency` at a time; returns the failures (each already tried once). */
-async function cleanUp(ids: readonly string[], concurrency: number, cleanup: CleanupFn): Promise<Array<{id: string; message: string}>> {
-  const errors: Array<{id: string; message: string}> = []
+async function cleanUp(ids: readonly string[], concurrency: number, cleanup: CleanupFn): Promise<Array<{id: string; message: string; unavailable: boolean}>> {
+  const errors: Array<{id: string; message: string; unavailable: boolean}> = []
   let next = 0
   const worker = async () => {
     while (next < ids.length) {
@@ -141,7 +146,7 @@ async function cleanUp(ids: readonly string[], concurrency: number, cleanup: Cle
       try {
         await cleanup(id)
       } catch (error) {
-        errors.push({id, message: error instanceof Error ? error.message : String(error)})
+        errors.push({id, message: error instanceof Error ? error.message : String(error), unavailable: error instanceof CtrError && error.kind === 'unavailable'})
       }
     }
   }

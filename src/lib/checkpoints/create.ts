@@ -19,13 +19,13 @@ import {
   type Checkpoint,
   type CheckpointFlags,
   checkCheckpointName,
+  checkedContainerDir,
   checkpointRoot,
   containerCheckpointDir,
   encodeMetadata,
   METADATA_FILE,
   readCheckpoint,
   removeEmptyDirs,
-  storeError,
   type StoreOptions,
 } from './store'
 
@@ -51,6 +51,7 @@ export async function createCheckpoint(client: ContainerdClient, options: Create
   const root = checkpointRoot(options)
   const containerDir = containerCheckpointDir(root, client.namespace, id)
   const path = join(containerDir, name)
+  await checkedContainerDir(root, client.namespace, id) // what exists must be safe before anything is read
   if (await readCheckpoint(path)) throw alreadyExists(id, name)
   await requireRunningTask(client, id)
 
@@ -61,11 +62,7 @@ export async function createCheckpoint(client: ContainerdClient, options: Create
     exit: Boolean(options.exit),
     fileLocks: Boolean(options.fileLocks),
   }
-  for (const dir of [root, containerDir]) {
-    await mkdir(dir, {recursive: true, mode: 0o700}).catch((error) => {
-      throw storeError(error, dir)
-    })
-  }
+  await checkedContainerDir(root, client.namespace, id, {create: true})
   // Hidden (a valid name never starts with '.') and unique, so list never shows it and runs never collide.
   const staging = join(containerDir, `.${name}.${randomHex(6)}`)
   const images = join(staging, 'images')
@@ -129,6 +126,11 @@ async function checkpointError(error: unknown, id: string, name: string, dumpLog
   if (!(error instanceof CtrError) || error.kind === 'cancelled') return error
   const prefix = `checkpoint "${name}" of container "${id}" failed: `
   if (error.kind === 'not-found') return new CtrError('not-found', `${prefix}${error.message}`, {cause: error})
+  // The connection went (daemon killed mid-dump): CRIU's log then only says its own peer vanished ("Can't
+  // send response: Broken pipe"); the lost connection is what happened.
+  if (error.kind === 'unavailable') {
+    return new CtrError('unavailable', `${prefix}${error.message} (nothing was stored; the dump may still have run)`, {cause: error})
+  }
   const log = await readFile(dumpLog, 'utf8').catch(() => '')
   const reason = criuReason(log)
   const message = reason ? `criu: ${reason}${criuHint(reason)}` : tidyDaemonMessage(error.message)

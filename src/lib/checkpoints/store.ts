@@ -15,7 +15,7 @@
  * place only after it succeeded and checkpoint.json is written; on failure the staging directory is removed.
  */
 import {randomHex} from '../random-id'
-import {readdir, readFile, rename, rm, rmdir} from 'node:fs/promises'
+import {lstat, mkdir, readdir, readFile, rename, rm, rmdir} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {ContainerdClient} from '../containerd/client'
@@ -81,6 +81,42 @@ export function containerCheckpointDir(root: string, namespace: string, id: stri
   return join(root, namespace, id)
 }
 
+/**
+ * The container's checkpoint directory, checked before anything in it is read or written: the root must be
+ * a real directory (not a symlink) owned by ctr's user and writable by nobody else (a 1777 /tmp dir would
+ * let anyone plant `ns/id → /victim`), and every component below it must be a real directory owned by the
+ * user, never a symlink. With `create`, missing components are made (0700) one at a time, never through a
+ * symlink. Returns undefined when something does not exist yet (and `create` is off).
+ */
+export async function checkedContainerDir(root: string, namespace: string, id: string, options: {create?: boolean} = {}): Promise<string | undefined> {
+  const containerDir = containerCheckpointDir(root, namespace, id)
+  const uid = process.getuid?.() ?? 0
+  const check = async (dir: string, isRoot: boolean): Promise<boolean> => {
+    let info
+    try {
+      info = await lstat(dir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(error as NodeJS.ErrnoException, dir)
+      if (!options.create) return false
+      await mkdir(dir, {mode: 0o700, recursive: isRoot}).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw storeError(e, dir)
+      })
+      info = await lstat(dir).catch((e: NodeJS.ErrnoException) => {
+        throw storeError(e, dir)
+      })
+    }
+    const refuse = (why: string) => new CtrError('permission-denied', `checkpoint store ${dir} ${why}; refusing to use it (${CHECKPOINT_DIR_ENV} picks another)`)
+    if (info.isSymbolicLink()) throw refuse('is a symlink')
+    if (!info.isDirectory()) throw refuse('is not a directory')
+    if (info.uid !== uid) throw refuse(`is owned by uid ${info.uid}, not by this user (uid ${uid})`)
+    if (info.mode & 0o022) throw refuse(`is writable by ${info.mode & 0o002 ? 'others' : 'its group'} (mode ${(info.mode & 0o7777).toString(8)})`)
+    return true
+  }
+  if (!(await check(root, true))) return undefined
+  for (const dir of [join(root, namespace), containerDir]) if (!(await check(dir, false))) return undefined
+  return containerDir
+}
+
 // -- what ctr records ------------------------------------------------------------------------------------
 
 interface Metadata extends CheckpointFlags {
@@ -131,12 +167,12 @@ export function decodeMetadata(text: string, path: string): Checkpoint | undefin
  * are listed even when it is gone; with none, an unknown container is an error.
  */
 export async function listCheckpoints(client: ContainerdClient, id: string, options: StoreOptions = {}): Promise<Checkpoint[]> {
-  const containerDir = containerCheckpointDir(checkpointRoot(options), client.namespace, id)
-  const entries = await readdir(containerDir).catch((error: NodeJS.ErrnoException) => {
+  const containerDir = await checkedContainerDir(checkpointRoot(options), client.namespace, id)
+  const entries = containerDir === undefined ? [] : await readdir(containerDir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [] as string[]
     throw storeError(error, containerDir)
   })
-  const found = await Promise.all(entries.filter((entry) => NAME_PATTERN.test(entry)).map((entry) => readCheckpoint(join(containerDir, entry))))
+  const found = await Promise.all(entries.filter((entry) => NAME_PATTERN.test(entry)).map((entry) => readCheckpoint(join(containerDir!, entry))))
   const checkpoints = found.filter((c): c is Checkpoint => c !== undefined)
   if (checkpoints.length === 0) await requireContainer(client, id)
   return checkpoints.sort((a, b) => a.created.getTime() - b.created.getTime() || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -149,7 +185,7 @@ export async function listCheckpoints(client: ContainerdClient, id: string, opti
 export async function deleteCheckpoint(client: ContainerdClient, id: string, name: string, options: StoreOptions = {}): Promise<{container: string; name: string}> {
   checkCheckpointName(name)
   const root = checkpointRoot(options)
-  const containerDir = containerCheckpointDir(root, client.namespace, id)
+  const containerDir = (await checkedContainerDir(root, client.namespace, id)) ?? containerCheckpointDir(root, client.namespace, id)
   const path = join(containerDir, name)
   const checkpoint = await readCheckpoint(path)
   if (!checkpoint) {
@@ -166,8 +202,10 @@ export async function deleteCheckpoint(client: ContainerdClient, id: string, nam
   return {container: id, name}
 }
 
-/** The checkpoint in dir, or undefined if there is none (or not a complete one). */
+/** The checkpoint in dir, or undefined if there is none (or not a complete one, or a symlink: never followed). */
 export async function readCheckpoint(dir: string): Promise<Checkpoint | undefined> {
+  const info = await lstat(dir).catch(() => undefined)
+  if (!info?.isDirectory()) return undefined
   const text = await readFile(join(dir, METADATA_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined
     throw storeError(error, dir)
@@ -178,7 +216,8 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | undefine
 /** Finds a checkpoint by container and name, or fails with `checkpoint "n" not found for container "x"`. */
 export async function getCheckpoint(client: ContainerdClient, id: string, name: string, options: StoreOptions = {}): Promise<Checkpoint> {
   checkCheckpointName(name)
-  const path = join(containerCheckpointDir(checkpointRoot(options), client.namespace, id), name)
+  const root = checkpointRoot(options)
+  const path = join((await checkedContainerDir(root, client.namespace, id)) ?? containerCheckpointDir(root, client.namespace, id), name)
   const checkpoint = await readCheckpoint(path)
   if (!checkpoint) throw notFound(id, name)
   return checkpoint

@@ -17,3 +17,28 @@ export async function withCleanupClient<T>(client: ContainerdClient, signal: Abo
     fresh.close()
   }
 }
+
+/** How often clean-up is retried while containerd does not answer. */
+export const CLEANUP_RETRY_INTERVAL_MS = 250
+
+/**
+ * Runs `cleanup` until it succeeds, retrying while containerd is unreachable (killed, restarting) for at
+ * most `withinMs`. Any failure is retried: a daemon that has just come back answers some calls with other
+ * errors while it reloads its shims. Resolves true once done, false if it never could be.
+ */
+export async function retryWhileUnavailable(client: ContainerdClient, withinMs: number, cleanup: (client: ContainerdClient) => Promise<unknown>): Promise<boolean> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    // A fresh connection each time: the old one waits out grpc-js's reconnect back-off (1 s, 1.6 s, ...).
+    const fresh = new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, withinMs)})
+    try {
+      await cleanup(fresh)
+      return true
+    } catch {
+      if (Date.now() + CLEANUP_RETRY_INTERVAL_MS > deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, CLEANUP_RETRY_INTERVAL_MS))
+    } finally {
+      fresh.close()
+    }
+  }
+}

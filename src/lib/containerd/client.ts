@@ -20,6 +20,7 @@ import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 
 import {CtrError, formatMs, fromGrpcError} from './errors'
+import {setMaxListeners} from 'node:events'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
 export const DEFAULT_NAMESPACE = 'default'
@@ -132,6 +133,9 @@ export class ContainerdClient {
     this.namespace = options.namespace || DEFAULT_NAMESPACE
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.signal = options.signal
+    // Every call under way listens on this one signal: many at a time (bench -C 12, concurrent execs) is the
+    // design, not a leak; without this Node prints MaxListenersExceededWarning past 10.
+    if (this.signal) setMaxListeners(0, this.signal)
     this.connectTimeoutMs = options.connectTimeoutMs || undefined
   }
 
@@ -204,6 +208,9 @@ export class ContainerdClient {
     return this.channel
   }
 
+  /** Set once containerd has answered any call on this client (errors.ts words a later deadline as slowness). */
+  private answered = false
+
   private async unary(path: string, method: AnyMethod, request: unknown, options?: CallOptions): Promise<unknown> {
     await this.connected()
     const timeoutMs = options?.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs
@@ -211,7 +218,10 @@ export class ContainerdClient {
     return new Promise((resolvePromise, reject) => {
       const handle = call.channel.makeUnaryRequest(path, call.serialize, call.deserialize, request, call.metadata, call.options, (error, response) => {
         call.done()
-        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined}))
+        // Any status from the server but a deadline or a lost connection means it answered: a later deadline
+        // is then a slow call, not a mute daemon.
+        if (!error || (error.code !== 4 && error.code !== 14 && error.code !== 1)) this.answered = true
+        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined, method: methodName(path), answered: this.answered}))
         else resolvePromise(response)
       })
       call.track(handle)
@@ -362,4 +372,10 @@ function checkSocket(path: string): void {
     throw new CtrError('unavailable', `cannot connect to containerd at ${path}: ${reason}`)
   }
   if (!stats.isSocket()) throw new CtrError('unavailable', `cannot connect to containerd at ${path}: not a socket`)
+}
+
+/** `/containerd.services.tasks.v1.Tasks/Create` → `Tasks.Create`. */
+function methodName(path: string): string {
+  const [service = '', method = ''] = path.split('/').slice(1)
+  return `${service.split('.').at(-1)}.${method}`
 }

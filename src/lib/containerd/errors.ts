@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'permission-denied'
   | 'unimplemented'
   | 'internal'
+  | 'output-failed' // ctr's own stdout could not be written (write-failure.ts)
 
 /**
  * Exit codes a script can rely on (README, "Exit codes and errors"). ctr's own failures use 125, as docker
@@ -27,9 +28,13 @@ export const EXIT = {
   cannotInvoke: 126,
   /** The process in the container was not found. */
   commandNotFound: 127,
+  /** SIGHUP (terminal closed, `kill -HUP`): 128 + 1. */
+  hungUp: 129,
   /** The whole command's deadline (--timeout) passed, as timeout(1) exits. */
   timeout: 124,
   interrupted: 130,
+  /** stdout is a pipe whose reader went away: 128 + SIGPIPE, as a shell reports a writer killed by it. */
+  brokenPipe: 141,
   terminated: 143,
 } as const
 
@@ -88,6 +93,10 @@ export interface CallContext {
   operation?: string
   /** The call's deadline in ms, for deadline errors. */
   timeoutMs?: number
+  /** The RPC, e.g. `Tasks.Create`, for deadline errors. */
+  method?: string
+  /** containerd had answered an earlier call on this connection: a deadline is then a slow call. */
+  answered?: boolean
 }
 
 /** Converts anything thrown by a gRPC call into a CtrError with containerd's own text kept. */
@@ -105,6 +114,14 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
       return new CtrError('unavailable', connectionMessage(ctx.address, details), {cause: error})
     case GRPC.DEADLINE_EXCEEDED: {
       const after = ctx.timeoutMs ? ` after ${formatMs(ctx.timeoutMs)}` : ''
+      if (ctx.answered) {
+        const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
+        return new CtrError(
+          'deadline-exceeded',
+          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --timeout, or 0 for none)`,
+          {cause: error},
+        )
+      }
       return new CtrError(
         'deadline-exceeded',
         `${prefix}containerd at ${ctx.address} did not answer${after} (raise --call-timeout, or 0 for none)`,

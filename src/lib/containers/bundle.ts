@@ -3,7 +3,8 @@
  * and checked before anything is created in containerd, so a bad bundle is one line naming the file and
  * leaves nothing behind; then turned into the spec containerd gets (absolute root, cgroups path, PATH).
  */
-import {readFile, realpath, stat} from 'node:fs/promises'
+import {constants as fsConstants} from 'node:fs'
+import {open, realpath, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import {CtrError} from '../containerd/errors'
@@ -46,12 +47,7 @@ export async function loadBundle(bundlePath: string): Promise<Bundle> {
   if (!(await stat(path)).isDirectory()) throw invalid(`bundle ${given} is not a directory`)
 
   const configPath = join(path, 'config.json')
-  let text: string
-  try {
-    text = await readFile(configPath, 'utf8')
-  } catch (error) {
-    throw fileError(error, configPath)
-  }
+  const text = await readConfig(configPath)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -69,6 +65,41 @@ export async function loadBundle(bundlePath: string): Promise<Bundle> {
   }
   if (!rootStat.isDirectory()) throw invalid(`root filesystem ${rootfs} (root.path in ${configPath}) is not a directory`)
   return {path, configPath, spec, rootfs}
+}
+
+/** containerd refuses a spec over 16 MiB (its gRPC message limit); a bigger config.json is not read at all. */
+export const MAX_CONFIG_BYTES = 16 << 20
+
+/**
+ * config.json, only if it is a regular file of at most MAX_CONFIG_BYTES. Opened O_NONBLOCK and checked with
+ * fstat before any read: a FIFO would otherwise block open() in a threadpool thread for ever (and with it
+ * ctr's exit), and a symlink to /dev/zero would be read until memory runs out.
+ */
+async function readConfig(configPath: string): Promise<string> {
+  let handle
+  try {
+    handle = await open(configPath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY)
+  } catch (error) {
+    throw fileError(error, configPath)
+  }
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw invalid(`${configPath} is not a regular file`)
+    if (info.size > MAX_CONFIG_BYTES) throw invalid(`${configPath} is ${info.size} bytes; containerd takes specs up to 16 MiB`)
+    const buffer = Buffer.alloc(info.size + 1)
+    let length = 0
+    for (;;) {
+      const {bytesRead} = await handle.read(buffer, length, buffer.length - length, length)
+      if (bytesRead === 0) break
+      length += bytesRead
+      if (length > info.size) throw invalid(`${configPath} grew while being read; containerd takes specs up to 16 MiB`)
+    }
+    return buffer.subarray(0, length).toString('utf8')
+  } catch (error) {
+    throw error instanceof CtrError ? error : fileError(error, configPath)
+  } finally {
+    await handle.close()
+  }
 }
 
 /** Checks the shapes ctr relies on; returns the spec typed. Pure, for unit tests. */

@@ -18,6 +18,8 @@ import {constants} from 'node:os'
 
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {ContainerdClient} from '../containerd/client'
+import type {CtrError} from '../containerd/errors'
+import {writeFailure} from '../write-failure'
 import {HeldUntilStarted} from './held-until-started'
 import {createFifos, type StdioPaths} from './stdio'
 
@@ -39,7 +41,25 @@ export interface AttachOptions {
   stderr?: NodeJS.WritableStream
   /** Parent of the FIFO directory (default $TMPDIR). */
   fifoParent?: string
+  /**
+   * Aborted when ctr's terminal hung up (SIGHUP): the session ends as for a broken stdout, but the process
+   * is sent SIGHUP (what a terminal hang-up sends its session). The abort reason is the error to end with.
+   */
+  hangUp?: AbortSignal
 }
+
+/**
+ * Why an attached session must end before its process does: ctr's stdout failed (EPIPE, ENOSPC, EIO) or its
+ * terminal hung up. The process is sent `signal` (SIGPIPE or SIGHUP, what it would get from a real pipe or
+ * terminal), SIGKILL after END_GRACE_MS; then clean-up runs as after an interrupt and ctr ends with `error`.
+ */
+export interface SessionEnd {
+  error: CtrError
+  signal: number
+}
+
+/** How long a process sent SIGPIPE or SIGHUP by a session end has to exit before SIGKILL. */
+export const END_GRACE_MS = 1000
 
 /** The process a session is attached to: '' execId for a task's init process. */
 export interface AttachTarget {
@@ -59,6 +79,10 @@ export interface AttachedIo extends StdioPaths {
   drained(graceMs?: number): Promise<void>
   /** Stops forwarding, restores the terminal, closes and removes the FIFOs. Idempotent; call on every path. */
   close(): Promise<void>
+  /** Resolves (never rejects) if the session must end early: stdout failed or the terminal hung up. */
+  readonly ended: Promise<SessionEnd>
+  /** The session end seen so far, if any (checked once the process has exited on its own). */
+  endedBy(): SessionEnd | undefined
 }
 
 /** Creates the FIFOs (read ends open, output already flowing to ctr's stdout/stderr). */
@@ -67,10 +91,37 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   const output = options.stdout ?? process.stdout
   const errors = options.stderr ?? process.stderr
   const fifos = await createFifos({name: options.name, terminal: options.terminal, parentDir: options.fifoParent})
-  fifos.stdout.pipe(output, {end: false})
-  fifos.stderr?.pipe(errors, {end: false})
-
   const cleanups: Array<() => void> = []
+  let end: SessionEnd | undefined
+  let endSession: (reason: SessionEnd) => void = () => undefined
+  const ended = new Promise<SessionEnd>((resolve) => {
+    endSession = (reason) => {
+      end ??= reason
+      resolve(end)
+    }
+  })
+  // Every write to ctr's stdout/stderr has an error path: stop copying, keep draining the FIFO (so the
+  // process never blocks on a pipe nobody reads while it is being stopped), and for stdout end the session.
+  const copy = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream, name: 'stdout' | 'stderr') => {
+    const onError = (error: Error) => {
+      from.unpipe(to)
+      from.resume()
+      to.off('error', onError)
+      to.on('error', () => undefined) // later errors of the same broken stream
+      if (name === 'stdout') endSession({error: writeFailure('stdout', error), signal: constants.signals.SIGPIPE})
+      // stderr: nothing more can be said there; the process keeps its output on stdout and its exit code.
+    }
+    to.on('error', onError)
+    cleanups.push(() => to.off('error', onError))
+    from.pipe(to, {end: false})
+  }
+  copy(fifos.stdout, output, 'stdout')
+  if (fifos.stderr) copy(fifos.stderr, errors, 'stderr')
+  const onHangUp = () => endSession({error: options.hangUp!.reason as CtrError, signal: constants.signals.SIGHUP})
+  if (options.hangUp?.aborted) onHangUp()
+  else options.hangUp?.addEventListener('abort', onHangUp, {once: true})
+  cleanups.push(() => options.hangUp?.removeEventListener('abort', onHangUp))
+
   // Raw mode now, before the process starts: it may print a prompt before Tasks.Start even answers, and a
   // Ctrl-C typed then must reach it as a byte, not interrupt ctr.
   if (options.terminal && input.isTTY) cleanups.push(rawMode(input))
@@ -130,7 +181,19 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   const drained = (graceMs = DRAIN_GRACE_MS) =>
     Promise.race([fifos.outputClosed, new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())])
 
-  return {...fifos.paths, paths: fifos.paths, terminal: options.terminal, dir: fifos.dir, started, drained, close}
+  return {...fifos.paths, paths: fifos.paths, terminal: options.terminal, dir: fifos.dir, started, drained, close, ended, endedBy: () => end}
+}
+
+/**
+ * Waits for the process's exit, or for the session's end (stdout failed, hang-up): then sends the process
+ * the end's signal and gives it END_GRACE_MS to exit (the caller's clean-up SIGKILLs what is left).
+ */
+export async function exitOrEnd<E>(exited: Promise<E>, io: {ended?: Promise<SessionEnd>}, kill: (signal: number) => Promise<unknown>): Promise<{exit: E; end?: undefined} | {exit?: undefined; end: SessionEnd}> {
+  const first = await Promise.race([exited.then((exit) => ({exit})), ...(io.ended ? [io.ended.then((end) => ({end}))] : [])])
+  if (!('end' in first) || !first.end) return first as {exit: E}
+  await kill(first.end.signal).catch(() => undefined)
+  await Promise.race([exited.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, END_GRACE_MS).unref())])
+  return {end: first.end}
 }
 
 /**
@@ -192,8 +255,20 @@ export function rawMode(input: NodeJS.ReadStream): () => void {
   if (!input.isTTY || typeof input.setRawMode !== 'function') return () => undefined
   const wasRaw = input.isRaw
   input.setRawMode(true)
+  // Stopped (SIGTSTP) and resumed with `fg` (SIGCONT): the shell has put the terminal back in its own mode
+  // meanwhile. libuv thinks it is still raw (setRawMode(true) alone would do nothing): leave and re-enter.
+  const reenter = () => {
+    try {
+      input.setRawMode(false)
+      input.setRawMode(true)
+    } catch {
+      // the terminal is gone
+    }
+  }
+  process.on('SIGCONT', reenter)
   const restore = () => {
     process.off('exit', restore)
+    process.off('SIGCONT', reenter)
     try {
       input.setRawMode(wasRaw)
     } catch {

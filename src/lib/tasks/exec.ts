@@ -6,8 +6,10 @@
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import {forwardSignalsAcrossStart} from './attach'
+import {exitOrEnd, forwardSignalsAcrossStart, type SessionEnd} from './attach'
 import {withCleanupClient} from '../containerd/cleanup-client'
+import {trackInFlight} from '../in-flight'
+import {cleanUpAfterLostConnection} from './start'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
@@ -39,6 +41,9 @@ export interface ExecIo {
   drained(): Promise<void>
   /** Removes FIFOs and restores the terminal; safe to call more than once and on every path. */
   close(): Promise<void>
+  /** Resolves if the session must end before the process does (stdout failed, hang-up); see attach.ts. */
+  readonly ended?: Promise<SessionEnd>
+  endedBy?(): SessionEnd | undefined
 }
 
 export interface ExecHooks {
@@ -89,6 +94,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   let exited: Promise<{exitStatus: number; exitedAt?: Date}> | undefined
   let exitStatus: number | undefined
   let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
+  let forgetExec: (() => void) | undefined
   // Wait is cancelled through this once the process is deleted on a failure path.
   const waitAbort = new AbortController()
   try {
@@ -104,6 +110,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
         throw execError(error, id, execId)
       })
     created = true
+    forgetExec = trackInFlight(`exec "${execId}" in container "${id}"`)
     if (io) {
       const waitSignal = hooks.signal ? AbortSignal.any([hooks.signal, waitAbort.signal]) : waitAbort.signal
       exited = tasks.wait({containerId: id, execId}, {timeoutMs: null, signal: waitSignal})
@@ -121,11 +128,27 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     await io.started({containerId: id, execId})
     await forwarding?.release()
     hooks.onStarted?.()
-    const status = await exited
+    const outcome = await exitOrEnd(exited, io, (signal) => tasks.kill({containerId: id, execId, signal})).catch(async (error) => {
+      if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
+      throw await cleanUpAfterLostConnection(client, error, `exec "${execId}" in container "${id}"`, async (c) => {
+        const t = c.service(TasksDefinition)
+        await t.kill({containerId: id, execId, signal: SIGKILL}).catch((e) => {
+          if (!(e instanceof CtrError && e.kind === 'not-found')) throw e
+        })
+        await t.deleteProcess({containerId: id, execId}).catch((e) => {
+          if (!(e instanceof CtrError && (e.kind === 'not-found' || e.kind === 'failed-precondition'))) throw e
+        })
+      })
+    })
+    // stdout broke or the terminal hung up: the process was told; `finally` kills what is left and deletes it.
+    if (outcome.end) throw outcome.end.error
+    const status = outcome.exit
     exitStatus = status.exitStatus
     // Output still in the pipes arrives after the exit (drained() gives up after a grace period, so a
     // background child holding them open cannot hang ctr).
     await io.drained()
+    const late = io.endedBy?.()
+    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
     return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
   } finally {
     forwarding?.stop()
@@ -133,6 +156,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     // A detached exec that started is left running; anything else we created is ours to remove.
     if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal)
     await io?.close()
+    forgetExec?.()
   }
 }
 

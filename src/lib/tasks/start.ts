@@ -9,10 +9,11 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
-import {type AttachedIo, forwardSignalsAcrossStart} from './attach'
+import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec} from '../containers/bundle'
 import {EXIT_STATUS_LABEL} from '../containers/containers'
-import {withCleanupClient} from '../containerd/cleanup-client'
+import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
+import {trackInFlight} from '../in-flight'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {processStartError} from './runtime-errors'
@@ -108,13 +109,22 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     throw startError(error, id, spec.process.args[0])
   })
   // From here on, everything is ours to roll back.
+  const forget = trackInFlight(`container "${id}"`)
   let io: AttachedIo | undefined
   let taskMayExist = false
   const waitAbort = new AbortController()
   try {
     io = await options.attach?.(id, terminal)
     taskMayExist = true // a Create that timed out may still have made the task
-    await createTask(client, {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call)
+    await createTask(client, {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options}, call).catch((error) => {
+      // The container record is new (ours), so an existing task is a stale one: a shim left by an earlier
+      // start that was cut off (containerd 1.6 keeps it under the ID). Not "container already exists".
+      if (error instanceof CtrError && error.kind === 'already-exists') {
+        taskMayExist = false // not ours: leave it alone
+        throw new CtrError('already-exists', `task "${id}" already exists in containerd (left by an earlier start that was cut off; containerd removes it when restarted): ${error.message}`, {cause: error})
+      }
+      throw error
+    })
     let exited: Promise<ExitStatus> | undefined
     if (io) {
       exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
@@ -123,13 +133,16 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     options.beforeStart?.({id, terminal})
     const {pid} = await startTask(client, id, call)
     await io?.started({containerId: id, execId: ''})
+    forget() // started: the container is the user's now (runAttached tracks an attached one itself)
     return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, ...(log ? {logPath: log.path} : {}), io, exited}
   } catch (error) {
     waitAbort.abort()
-    await rollback(client, id, taskMayExist, options.signal)
+    const left = await rollback(client, id, taskMayExist, options.signal)
     await io?.close()
+    forget()
     await log?.discard()
-    throw startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
+    const failure = startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
+    throw left ? withLeftover(failure, left) : failure
   }
 }
 
@@ -182,19 +195,36 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
     throw error
   }
   const {id, io, exited} = started
+  const forget = trackInFlight(`container "${id}"`)
   try {
     await forwarding?.release()
     options.onStarted?.()
-    const {exitStatus, exitedAt} = await exited!
+    const outcome = await exitOrEnd(exited!, io!, kill).catch(async (error) => {
+      if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
+      throw await cleanUpAfterLostConnection(client, error, `container "${id}"`, async (c) => {
+        await removeTask(c, id)
+        if (options.rm) await c.service(ContainersDefinition).delete({id})
+      })
+    })
+    if (outcome.end) {
+      // stdout broke or the terminal hung up: the process was told (SIGPIPE/SIGHUP); clean up as after an exit.
+      await removeTask(client, id)
+      if (options.rm) await client.service(ContainersDefinition).delete({id})
+      throw outcome.end.error
+    }
+    const {exitStatus, exitedAt} = outcome.exit
     await io!.drained()
     await deleteTask(client, id)
     if (options.rm) await client.service(ContainersDefinition).delete({id})
     // Without its task the container would list as created (never started): keep that it ran, and how it ended.
     else await markExited(client, id, exitStatus)
+    const late = io!.endedBy()
+    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
     return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
   } finally {
     forwarding?.stop()
     await io!.close()
+    forget()
   }
 }
 
@@ -205,12 +235,42 @@ async function markExited(client: ContainerdClient, id: string, exitStatus: numb
     .catch(() => undefined) // best effort: the listing then says created
 }
 
-/** Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). */
-async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<void> {
-  await withCleanupClient(client, signal, async (cleanup) => {
-    if (taskMayExist) await removeTask(cleanup, id).catch(() => undefined)
-    await cleanup.service(ContainersDefinition).delete({id}).catch(() => undefined)
-  })
+/**
+ * Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). When
+ * containerd is unreachable (killed, restarting) the roll-back is retried until it answers again, for at most
+ * the call deadline (CLEANUP_TIMEOUT_MS with none). Resolves with what is left if it never could, e.g.
+ * `container "x" (record and maybe its task)`.
+ */
+async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<string | undefined> {
+  const undo = async (cleanup: ContainerdClient) => {
+    if (taskMayExist) await removeTask(cleanup, id)
+    await cleanup
+      .service(ContainersDefinition)
+      .delete({id})
+      .catch((error) => {
+        if (!(error instanceof CtrError && error.kind === 'not-found')) throw error
+      })
+  }
+  const done = await withCleanupClient(client, signal, (cleanup) => undo(cleanup).then(() => true, (error) => (error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded') ? false : true)))
+  if (done) return undefined
+  if (await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, undo)) return undefined
+  return `container "${id}" (its record${taskMayExist ? ', maybe a task and its shim' : ''}; remove with: ctr containers delete --force ${id})`
+}
+
+/** A failure whose clean-up could not finish: the same error, saying what was left. */
+function withLeftover(error: unknown, left: string): unknown {
+  if (!(error instanceof CtrError)) return error
+  return new CtrError(error.kind, `${error.message}; containerd could not be reached to clean up, left: ${left}`, {cause: error, exitCode: error.exitCode})
+}
+
+/**
+ * The daemon went away while an attached process ran: retry the clean-up (`cleanup`) until it answers again,
+ * for at most the call deadline; the error then says what was done or what may still be running.
+ */
+export async function cleanUpAfterLostConnection(client: ContainerdClient, error: CtrError, running: string, cleanup: (client: ContainerdClient) => Promise<unknown>): Promise<CtrError> {
+  const done = await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, cleanup)
+  const tail = done ? `containerd answered again and ${running} was stopped and cleaned up` : `${running} may still be running`
+  return new CtrError(error.kind, `${error.message}; ${tail}`, {cause: error, exitCode: error.exitCode})
 }
 
 /**

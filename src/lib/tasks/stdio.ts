@@ -9,7 +9,7 @@
  * This module knows nothing about ctr's own stdio: attach.ts wires these to it.
  */
 import {execFile} from 'node:child_process'
-import {closeSync, constants as fsConstants, openSync} from 'node:fs'
+import {accessSync, closeSync, constants as fsConstants, openSync, rmSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -19,6 +19,41 @@ import {promisify} from 'node:util'
 import {CtrError} from '../containerd/errors'
 
 const {O_NONBLOCK, O_RDONLY, O_RDWR} = fsConstants
+
+/**
+ * The system's mkfifo by absolute path: looked up in PATH, a `mkfifo` planted earlier in it would run with
+ * ctr's privileges (often root). Node has no mkfifo(2) binding; coreutils' is in /usr/bin (merged /usr) or /bin.
+ */
+export const MKFIFO_CANDIDATES = ['/usr/bin/mkfifo', '/bin/mkfifo']
+
+function mkfifoPath(): string {
+  for (const path of MKFIFO_CANDIDATES) {
+    try {
+      accessSync(path, fsConstants.X_OK)
+      return path
+    } catch {
+      // next
+    }
+  }
+  throw new CtrError('internal', `cannot create stdio FIFOs: no mkfifo at ${MKFIFO_CANDIDATES.join(' or ')} (install coreutils)`)
+}
+
+/**
+ * FIFO directories not yet removed, deleted synchronously at process exit: also when ctr exits at once (a
+ * second Ctrl-C, process.exit) before close() could run. One 'exit' listener for all of them.
+ */
+const liveDirs = new Set<string>()
+let exitHook = false
+function removeAtExit(dir: string): () => void {
+  liveDirs.add(dir)
+  if (!exitHook) {
+    exitHook = true
+    process.on('exit', () => {
+      for (const d of liveDirs) rmSync(d, {recursive: true, force: true})
+    })
+  }
+  return () => void liveDirs.delete(dir)
+}
 
 /** What Tasks.Create and Tasks.Exec take: a path per stream, '' for none. */
 export interface StdioPaths {
@@ -73,15 +108,23 @@ export async function createFifos(options: FifoOptions): Promise<Fifos> {
     stderr: options.terminal ? '' : join(dir, `${options.name}-stderr`),
   }
   const sockets: Socket[] = []
+  const forget = removeAtExit(dir)
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
       for (const socket of sockets) socket.destroy()
       await rm(dir, {recursive: true, force: true})
+      forget()
     })())
 
   try {
-    await promisify(execFile)('mkfifo', ['-m', '0600', ...[paths.stdin, paths.stdout, paths.stderr].filter(Boolean)])
+    const mkfifo = mkfifoPath()
+    await promisify(execFile)(mkfifo, ['-m', '0600', ...[paths.stdin, paths.stdout, paths.stderr].filter(Boolean)], {env: {LC_ALL: 'C'}}).catch(
+      (error: Error & {stderr?: string}) => {
+        const reason = (error.stderr ?? '').trim().split('\n')[0] || error.message.split('\n')[0]
+        throw new CtrError('internal', `cannot create stdio FIFOs in ${dir}: ${mkfifo}: ${reason}`, {cause: error})
+      },
+    )
     const open = (path: string, flags: number, readable: boolean) => {
       const fd = openSync(path, flags)
       try {

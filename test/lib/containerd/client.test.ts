@@ -186,8 +186,8 @@ describe('unary calls', () => {
     const error = await failure(test(client({timeoutMs: 150})).unary(raw('')))
     expect(error.kind).toBe('deadline-exceeded')
     expect(error.message).toMatch(/did not answer after 150ms/)
-    expect(Date.now() - started).toBeLessThan(1500)
-    await vi.waitFor(() => expect(cancelled).toBe(true))
+    expect(Date.now() - started).toBeLessThan(5000)
+    await vi.waitFor(() => expect(cancelled).toBe(true), {timeout: 5000})
   })
 
   it('a per-call null timeout means no deadline (Tasks.Wait)', async () => {
@@ -203,7 +203,7 @@ describe('unary calls', () => {
     setTimeout(() => controller.abort(), 50)
     const error = await failure(test().unary(raw(''), {signal: controller.signal}))
     expect(error.kind).toBe('cancelled')
-    await vi.waitFor(() => expect(cancelled).toBe(true))
+    await vi.waitFor(() => expect(cancelled).toBe(true), {timeout: 5000})
   })
 
   it('fails at once with cancelled when the client signal is already aborted', async () => {
@@ -340,7 +340,7 @@ describe('server streaming', () => {
     let count = 0
     for await (const _ of test().stream(raw('go'))) if (++count === 3) break
     expect(count).toBe(3)
-    await vi.waitFor(() => expect(serverSawCancel).toBe(true))
+    await vi.waitFor(() => expect(serverSawCancel).toBe(true), {timeout: 5000})
   })
 
   it('an abort ends a quiet stream with cancelled', async () => {
@@ -459,7 +459,7 @@ describe('client streaming', () => {
     }
     const error = await test().upload(broken()).catch((e: unknown) => e)
     expect((error as Error).message).toBe('archive truncated')
-    await vi.waitFor(() => expect(cancelled).toBe(true))
+    await vi.waitFor(() => expect(cancelled).toBe(true), {timeout: 5000})
   })
 })
 
@@ -509,7 +509,7 @@ describe('bidirectional streaming', () => {
     setTimeout(() => controller.abort(), 50)
     const error = await failure(collect(test().chat(slow(), {signal: controller.signal})))
     expect(error.kind).toBe('cancelled')
-    await vi.waitFor(() => expect(cancelled).toBe(true))
+    await vi.waitFor(() => expect(cancelled).toBe(true), {timeout: 5000})
   })
 
   it('a failing request iterable cancels the call and its own error is reported', async () => {
