@@ -6,12 +6,13 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
-import {CtrError, EXIT} from '../lib/containerd/errors'
+import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {inFlight} from '../lib/in-flight'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
 import {escapeText} from './output/escape'
 import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
+import {closest} from './suggest'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -30,9 +31,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'CONTAINERD_NAMESPACE',
       helpGroup: 'GLOBAL',
     }),
+    'call-timeout': Flags.string({
+      description: 'deadline for each call to containerd (Go duration: 500ms, 10s, 1m30s); 0 for none [default: 10s]',
+      env: 'CTR_CALL_TIMEOUT',
+      helpGroup: 'GLOBAL',
+    }),
+    'connect-timeout': Flags.string({
+      description: 'give up connecting to containerd after this long (as Go ctr) [default: the call deadline]',
+      helpGroup: 'GLOBAL',
+    }),
     timeout: Flags.string({
-      description: 'deadline for each call to containerd, e.g. 500ms, 10s, 2m; 0 for none [default: 10s]',
-      env: 'CTR_TIMEOUT',
+      description: `deadline for the whole command, as in Go ctr: streams and attached processes end at it (exit ${EXIT.timeout}) [default: none]`,
       helpGroup: 'GLOBAL',
     }),
   }
@@ -69,16 +78,42 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    const base = this.flags as BaseFlags<typeof BaseCommand>
+    // Explicitly empty is a mistake (an unset variable in a script), not a request for the default.
+    // oclif treats an empty variable as unset: look at the environment itself.
+    if (base.address === undefined && process.env.CONTAINERD_ADDRESS === '') base.address = ''
+    if (base.namespace === undefined && process.env.CONTAINERD_NAMESPACE === '') base.namespace = ''
+    if (base.address === '') throw usageError('address is required: --address / -a or CONTAINERD_ADDRESS is empty')
+    if (base.namespace === '') throw usageError('namespace is required: --namespace / -n or CONTAINERD_NAMESPACE is empty')
+    // Parsed here, so a bad value fails before anything runs.
+    this.callTimeoutMs = base['call-timeout'] === undefined ? undefined : parseDuration(base['call-timeout'], '--call-timeout')
+    this.connectTimeoutMs = base['connect-timeout'] === undefined ? undefined : parseDuration(base['connect-timeout'], '--connect-timeout')
+    const totalMs = base.timeout === undefined ? 0 : parseDuration(base.timeout, '--timeout')
+    if (totalMs > 0) {
+      this.deadline = setTimeout(() => {
+        this.timedOut = `--timeout ${base.timeout} reached`
+        this.abortController.abort(new CtrError('deadline-exceeded', this.timedOut, {exitCode: EXIT.timeout}))
+      }, totalMs)
+      this.deadline.unref()
+    }
   }
+
+  private callTimeoutMs?: number
+  private connectTimeoutMs?: number
+  /** The whole command's deadline (--timeout). */
+  private deadline?: NodeJS.Timeout
+  /** Set when --timeout fired: the line ctr ends with. */
+  private timedOut?: string
 
   /** The containerd client, created on first use so commands that never call the daemon never load gRPC. */
   protected get client(): ContainerdClient {
     if (!this.clientInstance) {
-      const {address, namespace, timeout} = this.flags as BaseFlags<typeof BaseCommand>
+      const {address, namespace} = this.flags as BaseFlags<typeof BaseCommand>
       this.clientInstance = new ContainerdClient({
         address,
         namespace,
-        timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, '--timeout'),
+        timeoutMs: this.callTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
         signal: this.abortController.signal,
       })
     }
@@ -150,12 +185,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof CtrError && error.kind === 'output-failed') return reportWriteFailure(error)
     if (outputFailure()) return reportWriteFailure(outputFailure()!) // the command stopped because stdout broke
+    if (this.timedOut) {
+      process.stderr.write(`ctr: ${this.timedOut}\n`)
+      process.exitCode = EXIT.timeout
+      return
+    }
     if (this.interruptedBy) {
       // Interrupted on purpose: no error text, the conventional 128+signal exit code.
       process.exitCode = exitCodeFor(this.interruptedBy)
       return
     }
-    const ctrError = toCtrError(error, this.id)
+    const ctrError = toCtrError(error, this.id, Object.keys({...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags}))
     if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
       process.stderr.write(`ctr: ${escapeText(ctrError.message)}\n`)
     }
@@ -166,6 +206,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    clearTimeout(this.deadline)
+    // A command that ended quietly on the abort (a stream) still says why it ended.
+    if (this.timedOut && !error) {
+      process.stderr.write(`ctr: ${this.timedOut}\n`)
+      process.exitCode = EXIT.timeout
+    }
     process.off('SIGHUP', this.onSignal)
     this.stopWatchingOutput?.()
     const failure = outputFailure()
@@ -194,11 +240,11 @@ function exitNow(signal: NodeJS.Signals): never {
 }
 
 /** oclif's parse errors and everything else, as one CtrError. */
-export function toCtrError(error: unknown, commandId?: string): CtrError {
+export function toCtrError(error: unknown, commandId?: string, flagNames: readonly string[] = []): CtrError {
   if (error instanceof CtrError) return error
   if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
     const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
-    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError)}${hint}`, {cause: error})
+    return new CtrError('usage', `${parseErrorText(error as Errors.CLIError, flagNames)}${hint}`, {cause: error})
   }
   const message = error instanceof Error ? error.message : String(error)
   return new CtrError('internal', message.split('\n')[0], {cause: error})
@@ -222,20 +268,33 @@ const plural = (list: readonly unknown[], word: string) => `${word}${list.length
  * refused ("Parsing --count", the reason, a help pointer ctr replaces with its own) or the reasons of a
  * failed flag validation (after a header line).
  */
-function parseErrorText(error: Errors.CLIError): string {
+function parseErrorText(error: Errors.CLIError, flagNames: readonly string[] = []): string {
   const data = error as Errors.CLIError & ParseErrorData
-  if (Array.isArray(data.flags)) return `Nonexistent ${plural(data.flags, 'flag')}: ${data.flags.join(', ')}`
-  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
-    return `Missing ${data.args.length} required ${plural(data.args, 'arg')}: ${data.args.map((arg: {name: string}) => arg.name).join(', ')}`
+  if (Array.isArray(data.flags)) {
+    const first = String(data.flags[0])
+    const typed = first.replace(/=.*$/, '')
+    const suggestion = typed.startsWith('--') ? closest(typed.slice(2), flagNames) : undefined
+    return `unknown ${plural(data.flags, 'flag')} ${data.flags.join(', ')}${suggestion ? `; did you mean --${suggestion}?` : ''}`
   }
-  if (Array.isArray(data.args)) return `Unexpected ${plural(data.args, 'argument')}: ${data.args.join(', ')}`
+  if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
+    return `missing ${plural(data.args, 'argument')} ${data.args.map((arg: {name: string}) => arg.name.toUpperCase()).join(' ')}`
+  }
+  if (Array.isArray(data.args)) return `unexpected ${plural(data.args, 'argument')} ${data.args.map((a) => JSON.stringify(a)).join(' ')}`
   let lines = stripVTControlCharacters(error.message)
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
   if (data.parse?.output !== undefined && lines.length > 1) lines = lines.slice(1) // a validation's header
   if (lines.length > 1 && lines.at(-1) === OCLIF_HELP_POINTER) lines = lines.slice(0, -1)
-  return lines.join(' ')
+  // "Parsing --count \n Expected an integer but received: x" → "invalid --count: expected an integer but received: x"
+  const parsing = /^Parsing (--\S+)$/.exec(lines[0] ?? '')
+  if (parsing && lines.length > 1) return `invalid ${parsing[1]}: ${lowerFirst(lines.slice(1).join(' '))}`
+  return lowerFirst(lines.join(' '))
+}
+
+/** oclif's sentences start with a capital; ctr's one-liners do not (as Go's errors). */
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text
 }
 
 /** The line oclif appends to a refused flag value (lib/parser/parse.js). */

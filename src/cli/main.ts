@@ -5,53 +5,111 @@
 import {Errors, run as oclifRun, flush, settings} from '@oclif/core'
 import {join} from 'node:path'
 
-import {EXIT} from '../lib/containerd/errors'
+import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
+import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
 import {escapeText} from './output/escape'
 import {guardOutput} from './output/print'
 import {commandsFor} from './run-commands'
-import {suggestCommand} from './suggest'
+import {closest, suggestCommand} from './suggest'
 
-/** Flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
+/** Global flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
 const LEADING_VALUE_FLAGS: Record<string, string> = {
   '-a': '--address',
   '--address': '--address',
   '-n': '--namespace',
   '--namespace': '--namespace',
   '--timeout': '--timeout',
+  '--call-timeout': '--call-timeout',
+  '--connect-timeout': '--connect-timeout',
 }
 const LEADING_BOOLEAN_FLAGS = new Set(['--debug'])
 
+/** What normalizeArgv needs to know of a command: its flags, and where its program's arguments begin. */
+export interface CommandShape {
+  flags?: Record<string, {type: string; char?: string}>
+  baseFlags?: Record<string, {type: string; char?: string}>
+  /**
+   * The command runs a program given on its command line (exec: `CMD [ARG...]`; start: `ID BUNDLE
+   * [CMD...]`): the number of ctr's own positional arguments before it. From the program on, every word
+   * (`-a`, `-c`, `-h`) is the program's.
+   */
+  programAfter?: number
+}
+
 /**
- * Moves global flags given before the command to just after the command ID, where oclif parses them.
- * `-a` and `-n` before the command are --address and --namespace; after it, `-a` is the command's own.
+ * Prepares argv for oclif:
+ * - global flags before the command move to just after the command ID, where oclif parses them (`-a` and `-n`
+ *   before the command are --address and --namespace; after it, `-a` is the command's own);
+ * - `-h` among ctr's own flags is --help;
+ * - for commands that run a program, `--` goes in before the program's first word, so its flags stay its own.
+ * Usage errors in the leading global flags are thrown here, naming the flag as typed.
  */
-export function normalizeArgv(argv: readonly string[], commandIds: ReadonlySet<string>): string[] {
+export function normalizeArgv(argv: readonly string[], commands: Readonly<Record<string, CommandShape>>): string[] {
   const leading: string[] = []
   let i = 0
   for (; i < argv.length; i++) {
     const token = argv[i]
     if (!token.startsWith('-') || token === '--') break
+    if (token === '-h' || token === '--help') return ['--help']
     const eq = token.indexOf('=')
     const name = eq > 0 ? token.slice(0, eq) : token
     if (LEADING_BOOLEAN_FLAGS.has(name)) {
       leading.push(token)
     } else if (LEADING_VALUE_FLAGS[name]) {
       const value = eq > 0 ? token.slice(eq + 1) : argv[++i]
-      if (value === undefined) leading.push(LEADING_VALUE_FLAGS[name])
-      else leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
+      if (value === undefined) throw usageError(`${name} needs a value (see 'ctr --help')`)
+      leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
     } else {
-      break // --help, --version and anything else: leave the rest to oclif
+      const known = [...Object.keys(LEADING_VALUE_FLAGS), ...LEADING_BOOLEAN_FLAGS].filter((f) => f.startsWith('--'))
+      const suggestion = closest(name, known)
+      throw usageError(`unknown global flag ${name}${suggestion ? `; did you mean ${suggestion}?` : ''} (see 'ctr --help')`)
     }
   }
   const rest = argv.slice(i)
+  // `ctr -n x` alone: what Go ctr does without a command, the help.
+  if (rest.length === 0) return ['--help']
   let idLength = 0
   for (let k = 1; k <= Math.min(3, rest.length); k++) {
     const words = rest.slice(0, k)
     if (words.some((w) => w.startsWith('-'))) break
-    if (commandIds.has(words.join(':'))) idLength = k
+    if (commands[words.join(':')]) idLength = k
   }
-  return [...rest.slice(0, idLength), ...leading, ...rest.slice(idLength)]
+  // No such command: oclif names the first word; the globals go after it so they are not taken for it.
+  if (idLength === 0) return [...rest, ...leading]
+  const command = commands[rest.slice(0, idLength).join(':')]
+  return [...rest.slice(0, idLength), ...leading, ...commandArgv(rest.slice(idLength), command)]
+}
+
+/** The command's own words: `-h` → --help, and `--` before a program's first word (see CommandShape). */
+function commandArgv(tokens: readonly string[], command: CommandShape): string[] {
+  const flags = {...command.baseFlags, ...command.flags}
+  const byChar = new Map(
+    Object.values(flags)
+      .filter((f) => f.char)
+      .map((f) => [f.char!, f]),
+  )
+  const out: string[] = []
+  let positionals = 0
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (token === '--') return [...out, ...tokens.slice(i)]
+    if (token.startsWith('-') && token.length > 1) {
+      if (token === '-h' && !byChar.has('h')) {
+        out.push('--help')
+        continue
+      }
+      out.push(token)
+      // A flag that takes a value, given as a separate word: that word is the value, not a positional.
+      const flag = token.startsWith('--') ? (token.includes('=') ? undefined : flags[token.slice(2)]) : token.length === 2 ? byChar.get(token[1]) : undefined
+      if (flag?.type === 'option' && i + 1 < tokens.length) out.push(tokens[++i])
+      continue
+    }
+    if (command.programAfter !== undefined && positionals === command.programAfter) return [...out, '--', ...tokens.slice(i)]
+    positionals++
+    out.push(token)
+  }
+  return out
 }
 
 /** The package root: main runs from the bundle, dist/cli.js. */
@@ -72,7 +130,11 @@ export async function main(argv: string[]): Promise<void> {
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    const args = normalizeArgv(argv, ids)
+    const args = normalizeArgv(argv, commandShapes(ids))
+    if (args.length === 1 && args[0] === '--help') {
+      process.stdout.write(rootHelp())
+      return
+    }
     await oclifRun(args, {
       root: ROOT,
       // package.json as the build bundled it: oclif then neither searches for the package root nor reads it.
@@ -82,7 +144,10 @@ export async function main(argv: string[]): Promise<void> {
     })
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
-    if (error instanceof Errors.ExitError) {
+    if (error instanceof CtrError) {
+      process.stderr.write(`ctr: ${error.message}\n`)
+      process.exitCode = error.exitCode
+    } else if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit
     } else {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
@@ -92,6 +157,56 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   await flush()
+}
+
+/**
+ * `ctr --help`: oclif's root help lists a topic that is also a command twice (TOPICS and COMMANDS, with
+ * different descriptions) and no global flags. One line per command, topics' commands under them.
+ */
+export function rootHelp(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pjson = require('../../package.json') as {description: string; version: string}
+  const summary = (id: string) => String((COMMANDS as Record<string, {description?: string}>)[id].description ?? '').split('\n')[0]
+  const ids = Object.keys(COMMANDS).sort()
+  const rows = ids.map((id) => [id.replaceAll(':', ' '), summary(id)] as const)
+  const width = Math.max(...rows.map(([name]) => name.length)) + 3
+  const base = BaseCommand.baseFlags as Record<string, {char?: string; description?: string; env?: string}>
+  const flagRows = Object.entries(base).map(
+    ([name, flag]) =>
+      [
+        `${flag.char ? `-${flag.char}, ` : name === 'address' ? '-a, ' : '    '}--${name}`,
+        `${flag.description ?? ''}${flag.env ? ` [env: ${flag.env}]` : ''}`,
+      ] as const,
+  )
+  const flagWidth = Math.max(...flagRows.map(([name]) => name.length)) + 3
+  return [
+    `${pjson.description}`,
+    '',
+    'USAGE',
+    '  $ ctr [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS]',
+    '',
+    'COMMANDS',
+    ...rows.map(([name, text]) => `  ${name.padEnd(width)}${text}`),
+    '',
+    'GLOBAL FLAGS (before or after the command)',
+    ...flagRows.map(([name, text]) => `  ${name.padEnd(flagWidth)}${text}`),
+    `  ${'-h, --help'.padEnd(flagWidth)}show help (also: ctr help COMMAND, ctr COMMAND -h)`,
+    `  ${'-v, --version'.padEnd(flagWidth)}print the version (ctr version also asks containerd)`,
+    '',
+    `See 'ctr COMMAND --help' for a command's flags and examples.`,
+    '',
+  ].join('\n')
+}
+
+/** Every command and alias by ID, with what normalizeArgv reads of it. */
+function commandShapes(ids: ReadonlySet<string>): Record<string, CommandShape> {
+  const shapes: Record<string, CommandShape> = {}
+  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]}]>) {
+    shapes[id] = command
+    for (const alias of command.aliases ?? []) shapes[alias] = command
+  }
+  for (const id of ids) shapes[id] ??= {}
+  return shapes
 }
 
 /** `command contaners not found` → `command contaners not found; did you mean "containers"?` */

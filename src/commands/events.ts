@@ -1,9 +1,11 @@
 import {escapeText} from '../cli/output/escape'
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
 import type {CompletionHints} from '../cli/completion'
 import {parseDuration} from '../cli/duration'
+import {positionalArgs} from '../cli/positional-args'
+import {requireContainer} from '../lib/containers/containers'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
@@ -12,22 +14,31 @@ import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '..
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
   {header: 'TYPE', width: 16, value: (e) => e.type},
-  {header: 'ID', width: 20, value: (e) => (e.id ? (e.execId ? `${e.id}/${e.execId}` : e.id) : '')},
+  // 64-hex Kubernetes IDs fit; shorter ones leave the rest of the column blank.
+  {header: 'ID', width: 64, value: (e) => (e.id ? (e.execId ? `${e.id}/${e.execId}` : e.id) : '')},
   {header: 'PID', width: 7, value: (e) => (e.pid === undefined ? '' : String(e.pid))},
   {header: 'STATUS', width: 0, value: (e) => (e.status === undefined ? '' : String(e.status))},
 ]
 const namespaceColumn: LiveColumn<CtrEvent> = {header: 'NAMESPACE', width: 12, value: (e) => e.namespace}
+const timeColumn: LiveColumn<CtrEvent> = {header: 'TIME', width: 24, value: (e) => e.timestamp.toISOString()}
 
 export default class Events extends BaseCommand<typeof Events> {
+  static args = {
+    // ignoreStdin: oclif would otherwise read a missing optional arg from piped stdin (and wait for its EOF).
+    filter: Args.string({description: "containerd filters, as Go's ctr events takes them (same as --filter)", ignoreStdin: true}),
+  }
   static completion: CompletionHints = {containerIds: ['id', 'exit-on']}
   static description = `Print containerd's events as they happen, one row each (also when piped)
 
 Rows are TYPE ID PID STATUS: TYPE is the short kind (create, start, exit, delete, exec-added, exec-started, oom, paused, resumed, checkpointed, container-create, image-delete, ...; unknown topics as they are). If the stream breaks (containerd restarted), ctr says so on stderr, re-subscribes with back-off and says which span of events may have been missed. Events are never replayed.
 
-Filters use containerd's syntax: field==value, field!=value, field~=regex; a comma means AND, several --filter mean OR. Fields: topic, namespace, event.<field> (string fields only, e.g. event.container_id, event.id; numbers such as event.exit_status never match).`
+Piped, the first line is the first event (no header, as Go ctr prints none); --header asks for it anyway. By default only the current namespace is shown; --all-namespaces (-A) shows every one, as Go ctr does.
+
+Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax: field==value, field!=value, field~=regex; a comma means AND, several --filter mean OR. Fields: topic, namespace, event.<field> (string fields only, e.g. event.container_id, event.id; numbers such as event.exit_status never match).`
   static examples = [
     '<%= config.bin %> events',
     '<%= config.bin %> events --filter \'topic=="/tasks/exit"\'',
+    '<%= config.bin %> events -A --timestamps \'topic~="/tasks/"\'',
     '<%= config.bin %> events --id redis --json',
     "<%= config.bin %> events --exit-on redis  # exits with redis's exit status",
     '<%= config.bin %> events | grep --line-buffered exit',
@@ -36,22 +47,29 @@ Filters use containerd's syntax: field==value, field!=value, field~=regex; a com
     'all-namespaces': Flags.boolean({char: 'A', description: 'events of every namespace (adds a NAMESPACE column)'}),
     'exit-on': Flags.string({description: "exit when this container's init process exits, with its exit status", helpValue: 'ID'}),
     filter: Flags.string({char: 'f', description: 'containerd filter; repeat for OR', multiple: true}),
+    header: Flags.boolean({allowNo: true, description: 'print the column header [default: when stdout is a terminal]'}),
     heartbeat: Flags.string({default: '15s', description: 'how often a quiet stream checks that containerd still answers (0: never)'}),
     id: Flags.string({description: 'only events about this container'}),
     json: Flags.boolean({description: 'one JSON object per line'}),
     'no-reconnect': Flags.boolean({description: 'exit non-zero when the stream breaks instead of re-subscribing'}),
+    timestamps: Flags.boolean({char: 'T', description: "add a TIME column (the event's timestamp, UTC)"}),
   }
+  static strict = false
 
   async run(): Promise<StreamEventsResult> {
     const {flags} = this
     exitOnOutputFailure()
-    const rows = new RowWriter(flags['all-namespaces'] ? [namespaceColumn, ...columns] : columns)
+    const filters = [...(flags.filter ?? []), ...positionalArgs(await this.parse(Events), " (see 'ctr events --help')")]
+    // An ID that names no container would wait for ever.
+    if (flags['exit-on']) await requireContainer(this.client, flags['exit-on'])
+    const shown = [...(flags.timestamps ? [timeColumn] : []), ...(flags['all-namespaces'] ? [namespaceColumn] : []), ...columns]
+    const rows = new RowWriter(shown, process.stdout, flags.header ?? Boolean(process.stdout.isTTY))
     const result = await streamEvents(
       this.client,
       {
         namespace: this.client.namespace,
         allNamespaces: flags['all-namespaces'],
-        filters: flags.filter,
+        filters: filters.length > 0 ? filters : undefined,
         id: flags.id,
         exitOn: flags['exit-on'],
         heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),

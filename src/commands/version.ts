@@ -1,6 +1,6 @@
 import {BaseCommand} from '../cli/base-command'
-import {printObject} from '../cli/output/print'
-import {getVersion, type VersionInfo} from '../lib/version'
+import {printObject, write} from '../cli/output/print'
+import {CLIENT_VERSION, getVersion, type VersionInfo} from '../lib/version'
 
 export default class Version extends BaseCommand<typeof Version> {
   static description = 'Print the client version and the version of the containerd it talks to'
@@ -8,16 +8,12 @@ export default class Version extends BaseCommand<typeof Version> {
   static examples = ['<%= config.bin %> version', '<%= config.bin %> --address /tmp/ctr-containerd/containerd.sock version --json']
 
   async run(): Promise<VersionInfo> {
+    const client = {version: CLIENT_VERSION, node: process.version}
+    const clientLines = ['Client:', `  Version:  ${client.version}`, `  Node:     ${client.node}`, '']
+    // As Go ctr: the client's part first, so a daemon that is down still leaves it printed before the error.
+    if (!this.jsonEnabled()) write(clientLines.join('\n') + '\n')
     const info = await getVersion(this.client)
-    printObject({json: this.jsonEnabled()}, () => [
-      'Client:',
-      `  Version:  ${info.client.version}`,
-      `  Node:     ${info.client.node}`,
-      '',
-      'Server:',
-      `  Version:  ${info.server.version}`,
-      `  Revision: ${info.server.revision}`,
-    ])
+    printObject({json: this.jsonEnabled()}, () => ['Server:', `  Version:  ${info.server.version}`, `  Revision: ${info.server.revision}`])
     return info
   }
 }

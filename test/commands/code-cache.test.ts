@@ -66,7 +66,7 @@ describe('the code cache never changes what ctr does', () => {
     for (const env of [{CTR_CACHE_DIR: '/proc/ctr-no-such-dir'}, {CTR_CACHE_DIR: join(BUNDLE, 'not-a-dir')}]) {
       const result = await usageError(env)
       expect(result.code).toBe(125)
-      expect(result.stderr).toMatch(/^ctr: Nonexistent flag: --bogus/)
+      expect(result.stderr).toMatch(/^ctr: unknown flag --bogus/)
       expect((await help(env)).code).toBe(0)
     }
   })

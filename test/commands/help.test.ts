@@ -151,9 +151,9 @@ describe('help as printed', () => {
     expect(nested.code).toBe(125)
     expect(nested.stderr).toMatch(/did you mean "containers start"\?/)
     // The right command with surplus words is not a typo.
-    const surplus = await runCli(['events', 'extra'])
+    const surplus = await runCli(['version', 'extra'])
     expect(surplus.code).toBe(125)
-    expect(surplus.stderr).toBe(`ctr: unexpected argument "extra" for events (see 'ctr events --help')\n`)
+    expect(surplus.stderr).toBe(`ctr: unexpected argument "extra" for version (see 'ctr version --help')\n`)
     const help = await runCli(['help', 'evnts'])
     expect(help.code).toBe(125)
     expect(help.stderr).toMatch(/did you mean "events"\?/)

@@ -173,7 +173,7 @@ describe('checkpoints create', () => {
   it('names unknown containers and containers without a running task', async () => {
     fake.addContainer(NS, 'idle')
     fake.addContainer(NS, 'done', {task: 'stopped'})
-    expectOneLineError(await ctr(['checkpoints', 'create', 'nope', 'c1']), 'container "nope" not found')
+    expectOneLineError(await ctr(['checkpoints', 'create', 'nope', 'c1']), /^ctr: container "nope" not found in namespace "[^"]+"\n$/)
     expectOneLineError(await ctr(['checkpoints', 'create', 'idle', 'c1']), 'container "idle" has no running task to checkpoint (start it first)')
     expectOneLineError(await ctr(['checkpoints', 'create', 'done', 'c1']), 'container "done" is stopped: only a running task can be checkpointed')
     expect(checkpointRequests()).toHaveLength(0)
@@ -225,7 +225,7 @@ describe('checkpoints (list)', () => {
   })
 
   it('is an error for an unknown container without checkpoints', async () => {
-    expectOneLineError(await ctr(['checkpoints', 'nope']), 'container "nope" not found')
+    expectOneLineError(await ctr(['checkpoints', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"\n$/)
   })
 
   it('keeps checkpoints of other namespaces apart', async () => {
@@ -259,7 +259,7 @@ describe('checkpoints delete', () => {
   })
 
   it('names an unknown container', async () => {
-    expectOneLineError(await ctr(['checkpoints', 'delete', 'nope', 'c1']), 'container "nope" not found')
+    expectOneLineError(await ctr(['checkpoints', 'delete', 'nope', 'c1']), /^ctr: container "nope" not found in namespace "[^"]+"\n$/)
   })
 })
 

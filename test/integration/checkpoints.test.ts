@@ -64,7 +64,7 @@ describe('checkpoints create (criu cannot dump here)', () => {
   )
 
   it('names an unknown container', async () => {
-    expectOneLineError(await ctr(['checkpoints', 'create', 'nope', 'c1']), /^ctr: container "nope" not found\n$/)
+    expectOneLineError(await ctr(['checkpoints', 'create', 'nope', 'c1']), /^ctr: container "nope" not found in namespace "[^"]+"\n$/)
   })
 
   it.each(['../x', 'a/b', '.hidden', 'a..b'])('rejects the name %j', async (name) => {
@@ -76,8 +76,8 @@ describe('checkpoints create (criu cannot dump here)', () => {
 describe('checkpoints list and delete', () => {
   it('a missing checkpoint and an unknown container are clear errors', async () => {
     expectOneLineError(await ctr(['checkpoints', 'delete', 'web', 'nope']), /^ctr: checkpoint "nope" not found for container "web"\n$/)
-    expectOneLineError(await ctr(['checkpoints', 'delete', 'ghost', 'c1']), /^ctr: container "ghost" not found\n$/)
-    expectOneLineError(await ctr(['checkpoints', 'ghost']), /^ctr: container "ghost" not found\n$/)
+    expectOneLineError(await ctr(['checkpoints', 'delete', 'ghost', 'c1']), /^ctr: container "ghost" not found in namespace "[^"]+"\n$/)
+    expectOneLineError(await ctr(['checkpoints', 'ghost']), /^ctr: container "ghost" not found in namespace "[^"]+"\n$/)
     expect((await ctr(['checkpoints', '--json', 'web'])).stdout.trim()).toBe('[]')
   })
 })

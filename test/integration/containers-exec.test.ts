@@ -254,7 +254,7 @@ describe('ctr containers exec failures', () => {
     [['--id', 'ex-a', '--'], /missing command/],
     [['-a', '--', 'true'], /missing --id/],
     [['--id', 'ex-a', '--exec-id', 'bad id!', '--', 'true'], /invalid --exec-id "bad id!"/],
-    [['--id', 'ex-a', '-u', '-1', '--', 'true'], /invalid --uid "-1"/],
+    [['--id', 'ex-a', '-u', '-1', '--', 'true'], /invalid --user "-1"/],
     [['--id', 'ex-a', '-g', 'root', '--', 'true'], /invalid --gid "root"/],
     [['--id', 'ex-a', '--cwd', 'tmp', '--', 'true'], /invalid --cwd "tmp"/],
     [['--id', 'ex-a', '-t', '--', 'sh'], /--tty needs --attach/],

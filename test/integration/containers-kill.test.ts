@@ -99,7 +99,7 @@ describe('ctr containers kill', () => {
     [['-p', '1', 'k-target'], /no process with PID 1 in container "k-target"/],
     [['k-unknown'], /container "k-unknown" not found/],
     [['--bogus', 'k-target'], /--bogus/],
-    [[], /Missing 1 required arg/],
+    [[], /missing argument ID/],
   ])('one-line error for %j, the container untouched', async (args, message) => {
     expectOneLineError(await kill(args), message)
     expect(await status('k-target')).toBe('RUNNING')

@@ -69,7 +69,7 @@ describe('ctr containers (list)', () => {
     expect(byId['l-notask']).toMatchObject({status: 'stopped', pid: 0, bundle: done})
     expect(byId['l-go']).toMatchObject({status: 'running', pid: go.get('l-go')!.pid, bundle: ''})
     expect(byId['l-exited']).toMatchObject({status: 'stopped', pid: 0, exitStatus: 0})
-    expect(byId['l-image']).toMatchObject({status: 'stopped', image: IMAGE, bundle: ''})
+    expect(byId['l-image']).toMatchObject({status: 'created', image: IMAGE, bundle: ''})
 
     const rows = Object.fromEntries(
       (await f.cli(['containers'])).stdout
@@ -84,12 +84,13 @@ describe('ctr containers (list)', () => {
     expect(rows['l-run']).toEqual([sleeper, 'running', String(go.get('l-run')!.pid)])
     expect(rows['l-notask']).toEqual([done, 'stopped', '-'])
     expect(rows['l-go']).toEqual(['-', 'running', String(go.get('l-go')!.pid)])
-    expect(rows['l-image']).toEqual([IMAGE, 'stopped', '-'])
+    expect(rows['l-image']).toEqual([IMAGE, 'created', '-'])
   })
 
   it('filters by status, id and label; the aliases ls and list work', async () => {
     expect(await ids(['--filter', 'status=running'])).toEqual(['l-go', 'l-run'])
-    expect(await ids(['--filter', 'status=stopped'])).toEqual(['l-exited', 'l-image', 'l-notask'])
+    expect(await ids(['--filter', 'status=stopped'])).toEqual(['l-exited', 'l-notask'])
+    expect(await ids(['--filter', 'status=created'])).toEqual(['l-image'])
     expect(await ids(['--filter', 'status=paused', '--filter', 'status=running'])).toEqual(['l-go', 'l-paused', 'l-run'])
     expect(await ids(['-f', 'id=l-go'])).toEqual(['l-go'])
     expect(await ids(['--filter', `label=io.ctr.bundle=${sleeper}`])).toEqual(['l-paused', 'l-run'])
@@ -107,6 +108,6 @@ describe('ctr containers (list)', () => {
     const stopped = await ids(['--filter', 'status=stopped'])
     const result = await f.cli(['containers', 'rm', ...stopped])
     expect(result).toMatchObject({code: 0, stdout: stopped.map((id) => `${id}\n`).join(''), stderr: ''})
-    expect(await ids([])).toEqual(['l-go', 'l-paused', 'l-run'])
+    expect(await ids([])).toEqual(['l-go', 'l-image', 'l-paused', 'l-run']) // created (never started) is not stopped
   })
 })

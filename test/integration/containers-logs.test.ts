@@ -153,8 +153,8 @@ describe('bad input: one line, non-zero, nothing created', () => {
   }
 
   it('an unknown ID', async () => {
-    expectOneLineError(await cli(['containers', 'logs', 'nope']), /^ctr: container "nope" not found$/m)
-    expectOneLineError(await cli(['containers', 'logs', '-f', 'nope']), /^ctr: container "nope" not found$/m)
+    expectOneLineError(await cli(['containers', 'logs', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"$/m)
+    expectOneLineError(await cli(['containers', 'logs', '-f', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"$/m)
   })
 
   it('a log path in a directory that does not exist', async () => {

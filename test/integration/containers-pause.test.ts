@@ -55,6 +55,6 @@ describe('ctr containers pause / resume', () => {
     expect(await status('p-a')).toBe('PAUSED')
     expectOneLineError(await f.cli(['containers', 'pause', 'p-a']), /container "p-a": cannot pause a paused container/)
     expect((await f.cli(['containers', 'resume', 'p-a'])).code).toBe(0)
-    expectOneLineError(await f.cli(['containers', 'pause']), /Missing 1 required arg/)
+    expectOneLineError(await f.cli(['containers', 'pause']), /missing argument ID/)
   })
 })

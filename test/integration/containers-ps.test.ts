@@ -27,7 +27,7 @@ describe('ctr containers ps', () => {
     const json = await f.cli(['containers', 'ps', '--json', 'ps-a'])
     expect(json.code, json.stderr).toBe(0)
     const processes = JSON.parse(json.stdout) as Array<{pid: number; execId: string; init: boolean; status?: string}>
-    expect(processes[0]).toEqual({pid: init, execId: '', init: true, status: 'running'})
+    expect(processes[0]).toEqual({pid: init, execId: 'ps-a', init: true, status: 'running'})
     const worker = processes.find((p) => p.execId === 'worker')!
     const single = processes.find((p) => p.execId === 'single')!
     expect(worker).toMatchObject({init: false, status: 'running'})

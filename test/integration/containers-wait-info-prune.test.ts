@@ -63,12 +63,12 @@ describe('ctr containers wait', () => {
   })
 
   it('an unknown ID or one with no task: one line, exit 125; the others are still waited for', async () => {
-    expectOneLineError(await cli(['containers', 'wait', 'nope']), /^ctr: container "nope" not found$/m)
+    expectOneLineError(await cli(['containers', 'wait', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"$/m)
     const done = await bundle('attached', 'true')
     expect((await cli(['containers', 'start', '-a', 'w-notask', done])).code).toBe(0)
     expectOneLineError(await cli(['containers', 'wait', 'w-notask']), /^ctr: container "w-notask" is not running \(it has no task\)$/m)
     const mixed = await cli(['containers', 'wait', 'w-three', 'nope'])
-    expect(mixed).toMatchObject({code: 125, stdout: '3\n', stderr: 'ctr: container "nope" not found\n'})
+    expect(mixed).toMatchObject({code: 125, stdout: '3\n', stderr: `ctr: container "nope" not found in namespace "${f.namespace}"\n`})
   })
 })
 
@@ -138,7 +138,7 @@ describe('ctr containers info', () => {
   })
 
   it('an unknown ID: one line, exit 125', async () => {
-    expectOneLineError(await cli(['containers', 'info', 'nope']), /^ctr: container "nope" not found$/m)
+    expectOneLineError(await cli(['containers', 'info', 'nope']), /^ctr: container "nope" not found in namespace "[^"]+"$/m)
   })
 })
 

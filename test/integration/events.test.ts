@@ -48,7 +48,7 @@ async function remove(daemon: string, id: string) {
 }
 
 function events(args: string[], daemon = address) {
-  const child = spawnCli(['events', ...args], {address: daemon, namespace})
+  const child = spawnCli(['events', '--header', ...args], {address: daemon, namespace})
   children.push(child)
   return {child, out: new LineReader(child.stdout!), err: new LineReader(child.stderr!)}
 }
@@ -117,9 +117,10 @@ describe('ctr events', () => {
   })
 
   it('--exit-on waits for the exit and exits with its status; an already stopped task ends it at once', async () => {
+    // The container must exist: an unknown --exit-on ID is an error (it would wait for ever).
+    await run(address, 'ev-b', ['sh', '-c', 'sleep 2; exit 3'])
     const waiter = events(['--exit-on', 'ev-b'])
     await waiter.out.waitFor(/^TYPE/)
-    await run(address, 'ev-b', ['sh', '-c', 'sleep 0.3; exit 3'])
     expect(await exited(waiter.child, 15_000)).toEqual({code: 3, signal: null})
     expect(waiter.out.text).toMatch(/^exit\s+ev-b\s+\d+\s+3$/m)
 
@@ -150,7 +151,7 @@ describe('ctr events', () => {
     await new Promise<void>((resolve) => silent.listen(path, resolve))
     try {
       const t0 = Date.now()
-      const child = spawnCli(['events', '--timeout', '1s'], {address: path, namespace})
+      const child = spawnCli(['events', '--call-timeout', '1s'], {address: path, namespace})
       const err = new LineReader(child.stderr!)
       expect(await exited(child, 10_000)).toEqual({code: 125, signal: null})
       expect(Date.now() - t0).toBeLessThan(5000)
@@ -220,7 +221,7 @@ describe('ctr events across a daemon restart (own private containerd)', () => {
   }, 60_000)
 
   it('notices a daemon that stops answering without closing the socket (heartbeat)', async () => {
-    const watcher = events(['--heartbeat', '500ms', '--timeout', '500ms'], daemon.address)
+    const watcher = events(['--heartbeat', '500ms', '--call-timeout', '500ms'], daemon.address)
     await watcher.out.waitFor(/^TYPE/)
     const t0 = Date.now()
     daemon.kill('SIGSTOP')

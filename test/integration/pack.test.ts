@@ -107,6 +107,20 @@ describe('npm pack', () => {
     expect(debug.stderr).toMatch(/^ctr: [^\n]+\nCtrError: .*\n\s+at \S+ \(.*src\/lib\/containerd\/client\.ts:\d+:\d+\)/)
   })
 
+  it('installs beside Go ctr with a prefix of its own: ctr and ctr-ts there, /usr/bin/ctr untouched', async () => {
+    const goBefore = existsSync('/usr/bin/ctr') ? readFileSync('/usr/bin/ctr') : undefined
+    const prefix = join(tmp, 'prefix')
+    await run('npm', ['install', '-g', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], {cwd: tmp, timeout: 240_000})
+    for (const bin of ['ctr', 'ctr-ts']) {
+      const {stdout} = await run(join(prefix, 'bin', bin), ['--version'], {env: {PATH: process.env.PATH!, HOME: tmp}, timeout: 30_000})
+      expect(stdout).toBe(`ctr ${pkg.version}\n`)
+    }
+    // PATH decides which ctr runs: the prefix's bin first gives this one.
+    const {stdout} = await run('sh', ['-c', 'ctr --version'], {env: {PATH: `${join(prefix, 'bin')}:${process.env.PATH!}`, HOME: tmp}, timeout: 30_000})
+    expect(stdout).toBe(`ctr ${pkg.version}\n`)
+    if (goBefore) expect(readFileSync('/usr/bin/ctr').equals(goBefore)).toBe(true)
+  }, 300_000)
+
   it('the installed library works from a program, with types', async () => {
     const program = `const {Containerd} = require(${JSON.stringify(pkg.name)})
       const ctr = new Containerd({address: process.argv[1], namespace: 'pack-test'})

@@ -73,13 +73,13 @@ const broken: [string, string, RegExp][] = [
 
 const table = broken.flatMap(([what, key, message]) => commands.map(([name, args]) => [`${name}: ${what}`, key, args, message] as const))
 
-describe.concurrent('containerd not usable: one line, 125, within --timeout 1s + margin', () => {
+describe.concurrent('containerd not usable: one line, 125, within --call-timeout 1s + margin', () => {
   it.each(table)('%s', async (_name, key, args, message) => {
     const box = await makeSandbox(root)
     // The start case needs a real bundle only if ctr reads it before connecting; either order is fine.
     const argv = args.map((a) => (a === '/unused-bundle' ? shared.bundle : a))
     const t0 = Date.now()
-    const result = await runCli(['--timeout', '1s', ...argv], {address: addresses[key], namespace, env: box.env, timeoutMs: 15_000})
+    const result = await runCli(['--call-timeout', '1s', ...argv], {address: addresses[key], namespace, env: box.env, timeoutMs: 15_000})
     const elapsed = Date.now() - t0
     expect(errorShape(result), result.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
     expect(result.stderr).toMatch(message)
@@ -163,7 +163,7 @@ describe('containerd killed in the middle of a command (own private containerd)'
 
   it('start --attach, exec --attach, stats and events --no-reconnect each end promptly with a clear message', async () => {
     const box = await makeSandbox(root)
-    const env = {...box.env, CTR_TIMEOUT: '2s'}
+    const env = {...box.env, CTR_CALL_TIMEOUT: '2s'}
     const base = {address: daemon.address, namespace, env}
     expect((await runCli(['containers', 'start', 'k-target', bundle], base)).code).toBe(0)
 
@@ -171,7 +171,7 @@ describe('containerd killed in the middle of a command (own private containerd)'
       'start --attach': watch(['containers', 'start', '--attach', 'k-attached', bundle], env, /ready/),
       'exec --attach': watch(['containers', 'exec', '--attach', '--id', 'k-target', '--', 'sh', '-c', 'echo ready; exec sleep 100000'], env, /ready/),
       stats: watch(['containers', 'stats', '--interval', '200ms', 'k-target'], env, /k-target/),
-      'events --no-reconnect': watch(['events', '--no-reconnect'], env, /^TYPE/m),
+      'events --no-reconnect': watch(['events', '--header', '--no-reconnect'], env, /^TYPE/m),
     }
     await Promise.all(Object.values(watchers).map((w) => w.seen))
     // The events stream is subscribed once its header is out; give the others a moment past their first output.

@@ -290,13 +290,13 @@ describe.concurrent('interrupts at the wrong moment', () => {
     expect(await leftovers(shared.address, namespace, box, {only: ['f-hook']})).toEqual([])
   })
 
-  it('a slow call past --timeout says it was slow, not that containerd did not answer', async () => {
+  it('a slow call past --call-timeout says it was slow, not that containerd did not answer', async () => {
     const box = await makeSandbox(root)
     const b = await makeBundle(join(root, 'slow'), ['sleep', '1000'])
     const spec = await readBundleSpec(b)
     spec.hooks = {createRuntime: [{path: '/bin/sleep', args: ['sleep', '3']}]}
     await writeFile(join(b, 'config.json'), JSON.stringify(spec))
-    const r = await runCli(['--timeout', '1s', 'containers', 'start', 'f-slow', b], {address: shared.address, namespace, env: box.env})
+    const r = await runCli(['--call-timeout', '1s', 'containers', 'start', 'f-slow', b], {address: shared.address, namespace, env: box.env})
     expect(errorShape(r), r.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
     expect(r.stderr).toMatch(/Tasks\.Create did not finish within 1s: containerd at .* answers, but this call was slow/)
     // The roll-back waits for the hook, then removes the record.
@@ -327,7 +327,7 @@ describe('containerd killed under an attached exec (own private containerd)', ()
   it('comes back within the deadline: the exec is killed and deleted, and the line says so', async () => {
     const ns = uniqueName('it-rel-faults-kill')
     const box = await makeSandbox(root)
-    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '10s'}}
+    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_CALL_TIMEOUT: '10s'}}
     expect((await runCli(['containers', 'start', 'k-target', sleeper], base)).code).toBe(0)
     const child = spawnCli(['containers', 'exec', '-a', '--exec-id', 'k-exec', '--id', 'k-target', '--', 'sh', '-c', 'echo ready; exec sleep 100000'], base)
     let out = ''
@@ -351,7 +351,7 @@ describe('containerd killed under an attached exec (own private containerd)', ()
   it('never comes back: the line says exactly what may still be running', async () => {
     const ns = uniqueName('it-rel-faults-gone')
     const box = await makeSandbox(root)
-    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '1s'}}
+    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_CALL_TIMEOUT: '1s'}}
     expect((await runCli(['containers', 'start', 'g-target', sleeper], base)).code).toBe(0)
     const child = spawnCli(['containers', 'start', '-a', '--rm', 'g-attached', sleeper], base)
     let err = ''
@@ -372,7 +372,7 @@ describe('containerd killed under an attached exec (own private containerd)', ()
   it('killed under bench and not back: every container it could not remove is named, with how to remove them', async () => {
     const ns = uniqueName('it-rel-faults-bench')
     const box = await makeSandbox(root)
-    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '1s'}}
+    const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_CALL_TIMEOUT: '1s'}}
     const child = spawnCli(['bench', '-c', '200', '-C', '4', '--prefix', 'kb', sleeper], base)
     let err = ''
     child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
@@ -394,7 +394,7 @@ describe('containerd killed under an attached exec (own private containerd)', ()
     async (delay) => {
       const ns = uniqueName('it-rel-faults-det')
       const box = await makeSandbox(root)
-      const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_TIMEOUT: '10s'}}
+      const base = {address: daemon.address, namespace: ns, env: {...box.env, CTR_CALL_TIMEOUT: '10s'}}
       const child = spawnCli(['containers', 'start', 'd-x', sleeper], base)
       let err = ''
       child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))

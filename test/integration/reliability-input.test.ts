@@ -140,8 +140,8 @@ const cases: Case[] = [
   // exec flags
   ['--env without =', () => ['containers', 'exec', '--id', RUNNING, '-e', 'NOEQ', '--', 'true'], /invalid --env entry #1/],
   ['--env with an empty key', () => ['containers', 'exec', '--id', RUNNING, '-e', 'A=1', '-e', '=x', '--', 'true'], /invalid --env entry #2/],
-  ['--uid not a number', () => ['containers', 'exec', '--id', RUNNING, '-u', 'abc', '--', 'true'], /invalid --uid "abc"/],
-  ['--uid negative', () => ['containers', 'exec', '--id', RUNNING, '-u', '-1', '--', 'true'], /invalid --uid "-1"/],
+  ['--uid not a number', () => ['containers', 'exec', '--id', RUNNING, '--uid', 'abc', '--', 'true'], /invalid --uid "abc"/],
+  ['--uid negative', () => ['containers', 'exec', '--id', RUNNING, '-u', '-1', '--', 'true'], /invalid --user "-1"/],
   ['--uid beyond 32 bits', () => ['containers', 'exec', '--id', RUNNING, '-u', '99999999999', '--', 'true'], /invalid --uid/],
   ['--gid not a number', () => ['containers', 'exec', '--id', RUNNING, '-g', 'abc', '--', 'true'], /invalid --gid "abc"/],
   ['--cwd relative', () => ['containers', 'exec', '--id', RUNNING, '--cwd', 'rel', '--', 'true'], /invalid --cwd "rel"/],

@@ -130,7 +130,7 @@ describe.concurrent('interrupts', () => {
 
   it.each(SIGNALS)('events, %s: exits 128+N (130 or 143) quietly', async (signal, _code, _name, exit) => {
     const {namespace, box} = await setup('events')
-    const run = launch(['events'], namespace, box)
+    const run = launch(['events', '--header'], namespace, box)
     await run.waitFor(/^TYPE/m)
     const end = await signalAndWait(run, signal, 5000)
     expect(end).toMatchObject({code: exit, signal: null})

@@ -119,7 +119,7 @@ describe('ctr containers stats', () => {
     const result = await stats(['--no-stream', 'st-a', 'nope-1', 'nope-2'])
     expect(result.code).toBe(125)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toBe(`ctr: no such containers "nope-1", "nope-2" in namespace "${namespace}"\n`)
+    expect(result.stderr).toBe(`ctr: containers "nope-1", "nope-2" not found in namespace "${namespace}"\n`)
   })
 
   it('refuses a bad --interval', async () => {

@@ -27,12 +27,16 @@ export function formatRow(cells: readonly string[], widths: readonly number[]): 
 
 /** Writes the header once (before the first row, or at once with header()), then one line per row. */
 export class RowWriter<T> {
-  private headerWritten = false
+  private headerWritten: boolean
 
   constructor(
     private readonly columns: readonly LiveColumn<T>[],
     private readonly stream: NodeJS.WritableStream = process.stdout,
-  ) {}
+    /** Write the header at all (events: only to a terminal unless asked). */
+    withHeader = true,
+  ) {
+    this.headerWritten = !withHeader
+  }
 
   header(): void {
     if (this.headerWritten) return

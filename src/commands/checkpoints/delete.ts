@@ -26,7 +26,7 @@ exits non-zero if any failed.`
   async run(): Promise<Array<{container: string; name: string}>> {
     const hint = " (see 'ctr checkpoints delete --help')"
     const [id, ...names] = positionalArgs(await this.parse(CheckpointsDelete), hint)
-    if (names.length === 0) throw usageError(`Missing 1 required arg: name${hint}`)
+    if (names.length === 0) throw usageError(`missing argument NAME${hint}`)
     const {results, failures} = await forEachId(names, async (name) => {
       const deleted = await deleteCheckpoint(this.client, id, name)
       if (!this.jsonEnabled()) write(deleted.name)

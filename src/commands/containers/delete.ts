@@ -15,13 +15,12 @@ export default class ContainersDelete extends BaseCommand<typeof ContainersDelet
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Delete stopped containers (with --force, running ones too)
 
-Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). The log file of a detached start goes too, unless --keep-log. With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`
+Prints each deleted ID. A container whose task has exited is deleted with its task record; one that is running or paused needs --force (SIGKILL, then delete). The log file of a detached start goes too, unless --keep-log. With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.
+
+Every stopped container (xargs -r runs nothing when none is stopped; $(...) would leave delete without an ID):
+  ctr containers -q --filter status=stopped | xargs -r ctr containers rm`
   static enableJsonFlag = true
-  static examples = [
-    '<%= config.bin %> containers delete redis',
-    '<%= config.bin %> containers rm --force web worker',
-    '<%= config.bin %> containers rm $(<%= config.bin %> containers -q --filter status=stopped)',
-  ]
+  static examples = ['<%= config.bin %> containers delete redis', '<%= config.bin %> containers rm --force web worker']
   static flags = {
     force: Flags.boolean({char: 'f', description: 'kill (SIGKILL) a running container first'}),
     'keep-log': Flags.boolean({description: 'keep the log file of a detached start'}),

@@ -7,6 +7,7 @@ import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
 import {write} from '../../cli/output/print'
+import {parseUserSpec} from '../../lib/tasks/users'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
   static completion: CompletionHints = {containerIds: ['id']}
@@ -18,8 +19,10 @@ it receives (unless --tty), and exits with the process's exit code (128+N if kil
 it, ctr prints the exec ID and leaves the process running; its output is discarded.`
   static enableJsonFlag = true
   static examples = [
-    '<%= config.bin %> containers exec --id redis -a -- redis-cli ping',
-    "<%= config.bin %> containers exec --id redis -a --cwd /tmp -e FOO=bar -u 1000 -g 1000 -- sh -c 'echo $FOO'",
+    '<%= config.bin %> containers exec --id redis -a redis-cli ping',
+    '<%= config.bin %> containers exec --id redis -a ls -la /data',
+    "<%= config.bin %> containers exec --id redis -a --cwd /tmp -e FOO=bar -u 1000:1000 -- sh -c 'echo $FOO'",
+    '<%= config.bin %> containers exec --id redis -it -u nobody sh',
     '<%= config.bin %> containers exec --id redis -a -t -- sh',
     '<%= config.bin %> containers exec --id redis --exec-id backup -- sh -c "tar c /data > /tmp/data.tar"',
   ]
@@ -31,16 +34,25 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
     gid: Flags.string({char: 'g', description: "group ID of the process (default the container's)"}),
     id: Flags.string({description: 'container ID to add the process to (required)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the process (needs --attach)'}),
-    uid: Flags.string({char: 'u', description: "user ID of the process (default the container's)"}),
+    interactive: Flags.boolean({char: 'i', description: "docker's -i: the same as --attach (stdin, stdout and stderr)"}),
+    uid: Flags.string({description: "user ID of the process (default the container's)"}),
+    user: Flags.string({char: 'u', description: "user of the process: UID, NAME, UID:GID or NAME:GROUP (names from the container's /etc/passwd, /etc/group)"}),
   }
+  /** Every word from the first non-flag on is the program's (`exec --id x -a ls -a /`). */
+  static programAfter = 0
   static strict = false
-  static usage = 'containers exec --id ID [--exec-id NAME] [-a] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u UID] [-g GID] -- CMD [ARG...]'
+  static usage = 'containers exec --id ID [--exec-id NAME] [-a|-i] [-t] [--cwd DIR] [-e KEY=VALUE...] [-u USER[:GROUP]] [-g GID] [--] CMD [ARG...]'
 
   async run(): Promise<ExecResult> {
     const {flags} = this
+    const attach = flags.attach || flags.interactive
     // Checked here, not with oclif's `required`, whose message is several lines.
     if (!flags.id) throw usageError("missing --id: the container to run the process in (see 'ctr containers exec --help')")
-    if (flags.tty && !flags.attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
+    // The process's output would go to the same stdout as the JSON: refused rather than mixed.
+    if (attach && this.jsonEnabled()) throw usageError("--json cannot be used with --attach: the process's output would mix into the JSON")
+    if (flags.tty && !attach) throw usageError('--tty needs --attach (a detached process has no terminal to talk to)')
+    // docker's words: a terminal needs one to read from.
+    if (flags.tty && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
     const id = flags.id
     const result = await this.withSignalHandoff((handoff) =>
@@ -52,14 +64,15 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
           args,
           cwd: flags.cwd,
           env: flags.env,
+          user: flags.user === undefined ? undefined : parseUserSpec(flags.user),
           uid: parseUserId(flags.uid, '--uid'),
           gid: parseUserId(flags.gid, '--gid'),
           terminal: flags.tty,
           consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         },
         {
-          io: flags.attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}) : undefined,
-          forwardSignals: flags.attach && !flags.tty,
+          io: attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}) : undefined,
+          forwardSignals: attach && !flags.tty,
           ...handoff,
           signal: this.signal,
         },

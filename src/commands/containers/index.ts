@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {type ContainerInfo, listContainers, parseFilters} from '../../lib/containers/containers'
+import {type ContainerInfo, listContainers} from '../../lib/containers/containers'
+import {parseContainerFilters} from '../../lib/containers/filters'
 import {type Column, printList} from '../../cli/output/print'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
@@ -20,26 +21,33 @@ export default class Containers extends BaseCommand<typeof Containers> {
   static aliases = ['containers:ls', 'containers:list']
   static description = `List the containers of the namespace with their task state
 
-STATUS is the task's (created, running, paused, pausing, stopped); a container without a task is stopped. PATH is the bundle, or the image for containers made from one.
+STATUS is the task's (created, running, paused, pausing, stopped). A container without a task is created (never started: Go's ctr c create, Kubernetes before it starts it), or stopped if ctr saw it exit. PATH is the bundle, or the image for containers made from one.
 
-Filters: status=STATUS, id=ID, label=KEY or label=KEY=VALUE. Different keys must all match; repeated status= or id= filters match any of their values; repeated label= filters must all match.
+Filters, docker-style: status=STATUS, id=ID, label=KEY or label=KEY=VALUE. Different keys must all match; repeated status= or id= filters match any of their values; repeated label= filters must all match.
+
+Filters, containerd's syntax: FIELD==VALUE, FIELD!=VALUE, FIELD~=REGEX or FIELD alone (present); a comma means AND, several --filter mean OR. Fields: id, image, runtime.name, labels.KEY (quote keys with dots: labels."app.tier"==web), and ctr's status. A filter ctr cannot understand is an error.
+
+Delete every stopped container (xargs -r runs nothing when the list is empty):
+  ctr containers -q --filter status=stopped | xargs -r ctr containers delete
 
 Other container commands: start, logs, wait, info, delete (rm), prune, exec, kill, pause, resume, ps, stats (see 'ctr containers COMMAND --help').`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers',
     '<%= config.bin %> containers -q --filter status=running',
-    '<%= config.bin %> containers rm $(<%= config.bin %> containers -q --filter status=stopped)',
+    '<%= config.bin %> containers -q --filter status=stopped | xargs -r <%= config.bin %> containers rm',
+    '<%= config.bin %> containers -f \'status==running,labels."app"==web\'',
+    "<%= config.bin %> containers -f 'id~=^red'",
     '<%= config.bin %> containers --json --filter label=app=web',
   ]
   static flags = {
-    filter: Flags.string({char: 'f', description: 'show only containers matching KEY=VALUE (repeatable)', multiple: true}),
+    filter: Flags.string({char: 'f', description: 'show only matching containers: KEY=VALUE or containerd syntax (repeatable)', multiple: true}),
     quiet: Flags.boolean({char: 'q', description: 'print IDs only, one per line'}),
   }
 
   async run(): Promise<ContainerInfo[]> {
-    const filters = parseFilters(this.flags.filter ?? [])
-    const containers = await listContainers(this.client, {filters})
+    const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
+    const containers = await listContainers(this.client, {filters: docker, where: alternatives})
     printList(containers, {columns, id: (c) => c.id}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
     return containers
   }

@@ -3,13 +3,13 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {reportFailures} from '../../cli/for-each-id'
 import {write} from '../../cli/output/print'
-import {parseFilters} from '../../lib/containers/containers'
+import {parseContainerFilters} from '../../lib/containers/filters'
 import {pruneContainers} from '../../lib/containers/prune'
 
 export default class ContainersPrune extends BaseCommand<typeof ContainersPrune> {
   static description = `Delete every stopped container of the namespace
 
-A container is stopped when it has no task or its task has exited; running, paused and created ones are kept. Each container's log file goes with it (unless --keep-log). Prints each deleted ID; failures are reported on stderr and make ctr exit non-zero. --filter takes what 'ctr containers --filter' takes.`
+A container is stopped when its task has exited, or it has no task and ctr saw it exit; running, paused and created ones (never started: no task) are kept. Each container's log file goes with it (unless --keep-log). Prints each deleted ID; failures are reported on stderr and make ctr exit non-zero. --filter takes what 'ctr containers --filter' takes.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers prune',
@@ -22,9 +22,10 @@ A container is stopped when it has no task or its task has exited; running, paus
   }
 
   async run(): Promise<Array<{id: string}>> {
-    const filters = parseFilters(this.flags.filter ?? [])
+    const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
     const {deleted, failures} = await pruneContainers(this.client, {
-      filters,
+      filters: docker,
+      where: alternatives,
       keepLogs: this.flags['keep-log'],
       onDeleted: (id) => this.jsonEnabled() || write(id),
     })

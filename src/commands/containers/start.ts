@@ -5,6 +5,7 @@ import type {CompletionHints} from '../../cli/completion'
 import {attachStdio} from '../../lib/tasks/attach'
 import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
+import {positionalArgs} from '../../cli/positional-args'
 import {startSpinner} from '../../cli/output/style'
 import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
@@ -12,6 +13,8 @@ export default class ContainersStart extends BaseCommand<typeof ContainersStart>
   static args = {
     id: Args.string({description: 'container ID', required: true}),
     bundle: Args.string({description: 'OCI bundle directory (config.json and the rootfs it names)', required: true}),
+    // The optional CMD... is not an oclif arg: oclif reads a missing optional arg from piped stdin (the
+    // container's input). It is in the usage and the description; positionalArgs reads it.
   }
   /** Not the ID: that names a container to create. */
   static completion: CompletionHints = {dirs: ['bundle'], files: ['log-path']}
@@ -21,15 +24,22 @@ Detached (the default), ctr returns once the container runs and prints nothing. 
 
 With --attach, ctr wires its stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or --no-sig-proxy; then an interrupt detaches ctr and the container keeps running), and exits with the container's exit code (128+N if killed by signal N). With --tty, or when config.json asks for a terminal, the container gets one and ctr's terminal is in raw mode while attached.
 
+A command after BUNDLE replaces config.json's process.args; from it on, every word is the command's (-c, -a included), and -- before it works too.
+
 A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (bad bundle, bad ID, duplicate ID), 126 when the command is not executable, 127 when it is not found.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers start redis /containers/redis',
     '<%= config.bin %> containers start --attach job ./bundle',
     '<%= config.bin %> containers start -a -t --rm shell ./bundle',
+    "<%= config.bin %> containers start -a --rm once ./bundle sh -c 'echo hello'",
     '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
     '<%= config.bin %> containers start --log-path /var/log/redis.log redis /containers/redis',
   ]
+  /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
+  static programAfter = 2
+  static strict = false
+  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE | --no-log] ID BUNDLE [[--] CMD [ARG...]]'
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
@@ -42,11 +52,13 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
 
   async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
     const {args, flags} = this
+    if (flags.tty && flags.attach && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
     const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
     if (flags.attach && (flags['log-path'] !== undefined || flags['no-log']))
       throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
-    const options = {id: args.id, bundle: args.bundle, tty: flags.tty, restore, signal: this.signal}
+    const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
+    const options = {id: args.id, bundle: args.bundle, args: command.length > 0 ? command : undefined, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {

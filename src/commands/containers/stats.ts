@@ -36,7 +36,7 @@ const columns: LiveColumn<ContainerStats>[] = [
 
 export default class ContainersStats extends BaseCommand<typeof ContainersStats> {
   static args = {
-    id: Args.string({description: 'container ID (several may be given; none: every running container)'}),
+    id: Args.string({description: 'container ID (several may be given; none: every running container)', ignoreStdin: true}),
   }
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Live CPU, memory, block I/O and PIDs of containers

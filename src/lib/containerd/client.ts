@@ -19,7 +19,7 @@ import type * as GrpcJs from '@grpc/grpc-js'
 import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 
-import {CtrError, fromGrpcError} from './errors'
+import {CtrError, formatMs, fromGrpcError} from './errors'
 import {setMaxListeners} from 'node:events'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
@@ -99,6 +99,8 @@ export interface ConnectOptions {
   namespace?: string
   /** Default deadline for unary calls in ms; 0 means none. */
   timeoutMs?: number
+  /** Give up connecting after this long (Go ctr's --connect-timeout); default: each call's own deadline. */
+  connectTimeoutMs?: number
   /** Aborts every call made through this client (Ctrl-C). */
   signal?: AbortSignal
 }
@@ -123,6 +125,8 @@ export class ContainerdClient {
   readonly namespace: string
   readonly timeoutMs: number
   private readonly signal?: AbortSignal
+  private readonly connectTimeoutMs?: number
+  private ready?: Promise<void>
   private channel?: GrpcJs.Client
   private readonly services = new Map<string, unknown>()
   /** Calls under way, cancelled by close(): grpc-js lets calls on a closed channel run on. */
@@ -136,6 +140,21 @@ export class ContainerdClient {
     // Every call under way listens on this one signal: many at a time (bench -C 12, concurrent execs) is the
     // design, not a leak; without this Node prints MaxListenersExceededWarning past 10.
     if (this.signal) setMaxListeners(0, this.signal)
+    this.connectTimeoutMs = options.connectTimeoutMs || undefined
+  }
+
+  /** With a connect timeout: waits (once) until the channel is up, or fails naming the timeout. */
+  private async connected(): Promise<void> {
+    if (!this.connectTimeoutMs) return
+    const ms = this.connectTimeoutMs
+    this.ready ??= new Promise<void>((resolveReady, reject) => {
+      this.connect().waitForReady(Date.now() + ms, (error) => {
+        if (error)
+          reject(new CtrError('unavailable', `cannot connect to containerd at ${this.address}: no connection within ${formatMs(ms)} (--connect-timeout)`))
+        else resolveReady()
+      })
+    })
+    await this.ready
   }
 
   /** A typed client for one service, e.g. `client.service(TasksDefinition).start({containerId})`. */
@@ -201,6 +220,7 @@ export class ContainerdClient {
   private answered = false
 
   private async unary(path: string, method: AnyMethod, request: unknown, options?: CallOptions): Promise<unknown> {
+    await this.connected()
     const timeoutMs = options?.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs
     const call = this.prepare(method, options, timeoutMs || undefined)
     return new Promise((resolvePromise, reject) => {
@@ -217,6 +237,7 @@ export class ContainerdClient {
   }
 
   private async *serverStream(path: string, method: AnyMethod, request: unknown, options?: CallOptions): AsyncGenerator<unknown> {
+    await this.connected()
     const timeoutMs = options?.timeoutMs ?? undefined
     const call = this.prepare(method, options, timeoutMs)
     const stream = call.channel.makeServerStreamRequest(path, call.serialize, call.deserialize, request, call.metadata, call.options)
@@ -225,6 +246,7 @@ export class ContainerdClient {
   }
 
   private async clientStream(path: string, method: AnyMethod, requests: Requests<unknown>, options?: CallOptions): Promise<unknown> {
+    await this.connected()
     const timeoutMs = options?.timeoutMs ?? undefined
     const call = this.prepare(method, options, timeoutMs)
     let stream!: GrpcJs.ClientWritableStream<unknown>
@@ -245,6 +267,7 @@ export class ContainerdClient {
   }
 
   private async *bidiStream(path: string, method: AnyMethod, requests: Requests<unknown>, options?: CallOptions): AsyncGenerator<unknown> {
+    await this.connected()
     const timeoutMs = options?.timeoutMs ?? undefined
     const call = this.prepare(method, options, timeoutMs)
     const stream = call.channel.makeBidiStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options)

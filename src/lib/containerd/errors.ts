@@ -30,6 +30,8 @@ export const EXIT = {
   commandNotFound: 127,
   /** SIGHUP (terminal closed, `kill -HUP`): 128 + 1. */
   hungUp: 129,
+  /** The whole command's deadline (--timeout) passed, as timeout(1) exits. */
+  timeout: 124,
   interrupted: 130,
   /** stdout is a pipe whose reader went away: 128 + SIGPIPE, as a shell reports a writer killed by it. */
   brokenPipe: 141,
@@ -49,6 +51,13 @@ export class CtrError extends Error {
 }
 
 export const usageError = (message: string): CtrError => new CtrError('usage', message)
+
+/** The one wording for a missing container (containerd's own, tidied: kill, delete, stats, exec all say it). */
+export function containerNotFound(ids: string | readonly string[], namespace: string, cause?: unknown): CtrError {
+  const list = typeof ids === 'string' ? [ids] : ids
+  const names = list.map((id) => `"${id}"`).join(', ')
+  return new CtrError('not-found', `container${list.length > 1 ? 's' : ''} ${names} not found in namespace "${namespace}"`, {cause})
+}
 
 /** gRPC status codes (grpc/status.proto): this module must not load grpc-js (--help and usage errors use it). */
 const GRPC = {
@@ -109,11 +118,13 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
         const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
         return new CtrError(
           'deadline-exceeded',
-          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --timeout, or 0 for none)`,
+          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --call-timeout, or 0 for none)`,
           {cause: error},
         )
       }
-      return new CtrError('deadline-exceeded', `${prefix}containerd at ${ctx.address} did not answer${after} (raise --timeout, or 0 for none)`, {cause: error})
+      return new CtrError('deadline-exceeded', `${prefix}containerd at ${ctx.address} did not answer${after} (raise --call-timeout, or 0 for none)`, {
+        cause: error,
+      })
     }
     case GRPC.CANCELLED:
       // Only grpc-js's "Cancelled on client" is ours (an abort, close()); the server resetting the call
@@ -141,6 +152,9 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
 
 /** `container "x" in namespace "n": not found` → `container "x" not found in namespace "n"`. */
 function tidyNotFound(details: string): string {
+  // containerd says "process already finished: not found" for a signal to an exited process.
+  if (/^process already finished/.test(details)) return 'process already finished'
+
   const m = /^(.*) in namespace "([^"]*)": not found$/.exec(details)
   if (m) return `${m[1]} not found in namespace "${m[2]}"`
   return details.replace(/: not found$/, ' not found')

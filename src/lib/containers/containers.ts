@@ -4,10 +4,11 @@
  */
 import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {containerNotFound, CtrError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 import {removeLog} from '../logs/files'
 import type {ProcessStatus} from '../tasks/status'
+import {type ContainerFilter, type FilterAlternative, matchesStatus, parseContainerFilters} from './filters'
 import {getTask, listTasks, removeTask, type TaskInfo} from '../tasks/tasks'
 
 /** The label `ctr containers start` keeps the bundle path in, so the list can show it. */
@@ -22,16 +23,19 @@ export function checkContainerId(id: string): void {
   }
 }
 
-/** A container's status: its task's, or `stopped` when it has none. */
+/** A container's status: its task's; without a task, `created` unless ctr saw it exit (see containerInfo). */
 export type ContainerStatus = ProcessStatus
-export const CONTAINER_STATUSES: readonly ContainerStatus[] = ['created', 'running', 'paused', 'pausing', 'stopped', 'unknown']
+export {CONTAINER_STATUSES, type ContainerFilter} from './filters'
+
+/** Set by an attached `containers start` without --rm when the task is deleted: the container did run. */
+export const EXIT_STATUS_LABEL = 'io.ctr.exit-status'
 
 export interface ContainerInfo {
   id: string
   /** Bundle path (from BUNDLE_LABEL), '' for containers made otherwise (e.g. from an image). */
   bundle: string
-  /** Image name, for containers made from one (by Go ctr, nerdctl...). */
-  image?: string
+  /** Image name, for containers made from one (by Go ctr, nerdctl...); '' otherwise. */
+  image: string
   status: ContainerStatus
   /** Host PID of the init process; 0 when there is no live task. */
   pid: number
@@ -42,40 +46,11 @@ export interface ContainerInfo {
   runtime: string
 }
 
-export interface ContainerFilter {
-  key: 'status' | 'id' | 'label'
-  /** For label: the label key. */
-  name?: string
-  /** For label: the value, or undefined to match any value. */
-  value?: string
-}
-
-/**
- * `--filter` texts → filters: `status=running`, `id=web`, `label=k=v`, `label=k` (has the label).
- * Different keys must all match; several of the same key match any of them (status=stopped,
- * status=created), except label, where every one must match (as docker does).
- */
+/** docker-style `--filter` texts only (status=, id=, label=); see ./filters.ts for containerd's syntax too. */
 export function parseFilters(texts: readonly string[]): ContainerFilter[] {
-  return texts.map((text) => {
-    const eq = text.indexOf('=')
-    const key = eq < 0 ? text : text.slice(0, eq)
-    const value = eq < 0 ? '' : text.slice(eq + 1)
-    const bad = (why: string) => usageError(`invalid --filter "${text}": ${why}`)
-    if (key === 'status') {
-      if (!(CONTAINER_STATUSES as readonly string[]).includes(value)) throw bad(`status must be one of ${CONTAINER_STATUSES.join(', ')}`)
-      return {key, value}
-    }
-    if (key === 'id') {
-      if (!value) throw bad('id needs a value (id=ID)')
-      return {key, value}
-    }
-    if (key === 'label') {
-      if (!value) throw bad('label needs a key (label=KEY or label=KEY=VALUE)')
-      const labelEq = value.indexOf('=')
-      return labelEq < 0 ? {key, name: value} : {key, name: value.slice(0, labelEq), value: value.slice(labelEq + 1)}
-    }
-    throw bad('use status=STATUS, id=ID or label=KEY[=VALUE]')
-  })
+  const parsed = parseContainerFilters(texts)
+  if (parsed.alternatives.length > 0) throw usageError(`containerd-style filters need listContainers' where option`)
+  return parsed.docker
 }
 
 export function matchesFilters(container: ContainerInfo, filters: readonly ContainerFilter[]): boolean {
@@ -92,24 +67,41 @@ export function matchesFilters(container: ContainerInfo, filters: readonly Conta
 }
 
 /** The namespace's containers with their task state, sorted by ID, filtered. */
-export async function listContainers(client: ContainerdClient, options: {filters?: readonly ContainerFilter[]} = {}): Promise<ContainerInfo[]> {
-  const [{containers}, tasks] = await Promise.all([client.service(ContainersDefinition).list({filters: []}), listTasks(client)])
+/**
+ * The namespace's containers with their task state, sorted by ID, filtered: `filters` (docker-style) by ctr;
+ * each of `where` (containerd-style alternatives, ORed) by the daemon, its status conditions by ctr.
+ */
+export async function listContainers(
+  client: ContainerdClient,
+  options: {filters?: readonly ContainerFilter[]; where?: readonly FilterAlternative[]} = {},
+): Promise<ContainerInfo[]> {
+  const where = options.where?.length ? options.where : [{daemon: '', status: []}]
+  const service = client.service(ContainersDefinition)
+  // One List per alternative: the daemon ORs several strings, but each brings its own status conditions.
+  const [tasks, ...lists] = await Promise.all([listTasks(client), ...where.map((alt) => service.list({filters: alt.daemon ? [alt.daemon] : []}))])
   const byId = new Map(tasks.map((task) => [task.id, task]))
-  return containers
-    .map((container) => containerInfo(container, byId.get(container.id)))
-    .filter((info) => matchesFilters(info, options.filters ?? []))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const found = new Map<string, ContainerInfo>()
+  lists.forEach(({containers}, k) => {
+    for (const container of containers) {
+      const info = containerInfo(container, byId.get(container.id))
+      if (matchesStatus(info.status, where[k].status)) found.set(info.id, info)
+    }
+  })
+  return [...found.values()].filter((info) => matchesFilters(info, options.filters ?? [])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 export function containerInfo(container: Container, task: TaskInfo | undefined): ContainerInfo {
-  const status = task?.status ?? 'stopped'
+  // No task: never started (Go's `ctr c create`, CRI before StartContainer), unless ctr saw it exit.
+  const status = task?.status ?? (EXIT_STATUS_LABEL in container.labels ? 'stopped' : 'created')
+  const label = container.labels[EXIT_STATUS_LABEL]
+  const exitStatus = task?.exitStatus ?? (label !== undefined && /^\d+$/.test(label) ? Number(label) : undefined)
   return {
     id: container.id,
     bundle: container.labels[BUNDLE_LABEL] ?? '',
-    ...(container.image ? {image: container.image} : {}),
+    image: container.image ?? '',
     status,
     pid: task && status !== 'stopped' ? task.pid : 0,
-    ...(task?.exitStatus !== undefined ? {exitStatus: task.exitStatus} : {}),
+    ...(exitStatus !== undefined ? {exitStatus} : {}),
     created: container.createdAt,
     labels: container.labels,
     runtime: container.runtime?.name ?? '',
@@ -125,7 +117,7 @@ export interface DeleteOptions {
 
 /**
  * Deletes a container: its exited task record first, if any; a live task only with force (SIGKILL, wait,
- * delete), then its log file unless keepLog. `container "x" not found` when there is no such container.
+ * delete), then its log file unless keepLog. `container "x" not found in namespace "n"` when there is no such container.
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
@@ -137,25 +129,25 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   }
   if (task) await removeTask(client, id)
   await containers.delete({id}).catch((error) => {
-    throw notFound(error, id)
+    throw notFound(error, id, client.namespace)
   })
   if (!options.keepLog) await removeLog(container.labels)
   return {id}
 }
 
-/** The container record; `container "x" not found` when there is none. */
+/** The container record; `container "x" not found in namespace "n"` when there is none. */
 export async function requireContainer(client: ContainerdClient, id: string): Promise<Container> {
   const {container} = await client
     .service(ContainersDefinition)
     .get({id})
     .catch((error) => {
-      throw notFound(error, id)
+      throw notFound(error, id, client.namespace)
     })
   if (!container) throw new CtrError('not-found', `container "${id}" not found`)
   return container
 }
 
-function notFound(error: unknown, id: string): unknown {
-  if (error instanceof CtrError && error.kind === 'not-found') return new CtrError('not-found', `container "${id}" not found`, {cause: error})
+function notFound(error: unknown, id: string, namespace: string): unknown {
+  if (error instanceof CtrError && error.kind === 'not-found') return containerNotFound(id, namespace, error)
   return error
 }

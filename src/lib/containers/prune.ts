@@ -1,15 +1,18 @@
 /**
- * `containers prune`: deletes every stopped container of the namespace (no task, or a task whose process
- * exited) with its log, as `docker container prune` does. A container that starts meanwhile is refused by
+ * `containers prune`: deletes every stopped container of the namespace (a task whose process exited, or no
+ * task and ctr's exit label) with its log, as `docker container prune` does. A container that starts meanwhile is refused by
  * deleteContainer (no --force here), never killed.
  */
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {type ContainerFilter, deleteContainer, listContainers} from './containers'
+import type {FilterAlternative} from './filters'
 
 export interface PruneOptions {
   /** Only containers matching these too (the list's --filter). */
   filters?: readonly ContainerFilter[]
+  /** containerd-style filters (./filters.ts), ORed. */
+  where?: readonly FilterAlternative[]
   keepLogs?: boolean
   /** Called as each container is deleted (the CLI prints its ID). */
   onDeleted?: (id: string) => void
@@ -21,7 +24,7 @@ export interface PruneResult {
 }
 
 export async function pruneContainers(client: ContainerdClient, options: PruneOptions = {}): Promise<PruneResult> {
-  const stopped = (await listContainers(client, {filters: options.filters})).filter((c) => c.status === 'stopped')
+  const stopped = (await listContainers(client, {filters: options.filters, where: options.where})).filter((c) => c.status === 'stopped')
   const result: PruneResult = {deleted: [], failures: []}
   for (const {id} of stopped) {
     try {

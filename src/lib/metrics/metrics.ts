@@ -11,7 +11,7 @@ import {totalmem} from 'node:os'
 
 import {sleep} from '../sleep'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError} from '../containerd/errors'
+import {containerNotFound, CtrError} from '../containerd/errors'
 import {Metrics as MetricsV1} from '../../gen/cgroups/v1/metrics'
 import {Metrics as MetricsV2} from '../../gen/cgroups/v2/metrics'
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
@@ -185,8 +185,7 @@ export async function checkContainersExist(client: ContainerdClient, ids: readon
   )
   const missing = ids.filter((_, i) => !found[i])
   if (missing.length > 0) {
-    const names = missing.map((id) => `"${id}"`).join(', ')
-    throw new CtrError('not-found', `no such container${missing.length > 1 ? 's' : ''} ${names} in namespace "${client.namespace}"`)
+    throw containerNotFound(missing, client.namespace)
   }
 }
 

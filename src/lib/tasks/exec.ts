@@ -18,6 +18,7 @@ import {processStartError} from './runtime-errors'
 import {SIGKILL} from './signals'
 import {processStatus} from './status'
 import {NULL_STDIO, type StdioPaths} from './stdio'
+import {resolveUser, type UserSpec} from './users'
 
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
 
@@ -26,6 +27,8 @@ export interface ExecOptions extends ExecOverrides {
   id: string
   /** Name of the exec process; default a fresh `exec-<hex>`. */
   execId?: string
+  /** `-u` as given: names resolve in the container's /etc/passwd and /etc/group; uid/gid win if also set. */
+  user?: UserSpec
 }
 
 /** The stdio of an attached exec: attach.ts's attachStdio, or any stand-in of the same shape (tests). */
@@ -80,7 +83,9 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const {id} = options
   const execId = options.execId ?? newExecId()
   const tasks = client.service(TasksDefinition)
-  const spec = deriveProcessSpec(await containerProcess(client, id), options)
+  const container = await containerSpec(client, id)
+  const resolved = options.user ? await resolveUser(options.user, container?.root?.path, id) : {}
+  const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
   await requireRunning(client, id)
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
@@ -170,13 +175,13 @@ async function removeExec(client: ContainerdClient, id: string, execId: string, 
   })
 }
 
-/** The container's own process spec (Containers.Get → spec Any JSON → .process). */
-async function containerProcess(client: ContainerdClient, id: string): Promise<OciProcess | undefined> {
+/** The container's own spec (Containers.Get → spec Any JSON): its process, and its root path for user names. */
+async function containerSpec(client: ContainerdClient, id: string): Promise<{process?: OciProcess; root?: {path?: string}} | undefined> {
   const {container} = await client.service(ContainersDefinition).get({id})
   const spec = container?.spec
   if (!spec?.value?.length) return undefined
   try {
-    return (JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess}).process
+    return JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess; root?: {path?: string}}
   } catch {
     throw new CtrError('internal', `container "${id}" has a runtime spec that is not valid JSON`)
   }

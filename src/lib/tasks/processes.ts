@@ -5,11 +5,12 @@
  * `containerd.runc.v1.ProcessDetails{exec_id}`.
  */
 import {ProcessDetails} from '../../gen/containerd/runc/options/oci'
+import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
-import {SIGTERM} from './signals'
+import {containerNotFound, CtrError, usageError} from '../containerd/errors'
+import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
 
 const PROCESS_DETAILS = 'containerd.runc.v1.ProcessDetails'
@@ -21,7 +22,12 @@ export interface KillOptions {
   pid?: number
   /** Signal every process of the container. */
   all?: boolean
+  /** The exec process to signal, by its exec ID. */
+  execId?: string
 }
+
+/** Where images keep their STOPSIGNAL; Go ctr's kill honours it when no --signal is given. */
+export const STOP_SIGNAL_LABEL = 'io.containerd.image.config.stop-signal'
 
 export interface KillResult {
   id: string
@@ -35,7 +41,7 @@ export interface KillResult {
 export interface ProcessEntry {
   /** Host PID. */
   pid: number
-  /** The exec process this PID is the main process of; '' for the init process and for other processes. */
+  /** The exec process this PID is the main process of; the container ID for the init (as events name it); '' for other processes. */
   execId: string
   /** Whether this is the container's init process. */
   init: boolean
@@ -54,20 +60,38 @@ export function checkKillOptions(options: KillOptions): void {
   const pid = options.pid ?? 0
   if (!Number.isInteger(pid) || pid < 0) throw usageError(`invalid --pid ${pid}: must be a non-negative integer`)
   if (pid !== 0 && options.all) throw usageError('--pid and --all cannot be used together')
+  if (options.execId !== undefined && (pid !== 0 || options.all)) throw usageError('--exec-id cannot be used with --pid or --all')
 }
 
 export async function killTask(client: ContainerdClient, id: string, options: KillOptions = {}): Promise<KillResult> {
   checkKillOptions(options)
-  const signal = options.signal ?? SIGTERM
+  const signal = options.signal ?? (await stopSignal(client, id))
   const pid = options.pid ?? 0
   const all = Boolean(options.all)
-  const execId = pid === 0 ? '' : await execIdForPid(client, id, pid)
+  const execId = options.execId ?? (pid === 0 ? '' : await execIdForPid(client, id, pid))
   await tasks(client)
     .kill({containerId: id, execId, signal, all})
     .catch((error) => {
       throw withContainer(error, id)
     })
   return {id, signal, execId, pid, all}
+}
+
+/** The container's stop signal label, else SIGTERM; an unknown container fails here, in the one wording. */
+async function stopSignal(client: ContainerdClient, id: string): Promise<number> {
+  const {container} = await client
+    .service(ContainersDefinition)
+    .get({id})
+    .catch((error) => {
+      throw error instanceof CtrError && error.kind === 'not-found' ? containerNotFound(id, client.namespace, error) : error
+    })
+  const label = container?.labels[STOP_SIGNAL_LABEL]
+  if (!label) return SIGTERM
+  try {
+    return parseSignal(label)
+  } catch {
+    throw new CtrError('invalid-argument', `container "${id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give --signal)`)
+  }
 }
 
 export async function pauseTask(client: ContainerdClient, id: string): Promise<{id: string}> {
@@ -94,7 +118,10 @@ export async function listProcesses(client: ContainerdClient, id: string): Promi
   const [pids, init] = await Promise.all([service.listPids({containerId: id}), service.get({containerId: id})]).catch((error) => {
     throw withContainer(error, id)
   })
-  const entries = pids.processes.map((p) => ({pid: p.pid, execId: execIdOf(p.info), init: p.pid === init.process?.pid}))
+  const entries = pids.processes.map((p) => {
+    const isInit = p.pid === init.process?.pid
+    return {pid: p.pid, execId: isInit ? id : execIdOf(p.info), init: isInit}
+  })
   return Promise.all(
     entries
       .sort((a, b) => Number(b.init) - Number(a.init) || a.pid - b.pid)

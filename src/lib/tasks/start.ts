@@ -11,6 +11,7 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec} from '../containers/bundle'
+import {EXIT_STATUS_LABEL} from '../containers/containers'
 import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import type {ContainerdClient} from '../containerd/client'
@@ -27,6 +28,8 @@ export interface StartOptions {
   id: string
   /** Bundle directory (relative to the working directory, symlinks allowed). */
   bundle: string
+  /** The command and its arguments, replacing the spec's process.args. */
+  args?: readonly string[]
   /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
   tty?: boolean
   /**
@@ -83,6 +86,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   // default) then runs without one rather than failing or blocking on a console nobody drains.
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
+  if (options.args?.length) spec.process.args = [...options.args]
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const call = {signal: options.signal}
@@ -223,6 +227,8 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
     await io!.drained()
     await deleteTask(client, id)
     if (options.rm) await client.service(ContainersDefinition).delete({id})
+    // Without its task the container would list as created (never started): keep that it ran, and how it ended.
+    else await markExited(client, id, exitStatus)
     const late = io!.endedBy()
     if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
     return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
@@ -231,6 +237,13 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
     await io!.close()
     forget()
   }
+}
+
+async function markExited(client: ContainerdClient, id: string, exitStatus: number): Promise<void> {
+  await client
+    .service(ContainersDefinition)
+    .update({container: {id, labels: {[EXIT_STATUS_LABEL]: String(exitStatus)}}, updateMask: [`labels.${EXIT_STATUS_LABEL}`]})
+    .catch(() => undefined) // best effort: the listing then says created
 }
 
 /**

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {BUNDLE_LABEL, checkContainerId, containerInfo, type ContainerInfo, matchesFilters, parseFilters} from '../../../src/lib/containers/containers'
 import type {TaskInfo} from '../../../src/lib/tasks/tasks'
 
-const info = (over: Partial<ContainerInfo>): ContainerInfo => ({id: 'a', bundle: '/b', status: 'running', pid: 1, labels: {}, runtime: 'r', ...over})
+const info = (over: Partial<ContainerInfo>): ContainerInfo => ({id: 'a', bundle: '/b', image: '', status: 'running', pid: 1, labels: {}, runtime: 'r', ...over})
 
 describe('parseFilters', () => {
   it('parses status, id and label filters', () => {
@@ -15,7 +15,7 @@ describe('parseFilters', () => {
     ])
   })
   for (const [text, message] of [
-    ['colour=red', /invalid --filter "colour=red": use status=STATUS, id=ID or label=KEY\[=VALUE\]/],
+    ['colour=red', /invalid --filter "colour=red": unknown field "colour"/],
     ['status=sleeping', /invalid --filter "status=sleeping": status must be one of created, running/],
     ['status', /invalid --filter "status"/],
     ['id=', /id needs a value/],
@@ -73,8 +73,13 @@ describe('containerInfo', () => {
   it('takes status and PID from the task and the bundle from the label', () => {
     expect(containerInfo(container, task({}))).toMatchObject({id: 'c', bundle: '/bundles/c', status: 'running', pid: 42, runtime: 'io.containerd.runc.v2'})
   })
-  it('is stopped, PID 0, without a task or with an exited one', () => {
-    expect(containerInfo(container, undefined)).toMatchObject({status: 'stopped', pid: 0})
+  it('is created without a task (never started), stopped with an exited one or once ctr saw it exit', () => {
+    expect(containerInfo(container, undefined)).toMatchObject({status: 'created', pid: 0})
+    expect(containerInfo({...container, labels: {...container.labels, 'io.ctr.exit-status': '7'}}, undefined)).toMatchObject({
+      status: 'stopped',
+      pid: 0,
+      exitStatus: 7,
+    })
     expect(containerInfo(container, task({status: 'stopped', exitStatus: 3}))).toMatchObject({status: 'stopped', pid: 0, exitStatus: 3})
   })
   it('shows the image of containers made from one', () => {
