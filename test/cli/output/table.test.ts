@@ -1,6 +1,7 @@
 import Table from 'cli-table3'
 import {describe, expect, it} from 'vitest'
 
+import {escapeText} from '../../../src/cli/output/escape'
 import {chalkAt} from '../../../src/cli/output/style'
 import {type Column, renderTable} from '../../../src/cli/output/table'
 
@@ -45,7 +46,8 @@ function cliTable3Whole<T>(rows: readonly T[], cols: readonly Column<T>[], chalk
     table.push(
       cols.map((c) => {
         const raw = c.value(row)
-        const text = raw === undefined || raw === null ? '' : String(raw)
+        // Cells are escaped before layout (control characters and newlines never reach the terminal raw).
+        const text = raw === undefined || raw === null ? '' : escapeText(String(raw))
         return chalk && c.color ? c.color(text, row, chalk) : text
       }),
     )
@@ -91,7 +93,7 @@ describe('renderTable', () => {
     expect(renderTable(narrow, columns)).toBe(cliTable3Whole(narrow, columns))
   })
 
-  it('leaves cells that are not one line of ASCII to cli-table3 (newlines, wide and combining characters)', () => {
+  it('leaves cells that are not printable ASCII to cli-table3 (wide and combining characters); newlines and tabs are escaped', () => {
     for (const odd of ['two\nlines', '容器', 'e\u0301', 'tab\there']) {
       const mixed = [...rows.slice(0, 5), {id: odd, path: '/p', status: 'running', pid: 1}]
       expect(renderTable(mixed, columns)).toBe(cliTable3Whole(mixed, columns))
