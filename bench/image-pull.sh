@@ -50,20 +50,9 @@ timed() {
   [ "$("$GOCTR" -a "$ADDRESS" -n "$NS" snapshots ls | tail -n +2 | wc -l)" = "$LAYERS" ] || { echo "$side: not unpacked" >&2; exit 1; }
   awk -v ns=$((t1 - t0)) -v kb="$rss" 'BEGIN { printf "%.3f %.1f\n", ns / 1e9, kb / 1024 }'
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-
-declare -A wall peak
-for r in $(seq "$ROUNDS"); do
-  for side in ours go; do
-    read -r s m <<<"$(timed "$side")"
-    wall[$side]+="$s "
-    peak[$side]=$(awk -v a="${peak[$side]:-0}" -v b="$m" 'BEGIN { print (b > a ? b : a) }')
-    echo "# round $r $side: $s s, $m MiB" >&2
-  done
-done
+alternate_rounds "$ROUNDS"
 reset_ns
-m() { printf '%s\n' ${wall[$1]} | median; }
 echo "# $MB MiB image, $LAYERS gzip layers, local registry over http, unpacked into overlayfs; $ROUNDS interleaved rounds; NODE_EXTRA_CA_CERTS unset"
-printf 'ctr images pull:     median %s s, peak RSS %s MiB\n' "$(m ours)" "${peak[ours]}"
-printf 'Go ctr images pull:  median %s s, peak RSS %s MiB\n' "$(m go)" "${peak[go]}"
-echo "ratio ctr / Go ctr (wall): $(ratio "$(m ours)" "$(m go)")"
+printf 'ctr images pull:     median %s s, peak RSS %s MiB\n' "$(median_wall ours)" "${peak[ours]}"
+printf 'Go ctr images pull:  median %s s, peak RSS %s MiB\n' "$(median_wall go)" "${peak[go]}"
+echo "ratio ctr / Go ctr (wall): $(ratio "$(median_wall ours)" "$(median_wall go)")"

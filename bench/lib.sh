@@ -48,3 +48,23 @@ bench_teardown() {
 
 # ratio A B: A/B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+# median: the median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# alternate_rounds N: runs the script's `timed ours` and `timed go` (each prints "SECONDS PEAK_MIB") N times,
+# alternating, into the arrays wall[side] (the seconds, space-separated) and peak[side] (the highest MiB).
+# median_wall SIDE then gives that side's median.
+alternate_rounds() {
+  declare -gA wall peak
+  local r side s m
+  for r in $(seq "$1"); do
+    for side in ours go; do
+      read -r s m <<<"$(timed "$side")"
+      wall[$side]+="$s "
+      peak[$side]=$(awk -v a="${peak[$side]:-0}" -v b="$m" 'BEGIN { print (b > a ? b : a) }')
+      echo "# round $r $side: $s s, $m MiB" >&2
+    done
+  done
+}
+median_wall() { printf '%s\n' ${wall[$1]} | median; }
