@@ -391,8 +391,8 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
     const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
     const terminal = Boolean(options.attach) && Boolean(options.tty)
     const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
-    // root.path omitted: the rootfs comes from the mounts Tasks.Create gets (containerd mounts them at <bundle>/rootfs).
-    delete (spec as {root?: unknown}).root
+    // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
+    // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
     return {spec, terminal, snapshot: {image, snapshotter, mounts}}
   } catch (error) {
     await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
