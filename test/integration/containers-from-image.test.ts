@@ -18,6 +18,8 @@ const EXPECTED = 'hello from /work as 1234:1235 hi\n'
 let f: ImagesFixture
 let archive: string
 let bare: string
+let ghost: string
+const GHOST = 'docker.io/library/ghost:1'
 
 beforeAll(async () => {
   f = await setupImagesFixture('from-image')
@@ -34,6 +36,8 @@ beforeAll(async () => {
   archive = join(f.dir, 'image.tar')
   await writeOciArchive(archive, [{image, name: NAME}])
   bare = join(f.dir, 'bare.tar')
+  ghost = join(f.dir, 'ghost.tar')
+  await writeOciArchive(ghost, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin'], Cmd: ['true'], User: 'ghost'}}), name: GHOST}])
   await writeOciArchive(bare, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin']}}), name: BARE}])
 })
 
@@ -107,6 +111,53 @@ describe('ctr containers start ID IMAGE', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain('no command')
     expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('a user the image does not have: one line, 125, nothing left (the snapshot is removed)', async () => {
+    const ns = await imported('ghost', ghost)
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c6', GHOST])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toBe(`ctr: image "${GHOST}": no user "ghost" in its /etc/passwd\n`)
+    expect(await f.state(ns)).toEqual(before)
+  })
+
+  it('a command not found (after Containers.Create): 127, nothing left', async () => {
+    const ns = await imported('notfound')
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c7', NAME, '/no/such'])
+    expect(result.code).toBe(127)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('a bare name that is both a directory and an image: one line suggesting ./NAME', async () => {
+    const ns = await imported('both')
+    // The CLI runs in the repository, which has a directory "test": an image of that name too.
+    const tagged = await f.go(ns, ['images', 'tag', NAME, 'test'])
+    expect(tagged.code, tagged.stderr).toBe(0)
+    const result = await f.cli(ns, ['containers', 'start', 'c8', 'test'])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toContain('./test')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('an image whose layers are not unpacked for overlayfs: one line, 125, nothing left', async () => {
+    const ns = await imported('unpacked')
+    const rows = await f.rows(ns, ['snapshots', 'ls'])
+    const parents = new Set(rows.map((r) => r[1]))
+    const top = rows.find((r) => !parents.has(r[0]))![0]
+    expect((await f.go(ns, ['snapshots', 'rm', top])).code).toBe(0)
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c9', NAME])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toBe(`ctr: image ${NAME} is not unpacked for overlayfs: ctr images import it again\n`)
+    // The image's lower layer may go to GC meanwhile (its parent reference was the removed top): not ours.
+    const after = await f.state(ns)
+    expect({...after, snapshots: []}).toEqual({...before, snapshots: []})
+    expect(after.snapshots).not.toContain('c9')
     expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
   })
 })
