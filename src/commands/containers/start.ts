@@ -7,24 +7,27 @@ import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {startSpinner} from '../../cli/output/style'
+import {resolveSource} from '../../lib/containers/image-source'
 import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
-    bundle: Args.string({description: 'OCI bundle directory (config.json and the rootfs it names)', required: true}),
+    bundle: Args.string({description: 'SOURCE: an OCI bundle directory (config.json and its rootfs) or an image in the namespace', required: true}),
     // The optional CMD... is not an oclif arg: oclif reads a missing optional arg from piped stdin (the
     // container's input). It is in the usage and the description; positionalArgs reads it.
   }
   /** Not the ID: that names a container to create. */
   static completion: CompletionHints = {dirs: ['bundle'], files: ['log-path']}
-  static description = `Start a container from an OCI bundle
+  static description = `Start a container from an OCI bundle or an image
+
+SOURCE is a bundle when it looks like a path (/x, ./x, ../x) or names an existing directory; otherwise it is an image in the namespace (ctr images import), started as Go ctr's 'run IMAGE ID' does: a writable overlayfs snapshot named ID on the image's layers, the default runtime spec with the image's Entrypoint+Cmd, Env, WorkingDir and User. A bare name that is both a directory and an image is refused: write ./NAME for the directory. 'containers delete' removes the snapshot with the container.
 
 Detached (the default), ctr returns once the container runs and prints nothing. The container's stdout and stderr go to a log file ('ctr containers logs ID' prints it; 'containers delete' removes it): --log-path FILE, else $CTR_LOG_DIR/<namespace>/<id>.log, where CTR_LOG_DIR defaults to /var/lib/ctr/logs for root and to $XDG_STATE_HOME/ctr/logs (~/.local/state/ctr/logs) for others. With --no-log the output is discarded. A detached container has no stdin and no terminal, even if config.json asks for one (--tty needs --attach: containerd's shim cannot write a terminal to a file).
 
 With --attach, ctr wires its stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or --no-sig-proxy; then an interrupt detaches ctr and the container keeps running), and exits with the container's exit code (128+N if killed by signal N). With --tty, or when config.json asks for a terminal, the container gets one and ctr's terminal is in raw mode while attached.
 
-A command after BUNDLE replaces config.json's process.args; from it on, every word is the command's (-c, -a included), and -- before it works too.
+A command after SOURCE replaces config.json's process.args (or the image's Entrypoint and Cmd); from it on, every word is the command's (-c, -a included), and -- before it works too.
 
 A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (bad bundle, bad ID, duplicate ID), 126 when the command is not executable, 127 when it is not found.`
   static enableJsonFlag = true
@@ -33,13 +36,14 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     '<%= config.bin %> containers start --attach job ./bundle',
     '<%= config.bin %> containers start -a -t --rm shell ./bundle',
     "<%= config.bin %> containers start -a --rm once ./bundle sh -c 'echo hello'",
+    '<%= config.bin %> containers start -a --rm hello docker.io/library/busybox:latest echo hello',
     '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
     '<%= config.bin %> containers start --log-path /var/log/redis.log redis /containers/redis',
   ]
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
   static programAfter = 2
   static strict = false
-  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE | --no-log] ID BUNDLE [[--] CMD [ARG...]]'
+  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE | --no-log] ID SOURCE [[--] CMD [ARG...]]'
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
@@ -58,7 +62,9 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     if (flags.attach && (flags['log-path'] !== undefined || flags['no-log']))
       throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
-    const options = {id: args.id, bundle: args.bundle, args: command.length > 0 ? command : undefined, tty: flags.tty, restore, signal: this.signal}
+    const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
+    const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
+    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {

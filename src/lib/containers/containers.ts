@@ -2,6 +2,7 @@
  * Container records and their task state: listing (Containers.List joined with Tasks.List: two calls
  * whatever the count), filters, and deletion.
  */
+import {removeSnapshot} from './image-source'
 import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
 import {containerNotFound, CtrError, usageError} from '../containerd/errors'
@@ -131,6 +132,8 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   await containers.delete({id}).catch((error) => {
     throw notFound(error, id, client.namespace)
   })
+  // A container started from an image has its own writable snapshot (key snapshotKey): it goes too.
+  if (container.snapshotKey && container.snapshotter) await removeSnapshot(client, container.snapshotter, container.snapshotKey)
   if (!options.keepLog) await removeLog(container.labels)
   return {id}
 }

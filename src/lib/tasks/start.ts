@@ -10,11 +10,14 @@ import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
-import {loadBundle, containerSpec} from '../containers/bundle'
+import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
+import {defaultSpec, imageCommand, imageConfig, imageParent, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
+import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
+import type {Mount} from '../../gen/containerd/types/mount'
 import {EXIT_STATUS_LABEL} from '../containers/containers'
 import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
-import type {ContainerdClient} from '../containerd/client'
+import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {processStartError} from './runtime-errors'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
@@ -26,8 +29,12 @@ export const RUNC_RUNTIME = 'io.containerd.runc.v2'
 
 export interface StartOptions {
   id: string
-  /** Bundle directory (relative to the working directory, symlinks allowed). */
-  bundle: string
+  /** Bundle directory (relative to the working directory, symlinks allowed). Not with image. */
+  bundle?: string
+  /** An image in the namespace (unpacked for the snapshotter) to start from instead of a bundle. */
+  image?: string
+  /** With image: the snapshotter (DEFAULT_SNAPSHOTTER). */
+  snapshotter?: string
   /** The command and its arguments, replacing the spec's process.args. */
   args?: readonly string[]
   /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
@@ -60,8 +67,12 @@ export interface StartOptions {
 
 export interface StartedContainer {
   id: string
-  /** Absolute real path of the bundle. */
+  /** Absolute real path of the bundle ('' when started from an image). */
   bundle: string
+  /** Started from an image: its name. */
+  image?: string
+  /** Started from an image: the container's snapshot. */
+  snapshot?: {snapshotter: string; key: string}
   namespace: string
   pid: number
   terminal: boolean
@@ -81,16 +92,18 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
   }
   if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
-  const bundle = await loadBundle(options.bundle)
-  // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
-  // default) then runs without one rather than failing or blocking on a console nobody drains.
-  const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
-  const spec = containerSpec(bundle, {namespace: client.namespace, id, terminal})
-  if (options.args?.length) spec.process.args = [...options.args]
+  const call = {signal: options.signal}
+  const source = options.image ? await imageSource(client, {...options, image: options.image}, call) : await bundleSource(client, options)
+  const {spec, terminal} = source
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
-  const call = {signal: options.signal}
-  const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
+  const removeOurSnapshot = async () => {
+    if (source.snapshot) await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, source.snapshot!.snapshotter, id)).catch(() => undefined)
+  }
+  const log = await (options.log ? prepareLog(client.namespace, id, options.log) : undefined)?.catch(async (error) => {
+    await removeOurSnapshot()
+    throw error
+  })
 
   await client
     .service(ContainersDefinition)
@@ -98,9 +111,10 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
       {
         container: {
           id,
-          labels: {...options.labels, [BUNDLE_LABEL]: bundle.path, ...(log ? {[LOG_LABEL]: log.path} : {})},
+          labels: {...options.labels, ...(source.bundle ? {[BUNDLE_LABEL]: source.bundle} : {}), ...(log ? {[LOG_LABEL]: log.path} : {})},
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+          ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
         },
       },
       call,
@@ -108,6 +122,8 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     .catch(async (error) => {
       // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
       if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+      // A duplicate ID: the snapshot under that key (Prepare refused it) is not ours either.
+      await removeOurSnapshot()
       await log?.discard()
       throw startError(error, id, spec.process.args[0])
     })
@@ -121,7 +137,14 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     taskMayExist = true // a Create that timed out may still have made the task
     await createTask(
       client,
-      {id, stdio: io?.paths ?? log?.stdio, terminal, checkpoint: options.restore?.checkpoint, options: options.restore?.options},
+      {
+        id,
+        stdio: io?.paths ?? log?.stdio,
+        terminal,
+        checkpoint: options.restore?.checkpoint,
+        options: options.restore?.options,
+        rootfs: source.snapshot?.mounts,
+      },
       call,
     ).catch((error) => {
       // The container record is new (ours), so an existing task is a stale one: a shim left by an earlier
@@ -145,10 +168,21 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     const {pid} = await startTask(client, id, call)
     await io?.started({containerId: id, execId: ''})
     forget() // started: the container is the user's now (runAttached tracks an attached one itself)
-    return {id, bundle: bundle.path, namespace: client.namespace, pid, terminal, ...(log ? {logPath: log.path} : {}), io, exited}
+    return {
+      id,
+      bundle: source.bundle ?? '',
+      ...(source.snapshot ? {image: source.snapshot.image, snapshot: {snapshotter: source.snapshot.snapshotter, key: id}} : {}),
+      namespace: client.namespace,
+      pid,
+      terminal,
+      ...(log ? {logPath: log.path} : {}),
+      io,
+      exited,
+    }
   } catch (error) {
     waitAbort.abort()
     const left = await rollback(client, id, taskMayExist, options.signal)
+    if (!left) await removeOurSnapshot()
     await io?.close()
     forget()
     await log?.discard()
@@ -214,19 +248,19 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
       if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
       throw await cleanUpAfterLostConnection(client, error, `container "${id}"`, async (c) => {
         await removeTask(c, id)
-        if (options.rm) await c.service(ContainersDefinition).delete({id})
+        if (options.rm) await deleteStarted(c, id, started)
       })
     })
     if (outcome.end) {
       // stdout broke or the terminal hung up: the process was told (SIGPIPE/SIGHUP); clean up as after an exit.
       await removeTask(client, id)
-      if (options.rm) await client.service(ContainersDefinition).delete({id})
+      if (options.rm) await deleteStarted(client, id, started)
       throw outcome.end.error
     }
     const {exitStatus, exitedAt} = outcome.exit
     await io!.drained()
     await deleteTask(client, id)
-    if (options.rm) await client.service(ContainersDefinition).delete({id})
+    if (options.rm) await deleteStarted(client, id, started)
     // Without its task the container would list as created (never started): keep that it ran, and how it ended.
     else await markExited(client, id, exitStatus)
     const late = io!.endedBy()
@@ -237,6 +271,12 @@ export async function runAttached(client: ContainerdClient, options: RunOptions)
     await io!.close()
     forget()
   }
+}
+
+/** --rm: the container record, then the snapshot it was started on (an image's), if any. */
+async function deleteStarted(client: ContainerdClient, id: string, started: StartedContainer): Promise<void> {
+  await client.service(ContainersDefinition).delete({id})
+  if (started.snapshot) await removeSnapshot(client, started.snapshot.snapshotter, started.snapshot.key)
 }
 
 async function markExited(client: ContainerdClient, id: string, exitStatus: number): Promise<void> {
@@ -305,4 +345,57 @@ export function startError(error: unknown, id: string, command: string): unknown
   if (error.kind === 'already-exists') return new CtrError('already-exists', `container "${id}" already exists`, {cause: error})
   if (error.kind === 'cancelled' || error.message.includes(`"${id}"`)) return error
   return new CtrError(error.kind, `cannot start container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
+}
+
+interface PreparedSource {
+  spec: OciSpec
+  terminal: boolean
+  /** Absolute real path of the bundle. */
+  bundle?: string
+  /** From an image: the snapshot prepared under the container's ID (ours to remove on failure). */
+  snapshot?: {image: string; snapshotter: string; mounts: Mount[]}
+}
+
+async function bundleSource(client: ContainerdClient, options: StartOptions): Promise<PreparedSource> {
+  const bundle = await loadBundle(options.bundle ?? '')
+  // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
+  // default) then runs without one rather than failing or blocking on a console nobody drains.
+  const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
+  const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
+  if (options.args?.length) spec.process.args = [...options.args]
+  return {spec, terminal, bundle: bundle.path}
+}
+
+/**
+ * From an image: its config for this platform, its unpacked layers (Snapshots.Stat of the chain ID), a new
+ * writable snapshot under the container's ID (Prepare), and the default spec with the image's process. Any
+ * failure after Prepare removes the snapshot.
+ */
+async function imageSource(client: ContainerdClient, options: StartOptions & {image: string}, call: CallOptions): Promise<PreparedSource> {
+  const {id, image} = options
+  const snapshotter = options.snapshotter || DEFAULT_SNAPSHOTTER
+  const config = await imageConfig(client, image, call)
+  const args = options.args?.length ? [...options.args] : imageCommand(config)
+  if (args.length === 0) throw usageError(`image "${image}" has no command (no Entrypoint or Cmd): give one after the image`)
+  const parent = await imageParent(client, image, config, snapshotter, call)
+  const mounts = await prepareSnapshot(client, snapshotter, id, parent, call).catch((error) => {
+    if (error instanceof CtrError && error.kind === 'already-exists') {
+      throw new CtrError('already-exists', `container "${id}" already exists (snapshot "${id}" exists in ${snapshotter})`, {cause: error})
+    }
+    throw error
+  })
+  try {
+    const c = config.config ?? {}
+    const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
+    const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
+    const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
+    const terminal = Boolean(options.attach) && Boolean(options.tty)
+    const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
+    // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
+    // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
+    return {spec, terminal, snapshot: {image, snapshotter, mounts}}
+  } catch (error) {
+    await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
+    throw error
+  }
 }

@@ -5,6 +5,7 @@
  */
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Process} from '../../gen/containerd/types/task/task'
+import type {Mount} from '../../gen/containerd/types/mount'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type CallOptions, ContainerdClient} from '../containerd/client'
@@ -44,6 +45,8 @@ export interface CreateTaskOptions {
   checkpoint?: Descriptor
   /** Runtime options (e.g. runc `containerd.runc.v1.Options{criu_image_path}` for a directory restore). */
   options?: Any
+  /** The root filesystem's mounts (a snapshot's, Snapshots.Mounts); none: the spec's root.path is used. */
+  rootfs?: Mount[]
 }
 
 /** Tasks.Create with a deadline (the shim can hang on its stdio); resolves with the init process's PID. */
@@ -52,7 +55,7 @@ export async function createTask(client: ContainerdClient, options: CreateTaskOp
   const {pid} = await tasks(client).create(
     {
       containerId: options.id,
-      rootfs: [], // the spec's root.path is used
+      rootfs: options.rootfs ?? [], // none: the spec's root.path is used
       stdin: stdio.stdin,
       stdout: stdio.stdout,
       stderr: stdio.stderr,

@@ -1,0 +1,163 @@
+/**
+ * `ctr containers start ID IMAGE` (issue 14 part B): an imported image runs as Go ctr's `run IMAGE ID` runs
+ * it (Entrypoint+Cmd, WorkingDir, User by name from the image's own /etc/passwd), the container record names
+ * the image, snapshotter and snapshot, delete removes the snapshot, and failures leave nothing behind.
+ */
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {buildImage, busyboxLayer, filesLayer, writeOciArchive} from '../helpers/image-archive'
+import {type ImagesFixture, setupImagesFixture} from './images-fixture'
+
+const NAME = 'docker.io/library/fromimage:1'
+const BARE = 'docker.io/library/nocmd:1'
+const SCRIPT = 'echo "hello from $(pwd) as $(id -u):$(id -g) $GREETING"; exit 3'
+const EXPECTED = 'hello from /work as 1234:1235 hi\n'
+
+let f: ImagesFixture
+let archive: string
+let bare: string
+let ghost: string
+const GHOST = 'docker.io/library/ghost:1'
+
+beforeAll(async () => {
+  f = await setupImagesFixture('from-image')
+  const base = await busyboxLayer()
+  const app = filesLayer({
+    'work/': {dir: true},
+    'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:1235:app:/work:/bin/sh\n',
+    'etc/group': 'root:x:0:\napp:x:1235:\n',
+  })
+  const image = await buildImage({
+    layers: [base, app],
+    config: {Env: ['PATH=/bin', 'GREETING=hi'], Entrypoint: ['/bin/sh', '-c'], Cmd: [SCRIPT], WorkingDir: '/work', User: 'app'},
+  })
+  archive = join(f.dir, 'image.tar')
+  await writeOciArchive(archive, [{image, name: NAME}])
+  bare = join(f.dir, 'bare.tar')
+  ghost = join(f.dir, 'ghost.tar')
+  await writeOciArchive(ghost, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin'], Cmd: ['true'], User: 'ghost'}}), name: GHOST}])
+  await writeOciArchive(bare, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin']}}), name: BARE}])
+})
+
+afterAll(async () => {
+  await f?.cleanup()
+})
+
+async function imported(tag: string, file = archive): Promise<string> {
+  const ns = f.namespace(tag)
+  const result = await f.cli(ns, ['images', 'import', file])
+  expect(result.code, result.stderr).toBe(0)
+  return ns
+}
+
+describe('ctr containers start ID IMAGE', () => {
+  it('runs the image command attached (--rm) and exits with its code, leaving only the image', async () => {
+    const ns = await imported('attached')
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c1', NAME])
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toBe(EXPECTED)
+    expect(result.code).toBe(3)
+    expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('prints what Go ctr run prints for the same image and command', async () => {
+    const ns = await imported('go')
+    const ours = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c2', NAME, '/bin/sh', '-c', SCRIPT])
+    const go = await f.go(ns, ['run', '--rm', NAME, 'id2', '/bin/sh', '-c', SCRIPT])
+    expect(ours.stdout).toBe(EXPECTED)
+    expect(ours.stdout).toBe(go.stdout)
+    expect(ours.code).toBe(3)
+  })
+
+  it('detached: the listing and Go ctr show the image and snapshot; delete removes the snapshot', async () => {
+    const ns = await imported('detached')
+    const before = await f.state(ns)
+    const started = await f.cli(ns, ['containers', 'start', '--no-log', 'c3', NAME])
+    expect(started.code, started.stderr).toBe(0)
+    const list = await f.cli(ns, ['containers'])
+    expect(list.stdout).toContain(NAME)
+    const info = JSON.parse((await f.go(ns, ['c', 'info', 'c3'])).stdout) as Record<string, unknown>
+    expect(info.Image).toBe(NAME)
+    expect(info.Snapshotter).toBe('overlayfs')
+    expect(info.SnapshotKey).toBe('c3')
+    expect((await f.rows(ns, ['snapshots', 'ls'])).map((r) => r[0])).toContain('c3')
+    // Wait for the command to exit, then delete.
+    for (let i = 0; i < 50 && !(await f.cli(ns, ['containers'])).stdout.match(/exited|stopped/i); i++) await new Promise((r) => setTimeout(r, 100))
+    const deleted = await f.cli(ns, ['containers', 'delete', '--force', 'c3'])
+    expect(deleted.code, deleted.stderr).toBe(0)
+    expect((await f.rows(ns, ['snapshots', 'ls'])).map((r) => r[0])).not.toContain('c3')
+    expect(await f.state(ns)).toEqual(before)
+  })
+
+  it('an unknown image: one line, 125, nothing left', async () => {
+    const ns = await imported('unknown')
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c4', 'docker.io/library/nosuch:1'])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toBe(`ctr: no bundle directory or image "docker.io/library/nosuch:1" in namespace "${ns}"\n`)
+    expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('an image with no command and none given: one line, 125, nothing left', async () => {
+    const ns = await imported('nocmd', bare)
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c5', BARE])
+    expect(result.code).toBe(125)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain('no command')
+    expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('a user the image does not have: one line, 125, nothing left (the snapshot is removed)', async () => {
+    const ns = await imported('ghost', ghost)
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c6', GHOST])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toBe(`ctr: image "${GHOST}": no user "ghost" in its /etc/passwd\n`)
+    expect(await f.state(ns)).toEqual(before)
+  })
+
+  it('a command not found (after Containers.Create): 127, nothing left', async () => {
+    const ns = await imported('notfound')
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c7', NAME, '/no/such'])
+    expect(result.code).toBe(127)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(await f.state(ns)).toEqual(before)
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it('a bare name that is both a directory and an image: one line suggesting ./NAME', async () => {
+    const ns = await imported('both')
+    // The CLI runs in the repository, which has a directory "test": an image of that name too.
+    const tagged = await f.go(ns, ['images', 'tag', NAME, 'test'])
+    expect(tagged.code, tagged.stderr).toBe(0)
+    const result = await f.cli(ns, ['containers', 'start', 'c8', 'test'])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toContain('./test')
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('an image whose layers are not unpacked for overlayfs: one line, 125, nothing left', async () => {
+    const ns = await imported('unpacked')
+    const rows = await f.rows(ns, ['snapshots', 'ls'])
+    const parents = new Set(rows.map((r) => r[1]))
+    const top = rows.find((r) => !parents.has(r[0]))![0]
+    expect((await f.go(ns, ['snapshots', 'rm', top])).code).toBe(0)
+    const before = await f.state(ns)
+    const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'c9', NAME])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toBe(`ctr: image ${NAME} is not unpacked for overlayfs: ctr images import it again\n`)
+    // The image's lower layer may go to GC meanwhile (its parent reference was the removed top): not ours.
+    const after = await f.state(ns)
+    expect({...after, snapshots: []}).toEqual({...before, snapshots: []})
+    expect(after.snapshots).not.toContain('c9')
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+})
