@@ -73,6 +73,19 @@ describe('ctr containers start ID IMAGE', () => {
     expect(ours.code).toBe(3)
   })
 
+  it('--env adds to and replaces the image environment, as Go ctr run --env does', async () => {
+    const ns = await imported('env')
+    const script = 'echo "$GREETING $EXTRA"'
+    const ours = await f.cli(ns, ['containers', 'start', '-a', '--rm', '-e', 'GREETING=bonjour', '--env', 'EXTRA=x', 'c-env', NAME, '/bin/sh', '-c', script])
+    const go = await f.go(ns, ['run', '--rm', '--env', 'GREETING=bonjour', '--env', 'EXTRA=x', NAME, 'id-env', '/bin/sh', '-c', script])
+    expect(ours).toMatchObject({code: 0, stdout: 'bonjour x\n', stderr: ''})
+    expect(ours.stdout).toBe(go.stdout)
+    const bad = await f.cli(ns, ['containers', 'start', '-a', '--rm', '-e', '=nokey', 'c-env2', NAME])
+    expect(bad.code).toBe(125)
+    expect(bad.stderr).toBe('ctr: invalid --env entry #1: expected KEY=VALUE with a non-empty KEY\n')
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
   it('detached: the listing and Go ctr show the image and snapshot; delete removes the snapshot', async () => {
     const ns = await imported('detached')
     const before = await f.state(ns)
@@ -91,6 +104,28 @@ describe('ctr containers start ID IMAGE', () => {
     expect(deleted.code, deleted.stderr).toBe(0)
     expect((await f.rows(ns, ['snapshots', 'ls'])).map((r) => r[0])).not.toContain('c3')
     expect(await f.state(ns)).toEqual(before)
+  })
+
+  it('lists a container Go ctr run made from the image (as on a Kubernetes node) and one of ours alike', async () => {
+    const ns = await imported('k8s')
+    expect((await f.go(ns, ['run', '-d', NAME, 'go-made', 'sleep', '1000'])).code).toBe(0)
+    expect((await f.cli(ns, ['containers', 'start', '--no-log', 'ours-made', NAME, 'sleep', '1000'])).code).toBe(0)
+    const rows = (await f.cli(ns, ['containers'])).stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s+/))
+    expect(rows.map((r) => r.slice(0, 3))).toEqual([
+      ['go-made', NAME, 'running'],
+      ['ours-made', NAME, 'running'],
+    ])
+    const json = JSON.parse((await f.cli(ns, ['containers', '--json'])).stdout) as Array<{id: string; bundle: string; image: string}>
+    expect(json.map(({id, bundle, image}) => ({id, bundle, image}))).toEqual([
+      {id: 'go-made', bundle: '', image: NAME},
+      {id: 'ours-made', bundle: '', image: NAME},
+    ])
+    expect((await f.cli(ns, ['containers', 'delete', '--force', 'go-made', 'ours-made'])).code).toBe(0)
+    expect((await f.rows(ns, ['snapshots', 'ls'])).map((r) => r[0])).not.toContain('ours-made')
   })
 
   it('an unknown image: one line, 125, nothing left', async () => {

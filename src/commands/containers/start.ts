@@ -47,6 +47,12 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
+    env: Flags.string({
+      char: 'e',
+      description: "environment variable KEY=VALUE for the process, beside the bundle's or image's (repeatable)",
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'log-path': Flags.string({description: 'file for the output of a detached container (its directory must exist)', exclusive: ['no-log'], helpValue: 'FILE'}),
     'no-log': Flags.boolean({description: 'discard the output of a detached container (no log file)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
@@ -64,7 +70,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
-    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, tty: flags.tty, restore, signal: this.signal}
+    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, tty: flags.tty, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {

@@ -20,6 +20,7 @@ import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {processStartError} from './runtime-errors'
+import {checkEnv, mergeEnv} from './exec-spec'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
 import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
 import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
@@ -37,6 +38,8 @@ export interface StartOptions {
   snapshotter?: string
   /** The command and its arguments, replacing the spec's process.args. */
   args?: readonly string[]
+  /** KEY=VALUE entries added to (or replacing those of) the bundle's or the image's environment. */
+  env?: readonly string[]
   /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
   tty?: boolean
   /**
@@ -92,9 +95,11 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
   }
   if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
+  checkEnv(options.env ?? [])
   const call = {signal: options.signal}
   const source = options.image ? await imageSource(client, {...options, image: options.image}, call) : await bundleSource(client, options)
   const {spec, terminal} = source
+  if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const removeOurSnapshot = async () => {
