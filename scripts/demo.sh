@@ -9,7 +9,10 @@ bash scripts/install-deps.sh
 npm run --silent build
 
 export CTR_DAEMON_DIR=${CTR_DAEMON_DIR:-/tmp/ctr-containerd}
-eval "$(bash scripts/containerd-up.sh "$CTR_DAEMON_DIR")"
+# Not `eval "$(...)"` alone: eval would hide containerd-up's failure, and the demo would go on against the
+# system socket.
+daemon_env=$(bash scripts/containerd-up.sh "$CTR_DAEMON_DIR")
+eval "$daemon_env"
 export CONTAINERD_NAMESPACE=ctr-demo
 bundle=$CTR_DAEMON_DIR/bundles/busybox
 hello=$CTR_DAEMON_DIR/bundles/hello
