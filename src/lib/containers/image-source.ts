@@ -3,8 +3,7 @@
  * (bundle directory or image name), the image's config for this platform, a writable snapshot on top of the
  * image's unpacked layers (chain ID of rootfs.diff_ids), and the default runtime spec built from the config.
  */
-import {readFile, stat} from 'node:fs/promises'
-import {join} from 'node:path'
+import {stat} from 'node:fs/promises'
 
 import {ImagesDefinition} from '../../gen/containerd/services/images/v1/images'
 import {SnapshotsDefinition} from '../../gen/containerd/services/snapshots/v1/snapshots'
@@ -16,6 +15,7 @@ import {parseConfig, parseIndex, parseManifest, type ImageConfig} from '../image
 import {isIndexType, isManifestType} from '../images/media-types'
 import {defaultMatcher} from '../images/platform'
 import {chainIds, DEFAULT_SNAPSHOTTER} from '../images/unpack'
+import {lookupIds, readEntries} from '../tasks/users'
 import {DEFAULT_PATH, type OciSpec} from './bundle'
 
 export type Source = {kind: 'bundle'; path: string} | {kind: 'image'; name: string}
@@ -131,50 +131,24 @@ export function mountDirs(mounts: readonly Mount[]): string[] {
   return dirs
 }
 
-async function lookup(dirs: readonly string[], file: 'passwd' | 'group'): Promise<string[][]> {
-  for (const dir of dirs) {
-    let text: string
-    try {
-      text = await readFile(join(dir, 'etc', file), 'utf8')
-    } catch {
-      continue
-    }
-    return text
-      .split('\n')
-      .filter((line) => line && !line.startsWith('#'))
-      .map((line) => line.split(':'))
-  }
-  return []
-}
-
 const isNumber = (text: string) => /^\d+$/.test(text)
 
-/** The image's User (`uid`, `name`, `uid:gid`, `name:group`) as numbers, names looked up in the snapshot. */
-export async function resolveImageUser(user: string, mounts: readonly Mount[], name: string): Promise<{uid: number; gid: number; additionalGids?: number[]}> {
-  const [u, g] = user.split(':')
-  const dirs = mountDirs(mounts)
-  let uid: number
-  let gid = 0
-  if (isNumber(u)) uid = Number(u)
-  else {
-    const entry = (await lookup(dirs, 'passwd')).find((f) => f[0] === u)
-    if (!entry || !isNumber(entry[2] ?? '')) throw new CtrError('not-found', `image "${name}": no user "${u}" in its /etc/passwd`)
-    uid = Number(entry[2])
-    if (isNumber(entry[3] ?? '')) gid = Number(entry[3])
-  }
-  if (g !== undefined && g !== '') {
-    if (isNumber(g)) gid = Number(g)
-    else {
-      const entry = (await lookup(dirs, 'group')).find((f) => f[0] === g)
-      if (!entry || !isNumber(entry[2] ?? '')) throw new CtrError('not-found', `image "${name}": no group "${g}" in its /etc/group`)
-      gid = Number(entry[2])
-    }
-  } else if (isNumber(u)) {
+/**
+ * The image's User (`uid`, `name`, `uid:gid`, `name:group`) as numbers, names looked up in the snapshot's
+ * layers (exec's `-u` resolution, src/lib/tasks/users.ts, over the layer directories).
+ */
+export async function resolveImageUser(user: string, mounts: readonly Mount[], name: string): Promise<{uid: number; gid: number}> {
+  const [u = '', g] = user.split(':')
+  const roots = mountDirs(mounts)
+  const group = g === undefined || g === '' ? undefined : g
+  const ids = await lookupIds({user: u, group}, {roots, missing: (what, n, file) => `image "${name}": no ${what} "${n}" in its /etc/${file}`})
+  let gid = ids.gid ?? 0
+  if (group === undefined && isNumber(u)) {
     // A numeric uid alone: its primary group from passwd when there is one (containerd's WithUserID does so).
-    const entry = (await lookup(dirs, 'passwd')).find((f) => f[2] === String(uid))
+    const entry = (await readEntries(roots, 'passwd')).find((f) => f[2] === u)
     if (entry && isNumber(entry[3] ?? '')) gid = Number(entry[3])
   }
-  return {uid, gid}
+  return {uid: ids.uid ?? 0, gid}
 }
 
 /**
