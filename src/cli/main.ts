@@ -10,7 +10,7 @@ import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
 import {escapeText} from './output/escape'
 import {guardOutput} from './output/print'
-import {commandsFor} from './run-commands'
+import {commandsFor, commandWordCount} from './run-commands'
 import {closest, suggestCommand} from './suggest'
 
 /** Global flags accepted before the command (Go ctr: `ctr -a SOCK -n NS containers`) and where they go. */
@@ -69,12 +69,7 @@ export function normalizeArgv(argv: readonly string[], commands: Readonly<Record
   const rest = argv.slice(i)
   // `ctr -n x` alone: what Go ctr does without a command, the help.
   if (rest.length === 0) return ['--help']
-  let idLength = 0
-  for (let k = 1; k <= Math.min(3, rest.length); k++) {
-    const words = rest.slice(0, k)
-    if (words.some((w) => w.startsWith('-'))) break
-    if (commands[words.join(':')]) idLength = k
-  }
+  const idLength = commandWordCount(rest, (id) => Boolean(commands[id]))
   // No such command: oclif names the first word; the globals go after it so they are not taken for it.
   if (idLength === 0) return [...rest, ...leading]
   const command = commands[rest.slice(0, idLength).join(':')]

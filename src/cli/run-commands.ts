@@ -33,15 +33,25 @@ export function commandsFor<P extends PackageJson>(pjson: P, args: readonly stri
   return {...pjson, oclif: {...pjson.oclif, commands: {...pjson.oclif.commands, identifier: 'RUN_COMMANDS'}}}
 }
 
-/** The command (by ID, aliases resolved) named by the longest run of leading words, and how many words. */
-function commandAt(args: readonly string[]): {id: string; words: number} | undefined {
-  let found: {id: string; words: number} | undefined
+/**
+ * How many leading words of `args` name a command (the longest run, at most 3, stopping at a flag), for
+ * `isCommand` telling whether `containers:start` is one; 0 if none does.
+ */
+export function commandWordCount(args: readonly string[], isCommand: (id: string) => boolean): number {
+  let count = 0
   for (let k = 1; k <= Math.min(3, args.length); k++) {
     const words = args.slice(0, k)
     if (words.some((w) => w.startsWith('-'))) break
-    const typed = words.join(':')
-    const id = typed in COMMANDS ? typed : Object.keys(COMMANDS).find((key) => COMMANDS[key as keyof typeof COMMANDS].aliases?.includes(typed))
-    if (id) found = {id, words: k}
+    if (isCommand(words.join(':'))) count = k
   }
-  return found
+  return count
+}
+
+/** The command (by ID, aliases resolved) named by the leading words, and how many words. */
+function commandAt(args: readonly string[]): {id: string; words: number} | undefined {
+  const resolve = (typed: string) =>
+    typed in COMMANDS ? typed : Object.keys(COMMANDS).find((key) => COMMANDS[key as keyof typeof COMMANDS].aliases?.includes(typed))
+  const words = commandWordCount(args, (typed) => resolve(typed) !== undefined)
+  const id = words > 0 ? resolve(args.slice(0, words).join(':')) : undefined
+  return id ? {id, words} : undefined
 }
