@@ -10,6 +10,7 @@ import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
 import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
+import {watchStdoutReader} from '../cli/output/reader-watch'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -59,6 +60,7 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
   async run(): Promise<StreamEventsResult> {
     const {flags} = this
     exitOnOutputFailure()
+    watchStdoutReader() // `ctr events | head -1` ends when head does, even if no event comes
     const filters = [...(flags.filter ?? []), ...positionalArgs(await this.parse(Events), " (see 'ctr events --help')")]
     // An ID that names no container would wait for ever.
     if (flags['exit-on']) await requireContainer(this.client, flags['exit-on'])

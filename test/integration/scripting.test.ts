@@ -193,6 +193,27 @@ describe('events for scripts', () => {
     expect(out.lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+exit\s+ev-one\s+\d+\s+0$/)
   })
 
+  it('a closed stdout pipe ends a quiet stream at once with 141 (no event, or a quiet logs -f), no watcher left', async () => {
+    expect((await f.cli(['containers', 'start', 'quiet-log', bundle])).code).toBe(0) // detached: output to its log file
+    // A shell pipeline whose reader leaves after 1 s: ctr must follow without anything to write.
+    const pipeline = (args: string) =>
+      new Promise<{statuses: string; ms: number}>((resolve) => {
+        const t0 = Date.now()
+        const script = `node ${CLI} ${args} | (sleep 1; exit 0); echo "\${PIPESTATUS[@]}"`
+        execFile('bash', ['-c', script], {env: {...process.env, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace}}, (_e, stdout) =>
+          resolve({statuses: stdout.trim(), ms: Date.now() - t0}),
+        )
+      })
+    for (const args of ['events', 'containers logs -f quiet-log']) {
+      const {statuses, ms} = await pipeline(args)
+      expect(statuses, args).toBe('141 0')
+      expect(ms, args).toBeLessThan(2500)
+    }
+    // tail, the watcher, went with ctr
+    const ps = await new Promise<string>((resolve) => execFile('ps', ['-eo', 'args='], (_e, out) => resolve(out)))
+    expect(ps.split('\n').filter((line) => line.startsWith('tail -s 0.25 -f --pid='))).toEqual([])
+  })
+
   it('--header prints it when piped; --exit-on an unknown container is an error', async () => {
     const result = await f.cli(['--timeout', '500ms', 'events', '--header'])
     expect(result.stdout).toMatch(/^TYPE\s+ID\s+PID\s+STATUS\n$/)

@@ -43,14 +43,17 @@ export function guardOutput(): void {
   // @oclif/core adds a stdout 'error' listener at load that rethrows everything but EPIPE (the crash with the
   // minified bundle on stderr): ours replaces it.
   process.stdout.removeAllListeners('error')
-  process.stdout.on('error', (error) => {
-    if (stdoutFailure) return
-    stdoutFailure = writeFailure('stdout', error)
-    reportWriteFailure(stdoutFailure)
-    for (const listener of failureListeners) listener(stdoutFailure)
-  })
+  process.stdout.on('error', stdoutFailed)
   // stderr gone too: nothing can be said; the exit code still tells.
   process.stderr.on('error', () => undefined)
+}
+
+/** Stdout failed (a write's error, or reader-watch.ts saw the pipe's reader go): stop as write-failure.ts says. */
+export function stdoutFailed(error: unknown): void {
+  if (stdoutFailure) return
+  stdoutFailure = writeFailure('stdout', error)
+  reportWriteFailure(stdoutFailure)
+  for (const listener of failureListeners) listener(stdoutFailure)
 }
 
 /** The stdout failure seen so far, if any. */

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {usageError} from '../../lib/containerd/errors'
 import {exitOnOutputFailure} from '../../cli/output/live'
+import {watchStdoutReader} from '../../cli/output/reader-watch'
 import {containerLogPath, readLog} from '../../lib/logs/read'
 import {getTask} from '../../lib/tasks/tasks'
 import {waitContainer} from '../../lib/tasks/wait'
@@ -37,6 +38,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
     exitOnOutputFailure() // `ctr containers logs ID | head`: 141, quietly
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
+      watchStdoutReader() // a quiet container: `logs -f ID | head -1` ends when head does, not at the next line
       exited = waitContainer(this.client, args.id, {signal: this.signal})
       exited.catch(() => undefined) // awaited below
     }
