@@ -15,24 +15,27 @@ const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
 const cell = (s: ContainerStats, text: () => string) => (active(s) ? text() : '--')
 
+// Widths are the headers'; each round widens them to its cells (RowWriter.fit).
 const columns: LiveColumn<ContainerStats>[] = [
-  {header: 'ID', width: 20, value: (s) => s.id},
-  {header: 'CPU %', width: 7, value: (s) => (active(s) ? formatPercent(s.cpuPercent) : s.state)},
+  {header: 'ID', width: 0, shortest: 12, value: (s) => s.id},
+  {header: 'CPU %', width: 0, value: (s) => (active(s) ? formatPercent(s.cpuPercent) : s.state)},
   {
     header: 'MEM USAGE / LIMIT',
-    width: 19,
+    width: 0,
     // Unlimited: the host's memory, as docker shows it.
     value: (s) => cell(s, () => `${humanBytes(s.memoryUsage!)} / ${humanBytes(s.memoryLimit ?? totalmem())}`),
   },
-  {header: 'MEM %', width: 6, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
+  {header: 'MEM %', width: 0, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
   {
     header: 'NET I/O',
-    width: 15,
+    width: 0,
     value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`)),
   },
-  {header: 'BLOCK I/O', width: 15, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
+  {header: 'BLOCK I/O', width: 0, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
   {header: 'PIDS', width: 0, value: (s) => cell(s, () => String(s.pids))},
 ]
+
+const more = (hidden: number) => `… ${hidden} more (enlarge the window, or use --json)`
 
 export default class ContainersStats extends BaseCommand<typeof ContainersStats> {
   static args = {
@@ -61,14 +64,15 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
     exitOnOutputFailure()
     const rows = new RowWriter(columns)
-    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock() : undefined
+    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock(process.stdout, more) : undefined
     let last: ContainerStats[] = []
     // Once running, a daemon restart is an outage to report and ride out, not the end (--no-stream: an error).
     const onOutage = flags['no-stream'] ? undefined : reportOutage
     for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal, onOutage})) {
       last = round
+      rows.fit(round)
       if (flags.json) for (const stats of round) writeJsonLine(stats)
-      else if (block) block.render(rows.lines(round))
+      else if (block) block.render(rows.lines(round, {maxWidth: block.width}))
       else if (round.length === 0) rows.header()
       else for (const stats of round) rows.row(stats)
       if (flags['no-stream']) break
