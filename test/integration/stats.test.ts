@@ -165,6 +165,29 @@ describe('ctr containers stats: column widths, paused, the live view on a termin
     )
   })
 
+  it('a paused container shows paused in the CPU % column; memory, I/O and pids keep their values; JSON keeps its state', async () => {
+    await run('st-p')
+    const paused = await runCli(['containers', 'pause', 'st-p'], {address, namespace})
+    expect(paused.code, paused.stderr).toBe(0)
+    try {
+      const result = await stats(['--no-stream', 'st-a', 'st-p'])
+      expect(result.code, result.stderr).toBe(0)
+      const lines = result.stdout.trimEnd().split('\n')
+      const row = lines.find((l) => l.startsWith('st-p'))
+      expect(row, result.stdout).toMatch(/^st-p\s+paused\s+[\d.]+(B|KiB|MiB) \/ [\d.]+(KiB|MiB|GiB|TiB)\s+\d+\.\d\d%\s+--\s+\S+ \/ \S+\s+1$/)
+      expect(lines.find((l) => l.startsWith('st-a'))).toMatch(/^st-a\s+\d+\.\d\d%\s/)
+      for (const line of lines) expect(starts(line), line).toEqual(starts(lines[0]))
+
+      const json = await stats(['--no-stream', '--json', 'st-p'])
+      expect(json.code, json.stderr).toBe(0)
+      const o = JSON.parse(json.stdout)
+      expect(o).toMatchObject({id: 'st-p', state: 'paused', pids: 1})
+      expect(o.memoryUsage).toBeGreaterThan(0)
+    } finally {
+      expect((await runCli(['containers', 'resume', 'st-p'], {address, namespace})).code).toBe(0)
+    }
+  })
+
   it('on a small terminal, redraws in place: IDs shortened, no line wider than the window, at most rows-1 lines', async () => {
     // 10 containers (half of them with 64-hex IDs) on an 8×100 terminal, then the window narrowed to 60.
     const extra = [hexId('t1'), hexId('t2'), hexId('t3'), hexId('t4'), 'st-t1', 'st-t2', 'st-t3', 'st-t4']

@@ -15,10 +15,11 @@ const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
 const cell = (s: ContainerStats, text: () => string) => (active(s) ? text() : '--')
 
-// Widths are the headers'; each round widens them to its cells (RowWriter.fit).
+// Widths are the headers'; each round widens them to its cells (RowWriter.fit). A frozen task still reports
+// metrics (CPU 0): `paused` says why, and its memory and the rest are still worth showing.
 const columns: LiveColumn<ContainerStats>[] = [
   {header: 'ID', width: 0, shortest: 12, value: (s) => s.id},
-  {header: 'CPU %', width: 0, value: (s) => (active(s) ? formatPercent(s.cpuPercent) : s.state)},
+  {header: 'CPU %', width: 0, value: (s) => (active(s) && s.state === 'running' ? formatPercent(s.cpuPercent) : s.state)},
   {
     header: 'MEM USAGE / LIMIT',
     width: 0,
