@@ -45,7 +45,9 @@ export default class ContainersStats extends BaseCommand<typeof ContainersStats>
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Live CPU, memory, block I/O and PIDs of containers
 
-CPU % is the share of one core between two samples (4 busy cores = 400%). Memory excludes inactive page cache; with no limit it is shown against the host's memory. On a terminal the table refreshes in place; when piped, rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`
+CPU % is the share of one core between two samples (4 busy cores = 400%); a paused container shows "paused" there. Memory excludes inactive page cache; with no limit it is shown against the host's memory. Columns are as wide as their longest cell so far (they widen, never narrow, while running), three spaces apart.
+
+On a terminal the table refreshes in place, fitted to the window: long IDs are shortened (to no less than 12 characters, ending in …), lines are cut to its width, and the containers that do not fit in its height are counted on the last line. When piped nothing is shortened: rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`
   static examples = [
     '<%= config.bin %> containers stats redis',
     '<%= config.bin %> containers stats --no-stream',
