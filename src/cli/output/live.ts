@@ -1,33 +1,53 @@
 /**
  * Output for commands that run until stopped (`ctr events`, `ctr containers stats`): rows are written one
- * `write` each, as they happen, so a pipe (`ctr events | grep exit`) sees them at once. Widths are fixed in
- * advance (a stream cannot measure rows it has not seen); longer cells push the row right, and cells are
- * separated by at least three spaces as in our tables, so `awk` splits them the same way. The header is kept
- * when piped, as tables do.
+ * `write` each, as they happen, so a pipe (`ctr events | grep exit`) sees them at once. A column is at least
+ * as wide as its header and its `width`; a command that sees its rows in rounds (stats) widens the columns to
+ * each round before writing it (RowWriter.fit), one that does not (events) keeps fixed widths, and a longer
+ * cell pushes its row right. Widths never shrink, so appended rows stay aligned with the ones above as far as
+ * they can. Cells are separated by at least three spaces as in our tables, so `awk` splits them the same way.
+ * The header is kept when piped, as tables do. Widths are counted in UTF-16 units, which is right for what
+ * these commands show (IDs follow containerd's identifier rule: ASCII).
  */
+import type {WriteStream} from 'node:tty'
+
 import {escapeText} from './escape'
 import {onOutputFailure, toJson} from './print'
 
 export interface LiveColumn<T> {
   header: string
-  /** Minimum width; the last column is never padded. */
+  /** Minimum width (the header's is the least); the last column is never padded. */
   width: number
+  /**
+   * On a terminal too narrow for the rows (RowWriter.lines with maxWidth), cells longer than this may be
+   * shortened down to this many characters, ending in '…' (docker's short IDs are 12).
+   */
+  shortest?: number
   value: (row: T) => string
 }
 
 const GAP = '   '
 
 export function formatRow(cells: readonly string[], widths: readonly number[]): string {
+  return joinCells(cells.map(escapeText), widths)
+}
+
+/** Cells already escaped. */
+function joinCells(cells: readonly string[], widths: readonly number[]): string {
   return cells
-    .map(escapeText)
     .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
     .join(GAP)
     .trimEnd()
 }
 
+/** `text` in at most `width` characters, ending in '…' when it had to be cut. */
+export function shorten(text: string, width: number): string {
+  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + '…'
+}
+
 /** Writes the header once (before the first row, or at once with header()), then one line per row. */
 export class RowWriter<T> {
   private headerWritten: boolean
+  private readonly widths: number[]
 
   constructor(
     private readonly columns: readonly LiveColumn<T>[],
@@ -36,29 +56,56 @@ export class RowWriter<T> {
     withHeader = true,
   ) {
     this.headerWritten = !withHeader
+    this.widths = columns.map((c) => Math.max(c.width, c.header.length))
+  }
+
+  /** Widens the columns to the longest cells of these rows (the next ones written, usually). */
+  fit(rows: readonly T[]): void {
+    for (const cells of rows.map((row) => this.cells(row))) cells.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i], cell.length)))
   }
 
   header(): void {
     if (this.headerWritten) return
     this.headerWritten = true
-    this.stream.write(this.render(this.columns.map((c) => c.header)) + '\n')
+    this.stream.write(joinCells(this.headerCells(), this.widths) + '\n')
   }
 
   row(row: T): void {
     this.header()
-    this.stream.write(this.render(this.columns.map((c) => c.value(row))) + '\n')
+    this.stream.write(joinCells(this.cells(row), this.widths) + '\n')
   }
 
-  lines(rows: readonly T[], withHeader = true): string[] {
-    const out = rows.map((row) => this.render(this.columns.map((c) => c.value(row))))
-    return withHeader ? [this.render(this.columns.map((c) => c.header)), ...out] : out
-  }
-
-  private render(cells: string[]): string {
-    return formatRow(
-      cells,
-      this.columns.map((c) => c.width),
+  /**
+   * A whole block (for InPlaceBlock), aligned to its own cells as well. With maxWidth (a terminal's columns),
+   * lines wider than that first give up what they are over from the columns that may be shortened
+   * (LiveColumn.shortest), in order; what is still too wide is left for the block to cut.
+   */
+  lines(rows: readonly T[], options: {header?: boolean; maxWidth?: number} = {}): string[] {
+    const table = [...(options.header === false ? [] : [this.headerCells()]), ...rows.map((row) => this.cells(row))]
+    const widths = this.widths.map((width, i) => Math.max(width, ...table.map((cells) => cells[i].length)))
+    if (options.maxWidth !== undefined) {
+      let excess = Math.max(0, ...table.map((cells) => joinCells(cells, widths).length)) - options.maxWidth
+      this.columns.forEach((column, i) => {
+        if (excess <= 0 || column.shortest === undefined) return
+        const narrower = Math.min(widths[i], Math.max(column.shortest, column.header.length, widths[i] - excess))
+        excess -= widths[i] - narrower
+        widths[i] = narrower
+      })
+    }
+    return table.map((cells) =>
+      joinCells(
+        cells.map((cell, i) => (this.columns[i].shortest === undefined ? cell : shorten(cell, widths[i]))),
+        widths,
+      ),
     )
+  }
+
+  private headerCells(): string[] {
+    return this.columns.map((c) => escapeText(c.header))
+  }
+
+  private cells(row: T): string[] {
+    return this.columns.map((c) => escapeText(c.value(row)))
   }
 }
 
@@ -67,19 +114,44 @@ export function writeJsonLine(value: unknown, stream: NodeJS.WritableStream = pr
   stream.write(toJson(value, 0) + '\n')
 }
 
+/** What InPlaceBlock reads of a terminal, each render (a fake in tests). */
+export type TerminalStream = NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns' | 'rows'>>
+
 /**
  * Redraws a block of lines in place on a terminal: the cursor goes back up over the previous block and the
- * rest of the screen is cleared (not the whole screen, so what was above stays).
+ * rest of the screen is cleared (not the whole screen, so what was above stays). Going back up by the number
+ * of lines written only works if each took one line of the screen and none scrolled off its top, so on a
+ * terminal, lines are cut to its width and the block to its height less one (the cursor's line below it),
+ * the last line then saying how many more there are; both are read at each render, so a resized window is
+ * followed. On anything else lines go out as they are.
  */
 export class InPlaceBlock {
   private previousLines = 0
 
-  constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {}
+  constructor(
+    private readonly stream: TerminalStream = process.stdout,
+    /** The last line when `hidden` lines do not fit. */
+    private readonly more: (hidden: number) => string = (hidden) => `… ${hidden} more`,
+  ) {}
+
+  /** The terminal's columns now; undefined when the stream is not a terminal. */
+  get width(): number | undefined {
+    return this.stream.isTTY && this.stream.columns ? this.stream.columns : undefined
+  }
 
   render(lines: readonly string[]): void {
+    const shown = this.fit(lines)
     const up = this.previousLines > 0 ? `\x1b[${this.previousLines}A\r\x1b[J` : ''
-    this.stream.write(up + lines.join('\n') + '\n')
-    this.previousLines = lines.length
+    this.stream.write(up + shown.join('\n') + '\n')
+    this.previousLines = shown.length
+  }
+
+  private fit(lines: readonly string[]): readonly string[] {
+    if (!this.stream.isTTY) return lines
+    const height = this.stream.rows ? Math.max(1, this.stream.rows - 1) : Infinity
+    const kept = lines.length > height ? [...lines.slice(0, height - 1), this.more(lines.length - (height - 1))] : lines
+    const width = this.width
+    return width === undefined ? kept : kept.map((line) => shorten(line, width))
   }
 }
 

@@ -15,24 +15,28 @@ const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
 const cell = (s: ContainerStats, text: () => string) => (active(s) ? text() : '--')
 
+// Widths are the headers'; each round widens them to its cells (RowWriter.fit). A frozen task still reports
+// metrics (CPU 0): `paused` says why, and its memory and the rest are still worth showing.
 const columns: LiveColumn<ContainerStats>[] = [
-  {header: 'ID', width: 20, value: (s) => s.id},
-  {header: 'CPU %', width: 7, value: (s) => (active(s) ? formatPercent(s.cpuPercent) : s.state)},
+  {header: 'ID', width: 0, shortest: 12, value: (s) => s.id},
+  {header: 'CPU %', width: 0, value: (s) => (active(s) && s.state === 'running' ? formatPercent(s.cpuPercent) : s.state)},
   {
     header: 'MEM USAGE / LIMIT',
-    width: 19,
+    width: 0,
     // Unlimited: the host's memory, as docker shows it.
     value: (s) => cell(s, () => `${humanBytes(s.memoryUsage!)} / ${humanBytes(s.memoryLimit ?? totalmem())}`),
   },
-  {header: 'MEM %', width: 6, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
+  {header: 'MEM %', width: 0, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
   {
     header: 'NET I/O',
-    width: 15,
+    width: 0,
     value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`)),
   },
-  {header: 'BLOCK I/O', width: 15, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
+  {header: 'BLOCK I/O', width: 0, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
   {header: 'PIDS', width: 0, value: (s) => cell(s, () => String(s.pids))},
 ]
+
+const more = (hidden: number) => `… ${hidden} more (enlarge the window, or use --json)`
 
 export default class ContainersStats extends BaseCommand<typeof ContainersStats> {
   static args = {
@@ -41,7 +45,9 @@ export default class ContainersStats extends BaseCommand<typeof ContainersStats>
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Live CPU, memory, block I/O and PIDs of containers
 
-CPU % is the share of one core between two samples (4 busy cores = 400%). Memory excludes inactive page cache; with no limit it is shown against the host's memory. On a terminal the table refreshes in place; when piped, rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`
+CPU % is the share of one core between two samples (4 busy cores = 400%); a paused container shows "paused" there. Memory excludes inactive page cache; with no limit it is shown against the host's memory. Columns are as wide as their longest cell so far (they widen, never narrow, while running), three spaces apart.
+
+On a terminal the table refreshes in place, fitted to the window: long IDs are shortened (to no less than 12 characters, ending in …), lines are cut to its width, and the containers that do not fit in its height are counted on the last line. When piped nothing is shortened: rows are appended each interval (header once), or one JSON object per container and round with --json. A container that stops stays listed as stopped.`
   static examples = [
     '<%= config.bin %> containers stats redis',
     '<%= config.bin %> containers stats --no-stream',
@@ -61,14 +67,15 @@ CPU % is the share of one core between two samples (4 busy cores = 400%). Memory
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
     exitOnOutputFailure()
     const rows = new RowWriter(columns)
-    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock() : undefined
+    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock(process.stdout, more) : undefined
     let last: ContainerStats[] = []
     // Once running, a daemon restart is an outage to report and ride out, not the end (--no-stream: an error).
     const onOutage = flags['no-stream'] ? undefined : reportOutage
     for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal, onOutage})) {
       last = round
+      rows.fit(round)
       if (flags.json) for (const stats of round) writeJsonLine(stats)
-      else if (block) block.render(rows.lines(round))
+      else if (block) block.render(rows.lines(round, {maxWidth: block.width}))
       else if (round.length === 0) rows.header()
       else for (const stats of round) rows.row(stats)
       if (flags['no-stream']) break
