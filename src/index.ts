@@ -187,6 +187,7 @@ export {runAttached, startContainer, type RunOptions, type RunResult, type Start
 export {attachStdio, type AttachedIo} from './lib/tasks/attach'
 export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type KillResult, type ProcessEntry} from './lib/tasks/processes'
 export {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
+export {deleteExec, execExits, MAX_EXEC_EXITS, reapExec, type DeleteExecResult, type ExecExit} from './lib/tasks/exec-exits'
 export {parseSignal, signalName} from './lib/tasks/signals'
 export {waitTask, type ExitStatus} from './lib/tasks/tasks'
 export {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'

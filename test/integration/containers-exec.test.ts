@@ -199,7 +199,7 @@ describe('ctr containers exec (detached)', () => {
     const first = await exec(['--id', 'ex-a', '--exec-id', 'named', '--', 'sleep', '1000'])
     expect(first).toMatchObject({code: 0, stdout: 'named\n'})
     const second = await exec(['--id', 'ex-a', '--exec-id', 'named', '--', 'sleep', '1000'])
-    expectOneLineError(second, /already has an exec process "named"/)
+    expectOneLineError(second, /already has a running exec process "named"/)
     expect(await f.leftovers()).toEqual([])
   })
 

@@ -181,6 +181,80 @@ describe('explicitly empty address or namespace is an error', () => {
   })
 })
 
+describe('exec processes after they exit', () => {
+  type Proc = {pid: number; execId: string; status: string; exitStatus?: number; exitedAt?: string}
+  const psAll = async (id: string) => JSON.parse((await f.cli(['containers', 'ps', '--all', '--json', id])).stdout) as Proc[]
+  const reapers = async () => {
+    const ps = await new Promise<string>((resolve) => execFile('ps', ['-eo', 'args='], (_e, out) => resolve(out)))
+    return ps.split('\n').filter((line) => line.includes('reap-exec') && line.includes(`--namespace=${f.namespace}`))
+  }
+
+  it('a detached exec is removed from containerd once it exits; ps --all shows its exit; its ID works again', async () => {
+    await f.run('x1')
+    const detached = await f.cli(['containers', 'exec', '--id', 'x1', '--exec-id', 'job', 'sh', '-c', 'sleep 0.3; exit 3'])
+    expect(detached).toMatchObject({code: 0, stdout: 'job\n'})
+    await eventually(async () => (await psAll('x1')).some((p) => p.execId === 'job' && p.status === 'stopped'), 'the exit of "job" in ps --all')
+    const job = (await psAll('x1')).find((p) => p.execId === 'job')!
+    expect(job).toMatchObject({status: 'stopped', exitStatus: 3})
+    expect(Date.parse(job.exitedAt!)).toBeGreaterThan(Date.now() - 60_000)
+    expect((await psAll('x1')).filter((p) => p.status === 'running').map((p) => p.execId)).toEqual(['x1'])
+    const table = (await f.cli(['containers', 'ps', '-a', 'x1'])).stdout.split('\n')
+    expect(table[0]).toMatch(/^PID\s+EXEC ID\s+STATUS\s+EXIT\s+EXITED AT$/)
+    expect(table.find((line) => /\sjob\s/.test(line))).toMatch(/^\d+\s+job\s+stopped\s+3\s+\d{4}-\S+Z$/)
+    expect(await eventuallyEmpty(reapers)).toEqual([])
+    // Deleted from containerd: Go's ctr, which never reuses an ID, can take it
+    expect((await f.go(['tasks', 'exec', '--exec-id', 'job', 'x1', 'true'])).code).toBe(0)
+    // and ours twice in a row, detached and attached
+    for (let i = 0; i < 2; i++) expect((await f.cli(['containers', 'exec', '--id', 'x1', '--exec-id', 'again', 'true'])).code).toBe(0)
+    await eventually(async () => (await psAll('x1')).some((p) => p.execId === 'again'), 'the exit of "again"')
+    expect(await f.cli(['containers', 'exec', '--id', 'x1', '-a', '--exec-id', 'again', 'echo', 'ok'])).toMatchObject({code: 0, stdout: 'ok\n'})
+    // used again, the old record is gone (an attached exec leaves none: its status was ctr's exit code)
+    expect((await psAll('x1')).map((p) => p.execId)).not.toContain('again')
+  })
+
+  it("an exited exec nobody deleted (Go's ctr -d) is reused or deleted with --exec-id; a running one needs --force", async () => {
+    await f.run('x2')
+    for (const name of ['g1', 'g2']) expect((await f.go(['tasks', 'exec', '-d', '--exec-id', name, 'x2', 'true'])).code).toBe(0)
+    expect((await f.go(['tasks', 'exec', '-d', '--exec-id', 'long', 'x2', 'sleep', '1000'])).code).toBe(0)
+    await eventually(async () => (await f.go(['tasks', 'ps', 'x2'])).stdout.split('\n').length <= 4, 'g1 and g2 to exit')
+    const x2 = (args: string[]) => f.cli(['containers', 'exec', '--id', 'x2', '-a', ...args])
+    expect(await x2(['--exec-id', 'g1', 'echo', 'reused'])).toMatchObject({code: 0, stdout: 'reused\n'})
+    expect(await f.cli(['containers', 'delete', '--exec-id', 'g2', 'x2'])).toMatchObject({code: 0, stdout: 'g2\n', stderr: ''})
+    expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'g2', 'x2']), /container "x2" has no exec process "g2"/)
+    expectOneLineError(await x2(['--exec-id', 'long', 'true']), /container "x2" already has a running exec process "long"/)
+    expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2']), /exec process "long" in container "x2" is running: .* or use --force/)
+    expect(await f.cli(['containers', 'delete', '--force', '--exec-id', 'long', 'x2'])).toMatchObject({code: 0, stdout: 'long\n'})
+    expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2', 'w2']), /--exec-id takes exactly one container ID, got 2/)
+    // the container itself is untouched
+    expect((await f.cli(['containers', 'ps', '-q', 'x2'])).stdout.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('when the container is killed, a running detached exec is recorded as killed, and its watcher ends', async () => {
+    await f.run('x3')
+    expect((await f.cli(['containers', 'exec', '--id', 'x3', '--exec-id', 'bg', 'sleep', '1000'])).code).toBe(0)
+    expect((await f.cli(['containers', 'kill', '--signal', 'KILL', 'x3'])).code).toBe(0)
+    await eventually(async () => (await psAll('x3')).some((p) => p.execId === 'bg'), 'the exit of "bg"')
+    expect((await psAll('x3')).map((p) => [p.execId, p.status, p.exitStatus])).toEqual([
+      ['x3', 'stopped', 137],
+      ['bg', 'stopped', 137],
+    ])
+    expect(await eventuallyEmpty(reapers)).toEqual([])
+    expect(await f.cli(['containers', 'delete', '--exec-id', 'bg', 'x3'])).toMatchObject({code: 0, stdout: 'bg\n'})
+    expect((await psAll('x3')).map((p) => p.execId)).toEqual(['x3'])
+  })
+})
+
+/** Polls until `list` is empty (or 5 s pass), then returns what it last gave. */
+async function eventuallyEmpty(list: () => Promise<string[]>): Promise<string[]> {
+  const until = Date.now() + 5000
+  let last = await list()
+  while (last.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    last = await list()
+  }
+  return last
+}
+
 describe('events for scripts', () => {
   it("piped: no header, the first line is an event; Go's positional filter; timestamps", async () => {
     const child = f.spawn(['events', '-T', 'topic=="/tasks/exit"'])

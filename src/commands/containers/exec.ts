@@ -6,6 +6,7 @@ import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
+import {spawnExecReaper} from '../../cli/exec-reaper'
 import {write} from '../../cli/output/print'
 import {parseUserSpec} from '../../lib/tasks/users'
 
@@ -79,6 +80,7 @@ it, ctr prints the exec ID and leaves the process running; its output is discard
       ),
     )
     if (result.exitStatus === undefined) {
+      spawnExecReaper(this.client, result)
       if (!this.jsonEnabled()) write(result.execId)
     } else {
       process.exitCode = result.exitStatus

@@ -11,22 +11,39 @@ const columns = (id: string): Column<ProcessEntry>[] => [
   {header: 'EXEC ID', value: (p) => (p.init ? id : p.execId || '-')},
   {header: 'STATUS', value: (p) => p.status ?? '-'},
 ]
+/** --all: how and when the exited ones ended. */
+const exitColumns: Column<ProcessEntry>[] = [
+  {header: 'EXIT', value: (p) => (p.exitStatus === undefined ? '-' : p.exitStatus)},
+  {header: 'EXITED AT', value: (p) => p.exitedAt?.toISOString() ?? '-'},
+]
 
 export default class ContainersPs extends BaseCommand<typeof ContainersPs> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }
   static completion: CompletionHints = {containerIds: ['id']}
-  static description = "List the processes of a container's task: its init, exec processes and their children"
+  static description = `List the processes of a container's task: its init, exec processes and their children
+
+With --all, also those that exited: the init of a stopped task, and detached exec processes (ctr removes one
+from containerd when it exits, so its ID can be used again, and keeps its exit status on the container: the
+newest 32). An attached exec's exit status was its ctr's exit code, and is not kept.`
   static enableJsonFlag = true
-  static examples = ['<%= config.bin %> containers ps redis', '<%= config.bin %> containers ps -q redis', '<%= config.bin %> containers ps --json redis']
+  static examples = [
+    '<%= config.bin %> containers ps redis',
+    '<%= config.bin %> containers ps -q redis',
+    '<%= config.bin %> containers ps --all redis',
+    '<%= config.bin %> containers ps --json redis',
+  ]
   static flags = {
+    all: Flags.boolean({char: 'a', description: 'also list processes that exited (EXIT and EXITED AT columns)'}),
     quiet: Flags.boolean({char: 'q', description: 'print PIDs only, one per line'}),
   }
 
   async run(): Promise<ProcessEntry[]> {
-    const processes = await listProcesses(this.client, this.args.id)
-    printList(processes, {columns: columns(this.args.id), id: (p) => String(p.pid)}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    const {all, quiet} = this.flags
+    const processes = await listProcesses(this.client, this.args.id, {all})
+    const shown = [...columns(this.args.id), ...(all ? exitColumns : [])]
+    printList(processes, {columns: shown, id: (p) => String(p.pid)}, {json: this.jsonEnabled(), quiet})
     return processes
   }
 }

@@ -2,7 +2,7 @@
  * Running another process in a running container: Tasks.Exec → Tasks.Wait → Tasks.Start → (output, exit) →
  * Tasks.DeleteProcess, as Go ctr's `tasks exec` does. Wait is called before Start so a fast exit is never
  * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
- * a full pipe nobody reads, and are left for containerd to keep until the container's task is deleted.
+ * a full pipe nobody reads, and are left running: reapExec (exec-exits.ts) removes them once they exit.
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
@@ -13,6 +13,7 @@ import {cleanUpAfterLostConnection} from './start'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
+import {forgetExecExit} from './exec-exits'
 import {withContainer} from './processes'
 import {processStartError} from './runtime-errors'
 import {SIGKILL} from './signals'
@@ -83,10 +84,12 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const {id} = options
   const execId = options.execId ?? newExecId()
   const tasks = client.service(TasksDefinition)
-  const container = await containerSpec(client, id)
+  const {spec: container, labels} = await containerRecord(client, id)
   const resolved = options.user ? await resolveUser(options.user, container?.root?.path, id) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
   await requireRunning(client, id)
+  // An ID used again: its old exit record (exec-exits.ts) would describe another process.
+  if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels)
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
   let created = false
@@ -98,17 +101,21 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   // Wait is cancelled through this once the process is deleted on a failure path.
   const waitAbort = new AbortController()
   try {
-    await tasks
-      .exec({
-        containerId: id,
-        execId,
-        ...(io?.paths ?? NULL_STDIO),
-        terminal: Boolean(options.terminal),
-        spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+    const request = {
+      containerId: id,
+      execId,
+      ...(io?.paths ?? NULL_STDIO),
+      terminal: Boolean(options.terminal),
+      spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+    }
+    await tasks.exec(request).catch(async (error) => {
+      // The ID is held by a process that exited and was never deleted (Go ctr's detached execs, ours before
+      // reapExec got to it): it is done with, so the ID is free to use again.
+      if (!(error instanceof CtrError && error.kind === 'already-exists' && (await deleteIfExited(client, id, execId)))) throw execError(error, id, execId)
+      await tasks.exec(request).catch((again) => {
+        throw execError(again, id, execId)
       })
-      .catch((error) => {
-        throw execError(error, id, execId)
-      })
+    })
     created = true
     forgetExec = trackInFlight(`exec "${execId}" in container "${id}"`)
     if (io) {
@@ -175,16 +182,32 @@ async function removeExec(client: ContainerdClient, id: string, execId: string, 
   })
 }
 
-/** The container's own spec (Containers.Get → spec Any JSON): its process, and its root path for user names. */
-async function containerSpec(client: ContainerdClient, id: string): Promise<{process?: OciProcess; root?: {path?: string}} | undefined> {
+/**
+ * The container's own spec (Containers.Get → spec Any JSON): its process, and its root path for user names;
+ * and its labels (exec exit records).
+ */
+async function containerRecord(
+  client: ContainerdClient,
+  id: string,
+): Promise<{spec?: {process?: OciProcess; root?: {path?: string}}; labels: Record<string, string>}> {
   const {container} = await client.service(ContainersDefinition).get({id})
+  const labels = container?.labels ?? {}
   const spec = container?.spec
-  if (!spec?.value?.length) return undefined
+  if (!spec?.value?.length) return {labels}
   try {
-    return JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess; root?: {path?: string}}
+    return {spec: JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess; root?: {path?: string}}, labels}
   } catch {
     throw new CtrError('internal', `container "${id}" has a runtime spec that is not valid JSON`)
   }
+}
+
+/** Deletes the exec process `execId` if it has exited; false if it still runs (or cannot be looked at). */
+async function deleteIfExited(client: ContainerdClient, id: string, execId: string): Promise<boolean> {
+  const tasks = client.service(TasksDefinition)
+  const existing = await tasks.get({containerId: id, execId}).catch(() => undefined)
+  if (processStatus(existing?.process?.status) !== 'stopped') return false
+  await tasks.deleteProcess({containerId: id, execId})
+  return true
 }
 
 async function requireRunning(client: ContainerdClient, id: string): Promise<void> {
@@ -203,7 +226,7 @@ async function requireRunning(client: ContainerdClient, id: string): Promise<voi
 
 function execError(error: unknown, id: string, execId: string): unknown {
   if (error instanceof CtrError && error.kind === 'already-exists') {
-    return new CtrError('already-exists', `container "${id}" already has an exec process "${execId}"`, {cause: error})
+    return new CtrError('already-exists', `container "${id}" already has a running exec process "${execId}"`, {cause: error})
   }
   return withContainer(error, id)
 }

@@ -10,6 +10,7 @@ import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
 import {containerNotFound, CtrError, usageError} from '../containerd/errors'
+import {execExits} from './exec-exits'
 import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
 
@@ -47,6 +48,9 @@ export interface ProcessEntry {
   init: boolean
   /** running, paused, ... for the init and exec processes; undefined for other processes of the container. */
   status?: ProcessStatus
+  /** Only for processes that exited (listed with `all`): 128+N when killed by signal N. */
+  exitStatus?: number
+  exitedAt?: Date
 }
 
 /** `--pid` text → a non-negative integer, or a usage error naming it. */
@@ -112,17 +116,30 @@ export async function resumeTask(client: ContainerdClient, id: string): Promise<
   return {id}
 }
 
-/** Every process of the container's task (the init, exec processes and their children), by PID. */
-export async function listProcesses(client: ContainerdClient, id: string): Promise<ProcessEntry[]> {
+/**
+ * Every process of the container's task (the init, exec processes and their children), by PID. With `all`,
+ * also the processes that exited: the init of a stopped task, and the exec processes ctr recorded on exit
+ * (exec-exits.ts), after the live ones, newest first.
+ */
+export async function listProcesses(client: ContainerdClient, id: string, options: {all?: boolean} = {}): Promise<ProcessEntry[]> {
   const service = tasks(client)
-  const [pids, init] = await Promise.all([service.listPids({containerId: id}), service.get({containerId: id})]).catch((error) => {
+  const [pids, init, labels] = await Promise.all([
+    service.listPids({containerId: id}),
+    service.get({containerId: id}),
+    options.all
+      ? client
+          .service(ContainersDefinition)
+          .get({id})
+          .then((r) => r.container?.labels ?? {})
+      : undefined,
+  ]).catch((error) => {
     throw withContainer(error, id)
   })
   const entries = pids.processes.map((p) => {
     const isInit = p.pid === init.process?.pid
     return {pid: p.pid, execId: isInit ? id : execIdOf(p.info), init: isInit}
   })
-  return Promise.all(
+  const live = await Promise.all(
     entries
       .sort((a, b) => Number(b.init) - Number(a.init) || a.pid - b.pid)
       .map(async (entry): Promise<ProcessEntry> => {
@@ -133,6 +150,18 @@ export async function listProcesses(client: ContainerdClient, id: string): Promi
         return {...entry, status: exec ? processStatus(exec.process?.status) : undefined}
       }),
   )
+  if (!labels) return live
+  const exited: ProcessEntry[] = []
+  const initProcess = init.process
+  if (initProcess && processStatus(initProcess.status) === 'stopped') {
+    exited.push({pid: initProcess.pid, execId: id, init: true, status: 'stopped', exitStatus: initProcess.exitStatus, exitedAt: initProcess.exitedAt})
+  }
+  const running = new Set(live.map((p) => p.execId))
+  for (const exit of execExits(labels)) {
+    if (!running.has(exit.execId))
+      exited.push({pid: exit.pid, execId: exit.execId, init: false, status: 'stopped', exitStatus: exit.exitStatus, exitedAt: exit.exitedAt})
+  }
+  return [...live, ...exited]
 }
 
 /** Maps a host PID to its exec ID ('' for the init process); fails for PIDs that are neither. */

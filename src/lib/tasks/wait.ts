@@ -28,22 +28,28 @@ export async function checkWaitable(client: ContainerdClient, id: string): Promi
   if (!(await getTask(client, id))) throw new CtrError('failed-precondition', `container "${id}" is not running (it has no task)`)
 }
 
-/** Resolves when the container's task exits (at once if it already has). No deadline; survives daemon restarts. */
+/**
+ * Resolves when the container's task (or, with execId, that exec process) exits, at once if it already has.
+ * No deadline; survives daemon restarts.
+ */
 export async function waitContainer(
   client: ContainerdClient,
   id: string,
-  options: {signal?: AbortSignal; reconnectLimitMs?: number} = {},
+  options: {signal?: AbortSignal; reconnectLimitMs?: number; execId?: string} = {},
 ): Promise<WaitResult> {
   const backoff = new Backoff()
   let unavailableSince: number | undefined
   for (;;) {
     const attempt = Date.now()
     try {
-      const {exitStatus, exitedAt} = await waitTask(client, id, {signal: options.signal})
+      const {exitStatus, exitedAt} = await waitTask(client, id, {signal: options.signal, execId: options.execId})
       return {id, exitStatus, exitedAt}
     } catch (error) {
       if (!(error instanceof CtrError)) throw error
-      if (error.kind === 'not-found') throw new CtrError('not-found', `container "${id}" has no task any more (deleted while waiting)`, {cause: error})
+      if (error.kind === 'not-found') {
+        const what = options.execId ? `exec process "${options.execId}"` : 'task'
+        throw new CtrError('not-found', `container "${id}" has no ${what} any more (deleted while waiting)`, {cause: error})
+      }
       if (error.kind !== 'unavailable' || options.signal?.aborted) throw error
       // A wait that held for a while was connected: this is a new outage, not the old one going on.
       if (Date.now() - attempt > 1000) {
