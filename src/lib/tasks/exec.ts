@@ -201,12 +201,20 @@ async function containerRecord(
   }
 }
 
-/** Deletes the exec process `execId` if it has exited; false if it still runs (or cannot be looked at). */
+/**
+ * Deletes the exec process `execId` if it has exited: true when the ID is free now (its reaper may have
+ * deleted it meanwhile: not-found is as good), false while it still runs.
+ */
 async function deleteIfExited(client: ContainerdClient, id: string, execId: string): Promise<boolean> {
   const tasks = client.service(TasksDefinition)
-  const existing = await tasks.get({containerId: id, execId}).catch(() => undefined)
-  if (processStatus(existing?.process?.status) !== 'stopped') return false
-  await tasks.deleteProcess({containerId: id, execId})
+  const gone = (error: unknown) => {
+    if (error instanceof CtrError && error.kind === 'not-found') return undefined
+    throw error
+  }
+  const existing = await tasks.get({containerId: id, execId}).catch(gone)
+  if (!existing) return true
+  if (processStatus(existing.process?.status) !== 'stopped') return false
+  await tasks.deleteProcess({containerId: id, execId}).catch(gone)
   return true
 }
 
