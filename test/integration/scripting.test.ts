@@ -361,6 +361,7 @@ describe('root help', () => {
     expect(stdout.match(/^ {2}containers {2,}/gm)).toHaveLength(1)
     expect(stdout.match(/^ {2}checkpoints {2,}/gm)).toHaveLength(1)
     expect(stdout).not.toContain('TOPICS')
+    expect(stdout).not.toContain('reap-exec') // hidden: ctr's own
     for (const flag of ['--address', '--namespace', '--timeout', '--call-timeout', '--connect-timeout', '--help']) expect(stdout).toContain(flag)
   })
 })
