@@ -14,7 +14,8 @@ import type {ContainerdClient} from '../lib/containerd/client'
 
 export function spawnExecReaper(client: ContainerdClient, target: {id: string; execId: string; pid: number}): void {
   const args = [
-    ...process.execArgv,
+    // Node's own flags, but not a debugger's: --inspect-brk would hold the reaper for ever.
+    ...process.execArgv.filter((flag) => !flag.startsWith('--inspect')),
     process.argv[1],
     'containers',
     'reap-exec',
@@ -27,8 +28,8 @@ export function spawnExecReaper(client: ContainerdClient, target: {id: string; e
   try {
     const reaper = spawn(process.execPath, args, {detached: true, stdio: 'ignore'})
     reaper.on('error', () => undefined)
-    if (reaper.pid) setPriority(reaper.pid, 19)
     reaper.unref()
+    if (reaper.pid) setPriority(reaper.pid, 19)
   } catch {
     // see above: nothing is lost but the prompt removal
   }

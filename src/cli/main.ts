@@ -162,9 +162,7 @@ export function rootHelp(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pjson = require('../../package.json') as {description: string; version: string}
   const summary = (id: string) => String((COMMANDS as Record<string, {description?: string}>)[id].description ?? '').split('\n')[0]
-  const ids = Object.keys(COMMANDS)
-    .filter((id) => !(COMMANDS as Record<string, {hidden?: boolean}>)[id].hidden)
-    .sort()
+  const ids = visibleCommandIds(Object.keys(COMMANDS)).sort()
   const rows = ids.map((id) => [id.replaceAll(':', ' '), summary(id)] as const)
   const width = Math.max(...rows.map(([name]) => name.length)) + 3
   const base = BaseCommand.baseFlags as Record<string, {char?: string; description?: string; env?: string}>
@@ -206,14 +204,17 @@ function commandShapes(ids: ReadonlySet<string>): Record<string, CommandShape> {
   return shapes
 }
 
+/** Hidden commands (ctr's own, such as containers reap-exec) are neither listed nor suggested. */
+function visibleCommandIds(ids: Iterable<string>): string[] {
+  return [...ids].filter((id) => !(COMMANDS as Record<string, {hidden?: boolean}>)[id]?.hidden)
+}
+
 /** `command contaners not found` → `command contaners not found; did you mean "containers"?` */
 function withSuggestion(message: string, ids: ReadonlySet<string>): string {
   const notFound = /^command (\S+) not found\.?$/i.exec(message)
   if (!notFound) return message
   const typed = notFound[1].replaceAll(':', ' ')
-  // Hidden commands (ctr's own, such as containers reap-exec) are never suggested.
-  const visible = [...ids].filter((id) => !(COMMANDS as Record<string, {hidden?: boolean}>)[id]?.hidden)
-  const suggestion = suggestCommand(notFound[1], visible)
+  const suggestion = suggestCommand(notFound[1], visibleCommandIds(ids))
   // oclif folds surplus words into the ID (`events extra` → events:extra): the command is right, the words are not.
   if (suggestion && typed.startsWith(`${suggestion} `)) {
     const extra = typed.slice(suggestion.length + 1).split(' ')

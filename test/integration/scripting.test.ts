@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {exited, LineReader} from '../helpers/line-reader'
 import {CLI} from '../helpers/run-cli'
-import {eventually, expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
+import {eventually, expectOneLineError, type Fixture, setupFixture, sleep} from './containers-fixture'
 
 let f: Fixture
 const {bundle} = inject('containerd')
@@ -226,11 +226,33 @@ describe('exec processes after they exit', () => {
     expect(await f.cli(['containers', 'delete', '--exec-id', 'g2', 'x2'])).toMatchObject({code: 0, stdout: 'g2\n', stderr: ''})
     expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'g2', 'x2']), /container "x2" has no exec process "g2"/)
     expectOneLineError(await x2(['--exec-id', 'long', 'true']), /container "x2" already has a running exec process "long"/)
-    expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2']), /exec process "long" in container "x2" is running: .* or use --force/)
+    expectOneLineError(
+      await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2']),
+      /container "x2": exec process "long" is running: stop it first \(ctr containers kill --exec-id long x2\) or use --force/,
+    )
     expect(await f.cli(['containers', 'delete', '--force', '--exec-id', 'long', 'x2'])).toMatchObject({code: 0, stdout: 'long\n'})
     expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2', 'w2']), /--exec-id takes exactly one container ID, got 2/)
+    expectOneLineError(await f.cli(['containers', 'delete', '--keep-log', '--exec-id', 'long', 'x2']), /--keep-log cannot be used with --exec-id/)
+    expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'a b', 'x2']), /invalid --exec-id "a b"/)
+    expectOneLineError(await f.cli(['containers', 'ps', '-qa', 'x2']), /--all cannot be used with --quiet/)
+    // an exec that exited in a container paused since: exited, so deleted without --force
+    expect((await f.go(['tasks', 'exec', '-d', '--exec-id', 'p1', 'x2', 'true'])).code).toBe(0)
+    await eventually(async () => !(await f.go(['tasks', 'ps', 'x2'])).stdout.includes('p1'), 'p1 to exit')
+    expect((await f.cli(['containers', 'pause', 'x2'])).code).toBe(0)
+    expect(await f.cli(['containers', 'delete', '--exec-id', 'p1', 'x2'])).toMatchObject({code: 0, stdout: 'p1\n'})
+    expect((await f.cli(['containers', 'resume', 'x2'])).code).toBe(0)
     // the container itself is untouched
     expect((await f.cli(['containers', 'ps', '-q', 'x2'])).stdout.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('delete --force of a running detached exec removes it and leaves no record behind (its reaper loses the race quietly)', async () => {
+    await f.run('x4')
+    expect((await f.cli(['containers', 'exec', '--id', 'x4', '--exec-id', 'bg', 'sleep', '1000'])).code).toBe(0)
+    await sleep(500) // its reaper is waiting
+    expect(await f.cli(['containers', 'delete', '--force', '--exec-id', 'bg', 'x4'])).toMatchObject({code: 0, stdout: 'bg\n', stderr: ''})
+    expect(await eventuallyEmpty(reapers)).toEqual([])
+    expect((await psAll('x4')).map((p) => p.execId)).toEqual(['x4'])
+    expect(await f.cli(['containers', 'delete', '--json', '--exec-id', 'bg', 'x4'])).toMatchObject({code: 125})
   })
 
   it('when the container is killed, a running detached exec is recorded as killed, and its watcher ends', async () => {
@@ -287,9 +309,17 @@ describe('events for scripts', () => {
       expect(statuses, args).toBe('141 0')
       expect(ms, args).toBeLessThan(2500)
     }
-    // tail, the watcher, went with ctr
+    // tail, the watcher, went with ctr: none is left watching a ctr that is gone (other tests' may be live)
     const ps = await new Promise<string>((resolve) => execFile('ps', ['-eo', 'args='], (_e, out) => resolve(out)))
-    expect(ps.split('\n').filter((line) => line.startsWith('tail -s 0.25 -f --pid='))).toEqual([])
+    const watched = ps.split('\n').flatMap((line) => /^tail -s 0\.25 -f --pid=(\d+)/.exec(line)?.[1] ?? [])
+    const alive = (pid: string) => {
+      try {
+        return process.kill(Number(pid), 0)
+      } catch {
+        return false
+      }
+    }
+    expect(watched.filter((pid) => !alive(pid))).toEqual([])
   })
 
   it('--header prints it when piped; --exit-on an unknown container is an error', async () => {

@@ -36,14 +36,15 @@ With --exec-id NAME, the container stays and only that exec process goes: one th
   }
   static strict = false
 
-  async run(): Promise<Array<{id: string}> | DeleteExecResult> {
+  async run(): Promise<Array<{id: string} | DeleteExecResult>> {
     const ids = positionalArgs(await this.parse(ContainersDelete), " (see 'ctr containers delete --help')")
     const execId = this.flags['exec-id']
     if (execId !== undefined) {
       if (ids.length !== 1) throw usageError(`--exec-id takes exactly one container ID, got ${ids.length}`)
+      if (this.flags['keep-log']) throw usageError('--keep-log cannot be used with --exec-id: an exec process has no log file of its own')
       const deleted = await deleteExec(this.client, ids[0], execId, {force: this.flags.force})
       if (!this.jsonEnabled()) write(deleted.execId)
-      return deleted
+      return [deleted]
     }
     const {results, failures} = await forEachId(ids, async (id) => {
       const deleted = await deleteContainer(this.client, id, {force: this.flags.force, keepLog: this.flags['keep-log']})

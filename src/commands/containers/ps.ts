@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {type Column, printList} from '../../cli/output/print'
+import {usageError} from '../../lib/containerd/errors'
 import {listProcesses, type ProcessEntry} from '../../lib/tasks/processes'
 
 /** The init process shows under the container's ID (as containerd's events name it), other PIDs as '-'. */
@@ -24,9 +25,7 @@ export default class ContainersPs extends BaseCommand<typeof ContainersPs> {
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `List the processes of a container's task: its init, exec processes and their children
 
-With --all, also those that exited: the init of a stopped task, and detached exec processes (ctr removes one
-from containerd when it exits, so its ID can be used again, and keeps its exit status on the container: the
-newest 32). An attached exec's exit status was its ctr's exit code, and is not kept.`
+With --all, also those that exited: the init of a stopped task, and this task's detached exec processes (ctr removes one from containerd when it exits, so its ID can be used again, and keeps its exit status on the container: about the newest 32). An attached exec's exit status was its ctr's exit code, and is not kept. The PIDs of exited processes may belong to other processes by now: --all cannot be used with --quiet.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers ps redis',
@@ -41,6 +40,8 @@ newest 32). An attached exec's exit status was its ctr's exit code, and is not k
 
   async run(): Promise<ProcessEntry[]> {
     const {all, quiet} = this.flags
+    // `ps -qa ID | xargs kill` must never reach a host process that got an exited one's PID.
+    if (all && quiet) throw usageError('--all cannot be used with --quiet: exited processes have no live PID')
     const processes = await listProcesses(this.client, this.args.id, {all})
     const shown = [...columns(this.args.id), ...(all ? exitColumns : [])]
     printList(processes, {columns: shown, id: (p) => String(p.pid)}, {json: this.jsonEnabled(), quiet})

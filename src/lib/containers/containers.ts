@@ -138,6 +138,11 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   return {id}
 }
 
+/** Sets these labels of a container, and only these (Update with one `labels.<key>` path each); '' removes one. */
+export async function setLabels(client: ContainerdClient, id: string, labels: Record<string, string>): Promise<void> {
+  await client.service(ContainersDefinition).update({container: {id, labels}, updateMask: Object.keys(labels).map((k) => `labels.${k}`)})
+}
+
 /** The container record; `container "x" not found in namespace "n"` when there is none. */
 export async function requireContainer(client: ContainerdClient, id: string): Promise<Container> {
   const {container} = await client

@@ -2,8 +2,8 @@
  * Exec processes after they exit. containerd keeps an exited exec process (and so its ID) until someone
  * calls Tasks.DeleteProcess or the task goes, and it has no call that lists a task's exec processes: ListPids
  * sees only live PIDs. So ctr keeps what is worth knowing of an exited detached exec on the container record,
- * one label each (`io.ctr.exec-exit.<exec ID>` = `{"pid":…,"exitStatus":…,"exitedAt":…}`, the newest
- * MAX_EXEC_EXITS), and removes the process itself:
+ * one label each (`io.ctr.exec-exit.<exec ID>` = `{"pid":…,"exitStatus":…,"exitedAt":…,"initPid":…}`, about
+ * the newest MAX_EXEC_EXITS), and removes the process itself:
  *
  * - reapExec (run by the CLI in a detached process after a detached `exec`, or by library users): waits for
  *   the exit, records it, deletes the process, so its ID can be used again at once;
@@ -13,17 +13,22 @@
  * Labels, not extensions: containerd 1.6 can delete one label through Update's `labels.<key>` mask (an empty
  * value), but never an extension key.
  */
-import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
+import type {Process} from '../../gen/containerd/types/task/task'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
-import {requireContainer} from '../containers/containers'
+import {requireContainer, setLabels} from '../containers/containers'
+import {sleep} from '../sleep'
+import {checkExecId} from './exec-spec'
 import {SIGKILL} from './signals'
-import {processStatus} from './status'
+import {type ProcessStatus, processStatus} from './status'
 import {waitContainer} from './wait'
 
 export const EXEC_EXIT_LABEL_PREFIX = 'io.ctr.exec-exit.'
-/** Records kept per container: the newest by exit time. */
+/**
+ * Records kept per container: the newest by exit time. A soft cap: two reapers pruning at the same moment
+ * may leave one more.
+ */
 export const MAX_EXEC_EXITS = 32
 
 export interface ExecExit {
@@ -32,6 +37,8 @@ export interface ExecExit {
   /** 128+N when killed by signal N. */
   exitStatus: number
   exitedAt?: Date
+  /** The PID of the task's init when it ran: a record of an earlier task of the container is not this one's. */
+  initPid?: number
 }
 
 /** The exit records among a container's labels, newest first; malformed ones are skipped. */
@@ -40,21 +47,37 @@ export function execExits(labels: Record<string, string>): ExecExit[] {
   for (const [key, value] of Object.entries(labels)) {
     if (!key.startsWith(EXEC_EXIT_LABEL_PREFIX)) continue
     try {
-      const parsed = JSON.parse(value) as {pid?: unknown; exitStatus?: unknown; exitedAt?: unknown}
+      const parsed = JSON.parse(value) as {pid?: unknown; exitStatus?: unknown; exitedAt?: unknown; initPid?: unknown}
       if (typeof parsed.pid !== 'number' || typeof parsed.exitStatus !== 'number') continue
-      const exitedAt = typeof parsed.exitedAt === 'string' ? new Date(parsed.exitedAt) : undefined
-      exits.push({execId: key.slice(EXEC_EXIT_LABEL_PREFIX.length), pid: parsed.pid, exitStatus: parsed.exitStatus, exitedAt})
+      exits.push({
+        execId: key.slice(EXEC_EXIT_LABEL_PREFIX.length),
+        pid: parsed.pid,
+        exitStatus: parsed.exitStatus,
+        exitedAt: typeof parsed.exitedAt === 'string' ? new Date(parsed.exitedAt) : undefined,
+        initPid: typeof parsed.initPid === 'number' ? parsed.initPid : undefined,
+      })
     } catch {
       // someone else's label of the same shape: not ours to read
     }
   }
-  return exits.sort((a, b) => (b.exitedAt?.getTime() ?? 0) - (a.exitedAt?.getTime() ?? 0))
+  return newestFirst(exits)
+}
+
+const newestFirst = (exits: ExecExit[]) => exits.sort((a, b) => (b.exitedAt?.getTime() ?? 0) - (a.exitedAt?.getTime() ?? 0))
+
+/**
+ * Whether a process has exited. Not from its status alone: in a paused container the shim reports every
+ * process as paused, exited ones too; those have an exit time (a live one's is Go's zero time, before 1970).
+ */
+function hasExited(process: Process): boolean {
+  return processStatus(process.status) === 'stopped' || (process.exitedAt?.getTime() ?? 0) > 0
 }
 
 /**
- * Waits for a started exec process to exit, then records its exit on the container and deletes it. The PID
- * from Tasks.Start guards against deleting a newer process given the same exec ID in the meantime. Ends
- * quietly when the process or container is gone first (deleted by the user, the container removed).
+ * Waits for a started exec process to exit, then deletes it and records its exit on the container. The PID
+ * from Tasks.Start tells this process from a newer one given the same exec ID: a reaper that starts late
+ * (the ID already reused) or finds the process deleted by someone else (`delete --exec-id`, a reuse) ends
+ * quietly, leaving any record to them, as it does when the container goes first.
  */
 export async function reapExec(
   client: ContainerdClient,
@@ -63,13 +86,18 @@ export async function reapExec(
 ): Promise<ExecExit | undefined> {
   const {id, execId, pid} = target
   const tasks = client.service(TasksDefinition)
+  const get = (exec: string) => tasks.get({containerId: id, execId: exec}).then((r) => r.process)
   try {
+    const [before, init] = await Promise.all([get(execId), get('')])
+    if (before?.pid !== pid) return undefined
     await waitContainer(client, id, {execId, signal: options.signal})
-    const {process} = await tasks.get({containerId: id, execId})
-    if (!process || process.pid !== pid || processStatus(process.status) !== 'stopped') return undefined
-    const exit: ExecExit = {execId, pid, exitStatus: process.exitStatus, exitedAt: process.exitedAt}
+    const after = await get(execId)
+    if (after?.pid !== pid || !hasExited(after)) return undefined
+    // Deleted first, recorded after: whoever's DeleteProcess succeeds is the one that reports the exit.
+    const deleted = await tasks.deleteProcess({containerId: id, execId})
+    if (deleted.pid !== pid) return undefined
+    const exit: ExecExit = {execId, pid, exitStatus: deleted.exitStatus, exitedAt: deleted.exitedAt, initPid: init?.pid}
     await recordExecExit(client, id, exit)
-    await tasks.deleteProcess({containerId: id, execId})
     return exit
   } catch (error) {
     if (error instanceof CtrError && error.kind === 'not-found') return undefined
@@ -77,27 +105,67 @@ export async function reapExec(
   }
 }
 
-/** Adds one record, and removes the oldest beyond MAX_EXEC_EXITS (each by its own label key: no lost update). */
+/** Adds one record, ranked with the others: the oldest beyond MAX_EXEC_EXITS go (each its own label key). */
 async function recordExecExit(client: ContainerdClient, id: string, exit: ExecExit): Promise<void> {
-  const containers = client.service(ContainersDefinition)
-  const {container} = await containers.get({id})
-  const key = EXEC_EXIT_LABEL_PREFIX + exit.execId
-  const value = JSON.stringify({pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt?.toISOString()})
-  const dropped = execExits(container?.labels ?? {})
-    .filter((old) => old.execId !== exit.execId)
-    .slice(MAX_EXEC_EXITS - 1)
-    .map((old) => EXEC_EXIT_LABEL_PREFIX + old.execId)
-  await setLabels(client, id, {[key]: value, ...Object.fromEntries(dropped.map((k) => [k, '']))})
-}
-
-/** Sets (or with '' removes) these labels only. */
-async function setLabels(client: ContainerdClient, id: string, labels: Record<string, string>): Promise<void> {
-  await client.service(ContainersDefinition).update({container: {id, labels}, updateMask: Object.keys(labels).map((k) => `labels.${k}`)})
+  const {labels} = await requireContainer(client, id)
+  const ranked = newestFirst([...execExits(labels).filter((old) => old.execId !== exit.execId), exit])
+  const kept = ranked.slice(0, MAX_EXEC_EXITS)
+  const update: Record<string, string> = Object.fromEntries(ranked.slice(MAX_EXEC_EXITS).map((old) => [EXEC_EXIT_LABEL_PREFIX + old.execId, '']))
+  if (kept.includes(exit)) {
+    update[EXEC_EXIT_LABEL_PREFIX + exit.execId] = JSON.stringify({
+      pid: exit.pid,
+      exitStatus: exit.exitStatus,
+      exitedAt: exit.exitedAt?.toISOString(),
+      initPid: exit.initPid,
+    })
+  }
+  if (Object.keys(update).length > 0) await setLabels(client, id, update)
 }
 
 /** Drops the record of `execId` if the container has one (an ID used again starts with a clean slate). */
 export async function forgetExecExit(client: ContainerdClient, id: string, execId: string, labels: Record<string, string>): Promise<void> {
   if (EXEC_EXIT_LABEL_PREFIX + execId in labels) await setLabels(client, id, {[EXEC_EXIT_LABEL_PREFIX + execId]: ''})
+}
+
+/**
+ * What removeExecProcess found: it deleted the process; there was none; another client deleted it as it
+ * went (its reaper); or it is still busy (running, or paused) and was left alone.
+ */
+export type ExecRemoval = {result: 'deleted' | 'absent' | 'deleted-by-another'} | {result: 'busy'; status: ProcessStatus}
+
+/**
+ * The one way ctr deletes an exec process: if it has exited or never started (created); with force, a live
+ * one after SIGKILL and its exit (waitMs, default 10 s). A live process in a paused container cannot take
+ * the signal: refused, as `containers delete` refuses to wait on a frozen task.
+ */
+export async function removeExecProcess(
+  client: ContainerdClient,
+  id: string,
+  execId: string,
+  options: {force?: boolean; waitMs?: number} = {},
+): Promise<ExecRemoval> {
+  const tasks = client.service(TasksDefinition)
+  const process = await tasks
+    .get({containerId: id, execId})
+    .then((r) => r.process)
+    .catch(unlessNotFound)
+  if (!process) return {result: 'absent'}
+  const status = processStatus(process.status)
+  if (!hasExited(process) && status !== 'created') {
+    if (!options.force) return {result: 'busy', status}
+    if (status === 'paused' || status === 'pausing') {
+      throw new CtrError('failed-precondition', `container "${id}" is paused: resume it first (ctr containers resume ${id}), then delete the exec process`)
+    }
+    await tasks.kill({containerId: id, execId, signal: SIGKILL}).catch(unlessNotFound)
+    await tasks.wait({containerId: id, execId}, {timeoutMs: options.waitMs ?? 10_000}).catch(unlessNotFound)
+  }
+  const deleted = await tasks.deleteProcess({containerId: id, execId}).catch(unlessNotFound)
+  return {result: deleted ? 'deleted' : 'deleted-by-another'}
+}
+
+function unlessNotFound(error: unknown): undefined {
+  if (error instanceof CtrError && error.kind === 'not-found') return undefined
+  throw error
 }
 
 export interface DeleteExecResult {
@@ -107,38 +175,33 @@ export interface DeleteExecResult {
   removed: Array<'process' | 'record'>
 }
 
+/** How long deleteExec waits for the record of a reaper that deleted the process just before it did. */
+const REAPER_RECORD_WAIT_MS = 2000
+
 /**
- * `containers delete --exec-id`: removes an exec process (one that exited; a running one only with force,
- * SIGKILL first) and ctr's record of it. Either may be absent; neither is an error naming both.
+ * `containers delete --exec-id`: removes an exec process (one that exited; a running one only with force)
+ * and ctr's record of it. Either may be absent; neither is an error.
  */
 export async function deleteExec(client: ContainerdClient, id: string, execId: string, options: {force?: boolean} = {}): Promise<DeleteExecResult> {
-  const tasks = client.service(TasksDefinition)
-  const {labels} = await requireContainer(client, id)
-  const removed: DeleteExecResult['removed'] = []
-  const process = await tasks
-    .get({containerId: id, execId})
-    .then((r) => r.process)
-    .catch((error) => {
-      if (error instanceof CtrError && error.kind === 'not-found') return undefined
-      throw error
-    })
-  if (process) {
-    const status = processStatus(process.status)
-    if (status !== 'stopped' && status !== 'created') {
-      if (!options.force) {
-        throw new CtrError(
-          'failed-precondition',
-          `exec process "${execId}" in container "${id}" is ${status}: stop it first (ctr containers kill --exec-id ${execId} ${id}) or use --force`,
-        )
-      }
-      await tasks.kill({containerId: id, execId, signal: SIGKILL}).catch(() => undefined)
-      await tasks.wait({containerId: id, execId}, {timeoutMs: 10_000})
-    }
-    await tasks.deleteProcess({containerId: id, execId})
-    removed.push('process')
+  checkExecId(execId)
+  await requireContainer(client, id)
+  const removal = await removeExecProcess(client, id, execId, {force: options.force})
+  if (removal.result === 'busy') {
+    throw new CtrError(
+      'failed-precondition',
+      `container "${id}": exec process "${execId}" is ${removal.status}: stop it first (ctr containers kill --exec-id ${execId} ${id}) or use --force`,
+    )
   }
-  if (EXEC_EXIT_LABEL_PREFIX + execId in labels) {
-    await forgetExecExit(client, id, execId, labels)
+  const key = EXEC_EXIT_LABEL_PREFIX + execId
+  let {labels} = await requireContainer(client, id)
+  // Its reaper got there first: it writes the record right after its DeleteProcess; that goes too.
+  for (const until = Date.now() + REAPER_RECORD_WAIT_MS; removal.result === 'deleted-by-another' && !(key in labels) && Date.now() < until;) {
+    await sleep(50)
+    labels = (await requireContainer(client, id)).labels
+  }
+  const removed: DeleteExecResult['removed'] = removal.result === 'absent' ? [] : ['process']
+  if (key in labels) {
+    await setLabels(client, id, {[key]: ''})
     removed.push('record')
   }
   if (removed.length === 0) throw new CtrError('not-found', `container "${id}" has no exec process "${execId}"`)

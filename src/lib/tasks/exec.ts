@@ -13,10 +13,9 @@ import {cleanUpAfterLostConnection} from './start'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
-import {forgetExecExit} from './exec-exits'
+import {forgetExecExit, removeExecProcess} from './exec-exits'
 import {withContainer} from './processes'
 import {processStartError} from './runtime-errors'
-import {SIGKILL} from './signals'
 import {processStatus} from './status'
 import {NULL_STDIO, type StdioPaths} from './stdio'
 import {resolveUser, type UserSpec} from './users'
@@ -88,8 +87,6 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const resolved = options.user ? await resolveUser(options.user, container?.root?.path, id) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
   await requireRunning(client, id)
-  // An ID used again: its old exit record (exec-exits.ts) would describe another process.
-  if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels)
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
   let created = false
@@ -109,14 +106,20 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
     }
     await tasks.exec(request).catch(async (error) => {
+      if (!(error instanceof CtrError && error.kind === 'already-exists')) throw execError(error, id, execId)
       // The ID is held by a process that exited and was never deleted (Go ctr's detached execs, ours before
       // reapExec got to it): it is done with, so the ID is free to use again.
-      if (!(error instanceof CtrError && error.kind === 'already-exists' && (await deleteIfExited(client, id, execId)))) throw execError(error, id, execId)
+      const removal = await removeExecProcess(client, id, execId)
+      if (removal.result === 'busy') {
+        throw new CtrError('already-exists', `container "${id}" already has a ${removal.status} exec process "${execId}"`, {cause: error})
+      }
       await tasks.exec(request).catch((again) => {
         throw execError(again, id, execId)
       })
     })
     created = true
+    // An ID used again: its old exit record (exec-exits.ts) would describe another process.
+    if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels).catch(() => undefined)
     forgetExec = trackInFlight(`exec "${execId}" in container "${id}"`)
     if (io) {
       const waitSignal = hooks.signal ? AbortSignal.any([hooks.signal, waitAbort.signal]) : waitAbort.signal
@@ -138,13 +141,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     const outcome = await exitOrEnd(exited, io, (signal) => tasks.kill({containerId: id, execId, signal})).catch(async (error) => {
       if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
       throw await cleanUpAfterLostConnection(client, error, `exec "${execId}" in container "${id}"`, async (c) => {
-        const t = c.service(TasksDefinition)
-        await t.kill({containerId: id, execId, signal: SIGKILL}).catch((e) => {
-          if (!(e instanceof CtrError && e.kind === 'not-found')) throw e
-        })
-        await t.deleteProcess({containerId: id, execId}).catch((e) => {
-          if (!(e instanceof CtrError && (e.kind === 'not-found' || e.kind === 'failed-precondition'))) throw e
-        })
+        await removeExecProcess(c, id, execId, {force: true})
       })
     })
     // stdout broke or the terminal hung up: the process was told; `finally` kills what is left and deletes it.
@@ -173,12 +170,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
  */
 async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal): Promise<void> {
   await withCleanupClient(client, signal, async (cleanup) => {
-    const tasks = cleanup.service(TasksDefinition)
-    if (mayRun) {
-      await tasks.kill({containerId: id, execId, signal: SIGKILL}).catch(() => undefined)
-      await tasks.wait({containerId: id, execId}, {timeoutMs: 5000}).catch(() => undefined)
-    }
-    await tasks.deleteProcess({containerId: id, execId}).catch(() => undefined)
+    await removeExecProcess(cleanup, id, execId, {force: mayRun, waitMs: 5000}).catch(() => undefined)
   })
 }
 
@@ -201,23 +193,6 @@ async function containerRecord(
   }
 }
 
-/**
- * Deletes the exec process `execId` if it has exited: true when the ID is free now (its reaper may have
- * deleted it meanwhile: not-found is as good), false while it still runs.
- */
-async function deleteIfExited(client: ContainerdClient, id: string, execId: string): Promise<boolean> {
-  const tasks = client.service(TasksDefinition)
-  const gone = (error: unknown) => {
-    if (error instanceof CtrError && error.kind === 'not-found') return undefined
-    throw error
-  }
-  const existing = await tasks.get({containerId: id, execId}).catch(gone)
-  if (!existing) return true
-  if (processStatus(existing.process?.status) !== 'stopped') return false
-  await tasks.deleteProcess({containerId: id, execId}).catch(gone)
-  return true
-}
-
 async function requireRunning(client: ContainerdClient, id: string): Promise<void> {
   const task = await client
     .service(TasksDefinition)
@@ -234,7 +209,7 @@ async function requireRunning(client: ContainerdClient, id: string): Promise<voi
 
 function execError(error: unknown, id: string, execId: string): unknown {
   if (error instanceof CtrError && error.kind === 'already-exists') {
-    return new CtrError('already-exists', `container "${id}" already has a running exec process "${execId}"`, {cause: error})
+    return new CtrError('already-exists', `container "${id}" already has an exec process "${execId}"`, {cause: error})
   }
   return withContainer(error, id)
 }

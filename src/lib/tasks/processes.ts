@@ -158,8 +158,9 @@ export async function listProcesses(client: ContainerdClient, id: string, option
   }
   const running = new Set(live.map((p) => p.execId))
   for (const exit of execExits(labels)) {
-    if (!running.has(exit.execId))
-      exited.push({pid: exit.pid, execId: exit.execId, init: false, status: 'stopped', exitStatus: exit.exitStatus, exitedAt: exit.exitedAt})
+    // Records of an earlier task of this container (started again since) are not this task's processes.
+    if (running.has(exit.execId) || (exit.initPid !== undefined && exit.initPid !== initProcess?.pid)) continue
+    exited.push({pid: exit.pid, execId: exit.execId, init: false, status: 'stopped', exitStatus: exit.exitStatus, exitedAt: exit.exitedAt})
   }
   return [...live, ...exited]
 }

@@ -14,7 +14,7 @@ import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
 import {defaultSpec, imageCommand, imageConfig, imageParent, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
 import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
 import type {Mount} from '../../gen/containerd/types/mount'
-import {EXIT_STATUS_LABEL} from '../containers/containers'
+import {EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
 import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
@@ -285,10 +285,7 @@ async function deleteStarted(client: ContainerdClient, id: string, started: Star
 }
 
 async function markExited(client: ContainerdClient, id: string, exitStatus: number): Promise<void> {
-  await client
-    .service(ContainersDefinition)
-    .update({container: {id, labels: {[EXIT_STATUS_LABEL]: String(exitStatus)}}, updateMask: [`labels.${EXIT_STATUS_LABEL}`]})
-    .catch(() => undefined) // best effort: the listing then says created
+  await setLabels(client, id, {[EXIT_STATUS_LABEL]: String(exitStatus)}).catch(() => undefined) // best effort: the listing then says created
 }
 
 /**
