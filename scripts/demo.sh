@@ -27,7 +27,10 @@ step version
 step containers start demo "$bundle"
 step containers
 step containers exec --id demo --attach -- sh -c 'echo hello from $(hostname), pid $$'
+step containers exec --id demo --exec-id job -- sh -c 'sleep 0.5; exit 3'
 step containers ps demo
+sleep 1 # job exits; ctr removes it from containerd and keeps its exit status
+step containers ps --all demo
 step containers stats --no-stream demo
 step checkpoints create demo first || echo "(exit code $?: a checkpoint needs a criu that can dump on this kernel; demo keeps running)"
 step checkpoints demo

@@ -170,7 +170,13 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
  */
 async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal): Promise<void> {
   await withCleanupClient(client, signal, async (cleanup) => {
-    await removeExecProcess(cleanup, id, execId, {force: mayRun, waitMs: 5000}).catch(() => undefined)
+    // Exited or never started: straight to DeleteProcess (one call on every attached exec's way out).
+    if (mayRun) await removeExecProcess(cleanup, id, execId, {force: true, waitMs: 5000}).catch(() => undefined)
+    else
+      await cleanup
+        .service(TasksDefinition)
+        .deleteProcess({containerId: id, execId})
+        .catch(() => undefined)
   })
 }
 
