@@ -166,6 +166,32 @@ describe('images pull', () => {
     }
   }, 60_000)
 
+  it('applies each layer as soon as it is in: layer 1 unpacked while the big layer 2 still downloads (library)', async () => {
+    type Library = typeof import('../../src/index')
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lib = require(join(__dirname, '..', '..', 'dist', 'index.js')) as Library
+    const ns = f.namespace('overlap')
+    const client = new lib.ContainerdClient({address: f.address, namespace: ns})
+    const events: string[] = []
+    try {
+      const pulled = await lib.pullImage(client, {
+        ref: `${registry.host}/test/big:1`,
+        plainHttp: true,
+        maxConcurrentDownloads: 1,
+        onProgress: (e) => {
+          if (e.phase === 'unpack') events.push(`unpack ${e.layer}`)
+          else if (e.phase === 'blob' && e.kind === 'layer' && e.state === 'done') events.push(`fetched ${e.size > 10 * 1024 * 1024 ? 'big' : 'small'}`)
+        },
+      })
+      expect(pulled.unpacked?.applied).toBe(2)
+    } finally {
+      client.close()
+    }
+    // 'unpack 1' is reported once layer 0 is applied, before layer 1 is awaited: before the big one is in
+    expect([...events].sort()).toEqual(['fetched big', 'fetched small', 'unpack 0', 'unpack 1', 'unpack 2'])
+    expect(events.indexOf('unpack 1'), events.join(', ')).toBeLessThan(events.indexOf('fetched big'))
+  }, 120_000)
+
   it('the registry dying mid-layer: one line, nothing left; a retry after it is back works', async () => {
     const ns = f.namespace('dies')
     const child = f.spawn(ns, ['images', 'pull', '--plain-http', '--max-concurrent-downloads', '1', `${registry.host}/test/big:1`])

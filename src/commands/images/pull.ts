@@ -15,7 +15,7 @@ export default class ImagesPull extends BaseCommand<typeof ImagesPull> {
   }
   static description = `Pull an image from a registry
 
-Fetches the image's manifest (or index, choosing this machine's platform, --platform's, or every one with --all-platforms), its config and layers into containerd's content store, digests checked; layers come --max-concurrent-downloads at a time, and blobs containerd has are not fetched again. Then the image is unpacked into the snapshotter (unless --no-unpack) and its record created or updated. Prints the image's name.
+Fetches the image's manifest (or index, choosing this machine's platform, --platform's, or every one with --all-platforms), its config and layers into containerd's content store, digests checked; layers come --max-concurrent-downloads at a time, and blobs containerd has are not fetched again. Each layer is unpacked into the snapshotter (unless --no-unpack) as soon as it and those below it are in, while the others download; then the image record is created or updated. Prints the image's name.
 
 Everything is written under a lease: a pull that fails or is interrupted leaves no image and nothing containerd's garbage collector keeps.
 

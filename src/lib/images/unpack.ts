@@ -41,6 +41,11 @@ export interface UnpackOptions {
   /** Lease metadata and abort signal. */
   call: CallOptions
   onLayer?: (done: number, total: number) => void
+  /**
+   * Resolves once the layer blob with this digest is in the content store (a pull's download): each layer is
+   * applied as soon as it and those below it are in. Default: all are in already (an import).
+   */
+  ready?: (digest: string) => Promise<void>
 }
 
 export interface UnpackResult {
@@ -68,6 +73,7 @@ export async function unpackLayers(
     options.onLayer?.(i, chain.length)
     if (await snapshotExists(client, snapshotter, chain[i], call)) continue
     const layer = image.layers[i]
+    await options.ready?.(layer.digest)
     const parent = i === 0 ? '' : chain[i - 1]
     let key = extractKey(chain[i])
     let mounts
@@ -127,7 +133,7 @@ export async function unpackImages(
   resolved: readonly Resolved[],
   blobs: ImageBlobs,
   matcher: PlatformMatcher,
-  options: {snapshotter: string; call: CallOptions; onLayer?: (image: string, done: number, total: number) => void},
+  options: {snapshotter: string; call: CallOptions; onLayer?: (image: string, done: number, total: number) => void; ready?: UnpackOptions['ready']},
 ): Promise<Array<(UnpackResult & {platform: string}) | undefined>> {
   const done = new Map<string, UnpackResult & {platform: string}>()
   const results: Array<(UnpackResult & {platform: string}) | undefined> = []
@@ -144,7 +150,7 @@ export async function unpackImages(
       const unpacked = await unpackLayers(
         client,
         {name, layers: best.manifest.layers, diffIds: config.rootfs?.diff_ids ?? [], config: best.manifest.config},
-        {snapshotter: options.snapshotter, call: options.call, onLayer: (layer, layers) => options.onLayer?.(name, layer, layers)},
+        {snapshotter: options.snapshotter, call: options.call, ready: options.ready, onLayer: (layer, layers) => options.onLayer?.(name, layer, layers)},
       )
       result = {...unpacked, platform: formatPlatform(best.platform)}
       done.set(best.descriptor.digest, result)

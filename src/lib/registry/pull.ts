@@ -107,7 +107,29 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     for (const m of resolved.manifests) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
     for (const layer of layers.values())
       options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
-    await pool([...layers.values()], concurrency, signal, (layer) => blobs.fetchBlob(layer, 'layer', options.onProgress))
+    // The unpack runs beside the downloads, applying each layer once it and those below it are in, as
+    // containerd 1.6's own client does (its unpacker): the daemon's Diff.Apply overlaps the next download.
+    const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
+    const fetching = pool([...layers.values()], concurrency, signal, async (layer) => {
+      await blobs.fetchBlob(layer, 'layer', options.onProgress)
+      landed.get(layer.digest)!.resolve()
+    }).finally(() => {
+      // A failed or interrupted pull: the layers that never came must not keep the unpack waiting.
+      for (const layer of landed.values()) layer.reject(new CtrError('cancelled', 'the pull stopped before this layer was fetched'))
+    })
+    const unpacking =
+      options.unpack === false
+        ? Promise.resolve(undefined)
+        : unpackImages(client, [resolved], blobs, unpackMatcher, {
+            snapshotter: options.snapshotter || DEFAULT_SNAPSHOTTER,
+            call,
+            ready: (digest) => landed.get(digest)?.promise ?? Promise.resolve(),
+            onLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
+          }).then(([result]) => result)
+    // Both settle before anything is rolled back: nothing may still write under the lease then.
+    const [fetched, unpacked] = await Promise.allSettled([fetching, unpacking])
+    if (fetched.status === 'rejected') throw fetched.reason
+    if (unpacked.status === 'rejected') throw unpacked.reason
 
     // Go's key has the host without its port (distribution.source.127.0.0.1).
     const source = {[`${DISTRIBUTION_SOURCE_LABEL}${ref.domain.replace(/:\d+$/, '')}`]: ref.repository}
@@ -120,14 +142,7 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
       created: false,
       fetched: blobs.fetched,
       blobs: blobs.written.size,
-    }
-    if (options.unpack !== false) {
-      const [result] = await unpackImages(client, [resolved], blobs, unpackMatcher, {
-        snapshotter: options.snapshotter || DEFAULT_SNAPSHOTTER,
-        call,
-        onLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
-      })
-      image.unpacked = result
+      ...(unpacked.value ? {unpacked: unpacked.value} : {}),
     }
     signal?.throwIfAborted()
     await saveImageRecords(client, [image], changed, signal)
@@ -262,6 +277,15 @@ class RegistryBlobs implements ImageBlobs {
 }
 
 /** Runs `work` on every item, at most `limit` at once; the first failure stops the rest. */
+/** A promise with its resolve and reject, observed (an unawaited rejection is not an error here). */
+function settleable(): {promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void} {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+  promise.catch(() => undefined)
+  return {promise, resolve, reject}
+}
+
 export async function pool<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   let failed: unknown
