@@ -49,6 +49,16 @@ beforeAll(async () => {
   big = join(f.dir, 'big.tar')
   await writeOciArchive(big, [{image: bigImage, name: 'x'}])
   await registry.put(big, 'test/big:1')
+  // Another of the same shape, for the unpack-while-downloading test: no other test's pull may hold its blobs
+  // (a blob in any namespace is not downloaded again).
+  const overlapImage = await buildImage({
+    layers: [filesLayer({'small.txt': 'small\n'}), filesLayer({'big.bin': randomBytes(24 * 1024 * 1024)})],
+    gzip: true,
+    config: {Cmd: ['true']},
+  })
+  const overlap = join(f.dir, 'overlap.tar')
+  await writeOciArchive(overlap, [{image: overlapImage, name: 'x'}])
+  await registry.put(overlap, 'test/overlap:1')
 }, 120_000)
 
 afterAll(async () => {
@@ -166,6 +176,24 @@ describe('images pull', () => {
     }
   }, 60_000)
 
+  it("a blob another namespace holds is not downloaded again (containerd's shared content), only committed here", async () => {
+    const [first, second] = [f.namespace('shared-a'), f.namespace('shared-b')]
+    const ref = `${registry.host}/test/busybox:1`
+    expect((await f.cli(first, ['images', 'pull', '--plain-http', ref])).code).toBe(0)
+    const again = await f.cli(second, ['images', 'pull', '--plain-http', '--json', ref])
+    expect(again.code, again.stderr).toBe(0)
+    const json = JSON.parse(again.stdout) as {fetched: {blobs: number; bytes: number}; blobs: number; unpacked: {applied: number}}
+    expect(json.fetched.blobs).toBe(1) // the manifest the tag names, to resolve it; no layer, no config
+    expect(json.fetched.bytes).toBeLessThan(4096)
+    expect(json.unpacked.applied).toBe(2)
+    // the second namespace's records are whole: labels as in the first, and the image runs after the first is gone
+    const labels = async (ns: string) => (await f.rows(ns, ['content', 'ls'])).map((r) => [r[0], (r.at(-1) ?? '').split(',').sort().join(',')]).sort()
+    expect(await labels(second)).toEqual(await labels(first))
+    expect((await f.go(first, ['images', 'rm', '--sync', ref])).code).toBe(0)
+    const run = await f.go(second, ['run', '--rm', '--fifo-dir', join(f.dir, 'fifo'), ref, 'shared-run'])
+    expect(run.stdout, run.stderr).toBe('hello from the registry\n')
+  }, 120_000)
+
   it('applies each layer as soon as it is in: layer 1 unpacked while the big layer 2 still downloads (library)', async () => {
     type Library = typeof import('../../src/index')
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -175,7 +203,7 @@ describe('images pull', () => {
     const events: string[] = []
     try {
       const pulled = await lib.pullImage(client, {
-        ref: `${registry.host}/test/big:1`,
+        ref: `${registry.host}/test/overlap:1`,
         plainHttp: true,
         maxConcurrentDownloads: 1,
         onProgress: (e) => {

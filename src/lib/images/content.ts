@@ -109,9 +109,13 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   }
 
   // The request stream waits for the STAT answer before it reads any data, so a blob the store has is
-  // never half sent; and it stops (without COMMIT) when the data does not match `expected`.
-  let statAnswered!: (proceed: boolean) => void
-  const statDone = new Promise<boolean>((resolve) => (statAnswered = resolve))
+  // never half sent; and it stops (without COMMIT) when the data does not match `expected`. 'shared': the
+  // blob is in the store under another namespace (containerd's default "shared" content policy): STAT says
+  // it is all there (offset = size), and a COMMIT alone adds it to this namespace, as Go's fetch handler
+  // does. Writing it instead would make containerd copy the blob first, then take all of ours.
+  let statAnswered!: (proceed: 'write' | 'shared' | false) => void
+  const statDone = new Promise<'write' | 'shared' | false>((resolve) => (statAnswered = resolve))
+  let shared = false
   let mismatch: CtrError | undefined
   let sent = 0
   let acked = 0
@@ -120,7 +124,15 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   let committedDigest: string | undefined
   async function* requests() {
     yield {action: WriteAction.STAT, ref: options.ref, total: BigInt(options.size), expected: options.expected ?? ''}
-    if (!(await statDone)) return
+    const proceed = await statDone
+    if (!proceed) return
+    if (proceed === 'shared') {
+      shared = true
+      committedDigest = options.expected
+      const size = BigInt(options.size)
+      yield {action: WriteAction.COMMIT, ref: options.ref, offset: size, total: size, expected: options.expected!, labels: options.labels ?? {}}
+      return
+    }
     for await (const chunk of coalesce(options.data)) {
       observe(chunk)
       yield {action: WriteAction.WRITE, ref: options.ref, offset: BigInt(sent), data: chunk}
@@ -148,7 +160,7 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
       if (first) {
         first = false
         // A ref left over by an earlier, interrupted run starts again from 0 (WRITE at offset 0 truncates).
-        statAnswered(true)
+        statAnswered(options.expected && options.size > 0 && Number(response.offset) === options.size ? 'shared' : 'write')
         continue
       }
       if (response.action === WriteAction.COMMIT) {
@@ -171,6 +183,10 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     }
   }
   if (mismatch) throw mismatch
+  if (shared) {
+    if (!committed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
+    existed = true
+  }
   if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {
     return {digest: options.expected, size: options.size, existed: true, head, bytes: undefined}
   }
