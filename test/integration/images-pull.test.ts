@@ -194,6 +194,35 @@ describe('images pull', () => {
     expect(run.stdout, run.stderr).toBe('hello from the registry\n')
   }, 120_000)
 
+  it('two pulls at once into a namespace, of an image another namespace holds: both succeed, the image is whole', async () => {
+    const ns = f.namespace('shared-twice')
+    const ref = `${registry.host}/test/busybox:1`
+    const both = await Promise.all([1, 2].map(() => f.cli(ns, ['images', 'pull', '--plain-http', ref])))
+    for (const r of both) expect(r.code, r.stderr).toBe(0)
+    await f.gc()
+    const run = await f.go(ns, ['run', '--rm', '--fifo-dir', join(f.dir, 'fifo'), ref, 'shared-twice-run'])
+    expect(run.stdout, run.stderr).toBe('hello from the registry\n')
+    expect((await f.state(ns)).leases).toEqual([])
+  }, 120_000)
+
+  it('an unknown snapshotter stops the pull (the unpack failing stops the downloads): one line, nothing left', async () => {
+    const ns = f.namespace('bad-snapshotter')
+    const result = await f.cli(ns, [
+      'images',
+      'pull',
+      '--plain-http',
+      '--max-concurrent-downloads',
+      '1',
+      '--snapshotter',
+      'nosuch',
+      `${registry.host}/test/overlap:1`,
+    ])
+    expect(result.code).toBe(125)
+    expect(result.stderr).toMatch(/^ctr: snapshotter "nosuch" is not loaded by this containerd\n$/)
+    await f.gc()
+    expect(await f.state(ns)).toEqual(EMPTY_STATE)
+  }, 120_000)
+
   it('applies each layer as soon as it is in: layer 1 unpacked while the big layer 2 still downloads (library)', async () => {
     type Library = typeof import('../../src/index')
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -215,9 +244,10 @@ describe('images pull', () => {
     } finally {
       client.close()
     }
-    // 'unpack 1' is reported once layer 0 is applied, before layer 1 is awaited: before the big one is in
+    // 'unpack i' is reported when layer i is in and being applied: layer 0 before the big layer is in
     expect([...events].sort()).toEqual(['fetched big', 'fetched small', 'unpack 0', 'unpack 1', 'unpack 2'])
-    expect(events.indexOf('unpack 1'), events.join(', ')).toBeLessThan(events.indexOf('fetched big'))
+    expect(events.indexOf('unpack 0'), events.join(', ')).toBeLessThan(events.indexOf('fetched big'))
+    expect(events.indexOf('fetched small')).toBeLessThan(events.indexOf('unpack 0'))
   }, 120_000)
 
   it('the registry dying mid-layer: one line, nothing left; a retry after it is back works', async () => {

@@ -11,6 +11,7 @@
  * checked as responses come), so a blob streams at the socket's pace rather than one round trip a chunk.
  */
 import {ContentDefinition, WriteAction} from '../../gen/containerd/services/content/v1/content'
+import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {sha256Hash} from './digest'
@@ -42,6 +43,11 @@ export interface WriteBlobOptions {
   labels?: Record<string, string>
   /** Lease metadata and abort signal for the call. */
   call: CallOptions
+  /**
+   * The lease in `call`: when the store's copy is found only at COMMIT (ALREADY_EXISTS there, e.g. another
+   * writer committed it meanwhile, or no digest was known up front), the write has not leased it: it is added.
+   */
+  leaseId?: string
   /** Bytes read so far from `data` (for progress). */
   onBytes?: (n: number) => void
   /**
@@ -160,7 +166,10 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
       if (first) {
         first = false
         // A ref left over by an earlier, interrupted run starts again from 0 (WRITE at offset 0 truncates).
-        statAnswered(options.expected && options.size > 0 && Number(response.offset) === options.size ? 'shared' : 'write')
+        // offset = size with the expected digest: another namespace's blob (a leftover ingest of this ref with
+        // the right bytes would also do, and is as good).
+        const whole = Number(response.offset) === options.size && response.digest === options.expected
+        statAnswered(options.expected && options.size > 0 && whole ? 'shared' : 'write')
         continue
       }
       if (response.action === WriteAction.COMMIT) {
@@ -176,15 +185,21 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     statAnswered(false)
     if (error instanceof CtrError && error.kind === 'already-exists') {
       // At STAT: the store has the expected digest (now under our lease). At COMMIT (no expected digest
-      // known up front, Docker archives): the same content is there already.
+      // known up front, Docker archives; or another writer committed it first): the same content is there
+      // already, and not under our lease: it is added, as Go's fetch handler ignores this error.
       existed = true
+      if (!first && options.leaseId) {
+        const digest = committedDigest ?? options.expected
+        if (digest)
+          await client.service(LeasesDefinition).addResource({id: options.leaseId, resource: {id: digest, type: 'content'}}, {signal: options.call.signal})
+      }
     } else {
       throw error
     }
   }
   if (mismatch) throw mismatch
   if (shared) {
-    if (!committed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
+    if (!committed && !existed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
     existed = true
   }
   if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {

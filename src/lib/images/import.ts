@@ -20,7 +20,6 @@ import {posix} from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
-import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
@@ -207,11 +206,14 @@ async function readAll(
       const m = BLOB_PATH.exec(name)
       if (m && m[1] !== 'sha256') throw usageError(`${what}: digest algorithm ${m[1]} is not supported (sha256 only)`)
       const expected = m ? `sha256:${m[2]}` : undefined
-      const blob = await writeBlob(client, what, {ref: `${options.leaseId}-${n++}`, expected, size: entry.size, data: entry.data, call: options.call})
-      if (blob.existed && !expected) {
-        // Found by digest at COMMIT: the store's copy was not leased by the write, so lease it now.
-        await client.service(LeasesDefinition).addResource({id: options.leaseId, resource: {id: blob.digest, type: 'content'}}, {signal: options.signal})
-      }
+      const blob = await writeBlob(client, what, {
+        ref: `${options.leaseId}-${n++}`,
+        expected,
+        size: entry.size,
+        data: entry.data,
+        call: options.call,
+        leaseId: options.leaseId,
+      })
       contents.files.set(name, blob)
       contents.byDigest.set(blob.digest, blob)
     }
@@ -276,6 +278,7 @@ async function writeMade(client: ContainerdClient, store: BlobSource, blob: Made
     size: blob.descriptor.size,
     data: data(),
     call,
+    leaseId,
   })
 }
 

@@ -70,10 +70,12 @@ export async function unpackLayers(
   const chain = chainIds(image.diffIds)
   let applied = 0
   for (let i = 0; i < chain.length; i++) {
-    options.onLayer?.(i, chain.length)
-    if (await snapshotExists(client, snapshotter, chain[i], call)) continue
     const layer = image.layers[i]
-    await options.ready?.(layer.digest)
+    const exists = await snapshotExists(client, snapshotter, chain[i], call)
+    // A pull's layer may still be downloading: "unpacking layer i" only once it is in.
+    if (!exists) await options.ready?.(layer.digest)
+    options.onLayer?.(i, chain.length)
+    if (exists) continue
     const parent = i === 0 ? '' : chain[i - 1]
     let key = extractKey(chain[i])
     let mounts
@@ -138,7 +140,7 @@ export async function unpackImages(
   const done = new Map<string, UnpackResult & {platform: string}>()
   const results: Array<(UnpackResult & {platform: string}) | undefined> = []
   for (const r of resolved) {
-    const best = r.manifests.filter((m) => matcher.match(m.platform)).sort((a, b) => matcher.rank(a.platform) - matcher.rank(b.platform))[0]
+    const best = bestManifest(r, matcher)
     if (!best) {
       results.push(undefined)
       continue
@@ -158,6 +160,11 @@ export async function unpackImages(
     results.push(result)
   }
   return results
+}
+
+/** The manifest of a resolved image that `matcher` ranks best (the one unpacked), if any matches. */
+export function bestManifest(resolved: Resolved, matcher: PlatformMatcher): Resolved['manifests'][number] | undefined {
+  return resolved.manifests.filter((m) => matcher.match(m.platform)).sort((a, b) => matcher.rank(a.platform) - matcher.rank(b.platform))[0]
 }
 
 async function snapshotExists(client: ContainerdClient, snapshotter: string, key: string, call: CallOptions): Promise<boolean> {

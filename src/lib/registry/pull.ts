@@ -22,7 +22,7 @@ import {isIndexType, isManifestType, MEDIA_TYPE} from '../images/media-types'
 import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../images/platform'
 import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from '../images/records'
 import {type ImageBlobs, resolveImage} from '../images/resolve'
-import {DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from '../images/unpack'
+import {bestManifest, DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from '../images/unpack'
 import type {Credentials} from './auth'
 import {RegistryClient} from './client'
 import {parseReference} from './reference'
@@ -102,19 +102,33 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     const labels = new Map<string, Record<string, string>>()
     const resolved = await resolveImage(blobs, {name: ref.name, target: target.descriptor}, fetchMatcher, labels)
 
-    // Layers (configs are in already: the walk read them), each once, N at a time.
+    // Layers (configs are in already: the walk read them), each once, N at a time; those the unpack needs
+    // first (its manifest's, bottom up), so the unpack can start early also with --all-platforms.
     const layers = new Map<string, Descriptor>()
-    for (const m of resolved.manifests) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
+    const unpackFirst = options.unpack === false ? undefined : bestManifest(resolved, unpackMatcher)
+    for (const m of [...(unpackFirst ? [unpackFirst] : []), ...resolved.manifests]) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
     for (const layer of layers.values())
       options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
     // The unpack runs beside the downloads, applying each layer once it and those below it are in, as
     // containerd 1.6's own client does (its unpacker): the daemon's Diff.Apply overlaps the next download.
+    // The first failure on either side stops the other (no new download, no further layer applied), and is
+    // the one reported, once both have settled: nothing may still write under the lease at the roll-back.
+    let failure: {error: unknown} | undefined
+    const stop = new AbortController()
+    const fail = (error: unknown) => {
+      failure ??= {error}
+      stop.abort()
+      for (const layer of landed.values()) layer.reject(error)
+    }
     const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
-    const fetching = pool([...layers.values()], concurrency, signal, async (layer) => {
-      await blobs.fetchBlob(layer, 'layer', options.onProgress)
+    const fetching = pool([...layers.values()], concurrency, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, async (layer) => {
+      await blobs.fetchBlob(layer, 'layer', options.onProgress).catch((error) => {
+        fail(error)
+        throw error
+      })
       landed.get(layer.digest)!.resolve()
     }).finally(() => {
-      // A failed or interrupted pull: the layers that never came must not keep the unpack waiting.
+      // Interrupted between downloads: the layers that never came must not keep the unpack waiting.
       for (const layer of landed.values()) layer.reject(new CtrError('cancelled', 'the pull stopped before this layer was fetched'))
     })
     const unpacking =
@@ -123,11 +137,17 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
         : unpackImages(client, [resolved], blobs, unpackMatcher, {
             snapshotter: options.snapshotter || DEFAULT_SNAPSHOTTER,
             call,
-            ready: (digest) => landed.get(digest)?.promise ?? Promise.resolve(),
+            ready: (digest) => (failure ? Promise.reject(failure.error) : (landed.get(digest)?.promise ?? Promise.resolve())),
             onLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
-          }).then(([result]) => result)
-    // Both settle before anything is rolled back: nothing may still write under the lease then.
+          }).then(
+            ([result]) => result,
+            (error) => {
+              fail(error)
+              throw error
+            },
+          )
     const [fetched, unpacked] = await Promise.allSettled([fetching, unpacking])
+    if (failure) throw failure.error
     if (fetched.status === 'rejected') throw fetched.reason
     if (unpacked.status === 'rejected') throw unpacked.reason
 
@@ -269,6 +289,7 @@ class RegistryBlobs implements ImageBlobs {
       size: d.size,
       data: data(),
       call: this.call,
+      leaseId: this.leaseId,
       skipExisting: true,
     })
     this.written.add(d.digest)
@@ -276,7 +297,6 @@ class RegistryBlobs implements ImageBlobs {
   }
 }
 
-/** Runs `work` on every item, at most `limit` at once; the first failure stops the rest. */
 /** A promise with its resolve and reject, observed (an unawaited rejection is not an error here). */
 function settleable(): {promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void} {
   let resolve!: () => void
@@ -286,6 +306,7 @@ function settleable(): {promise: Promise<void>; resolve: () => void; reject: (er
   return {promise, resolve, reject}
 }
 
+/** Runs `work` on every item, at most `limit` at once; the first failure stops the rest. */
 export async function pool<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   let failed: unknown
