@@ -28,20 +28,31 @@ export async function saveImageRecords(
   const images = client.service(ImagesDefinition)
   for (const item of items) {
     const target = {mediaType: item.target.mediaType, digest: item.target.digest, size: BigInt(item.target.size), annotations: item.target.annotations ?? {}}
-    const previous = await images.get({name: item.name}, {signal}).then(
-      (r) => r.image,
-      (error) => {
-        if (error instanceof CtrError && error.kind === 'not-found') return undefined
-        throw error
-      },
-    )
-    if (previous) {
-      changed.push({name: item.name, previous})
-      await images.update({image: {name: item.name, labels: previous.labels, target}, updateMask: ['target']}, {signal})
-    } else {
-      changed.push({name: item.name})
-      await images.create({image: {name: item.name, target}}, {signal})
-      item.created = true
+    // Twice at most: a record another pull or import creates between our Get and our Create is updated, as
+    // Go's client does (never deleted by our roll-back: it was not ours).
+    for (let attempt = 0; ; attempt++) {
+      const previous = await images.get({name: item.name}, {signal}).then(
+        (r) => r.image,
+        (error) => {
+          if (error instanceof CtrError && error.kind === 'not-found') return undefined
+          throw error
+        },
+      )
+      if (previous) {
+        changed.push({name: item.name, previous})
+        await images.update({image: {name: item.name, labels: previous.labels, target}, updateMask: ['target']}, {signal})
+        break
+      }
+      const entry: ChangedRecord = {name: item.name}
+      changed.push(entry)
+      try {
+        await images.create({image: {name: item.name, target}}, {signal})
+        item.created = true
+        break
+      } catch (error) {
+        if (!(error instanceof CtrError && error.kind === 'already-exists') || attempt > 0) throw error
+        changed.splice(changed.indexOf(entry), 1)
+      }
     }
   }
 }
