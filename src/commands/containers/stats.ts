@@ -73,11 +73,14 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
     const onOutage = flags['no-stream'] ? undefined : reportOutage
     for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal, onOutage})) {
       last = round
-      rows.fit(round)
-      if (flags.json) for (const stats of round) writeJsonLine(stats)
-      else if (block) block.render(rows.lines(round, {maxWidth: block.width}))
-      else if (round.length === 0) rows.header()
-      else for (const stats of round) rows.row(stats)
+      if (flags.json) {
+        for (const stats of round) writeJsonLine(stats)
+      } else {
+        rows.fit(round)
+        if (block) block.render(rows.lines(round, {maxWidth: block.width}))
+        else if (round.length === 0) rows.header()
+        else for (const stats of round) rows.row(stats)
+      }
       if (flags['no-stream']) break
     }
     return last

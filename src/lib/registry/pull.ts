@@ -113,6 +113,7 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     // containerd 1.6's own client does (its unpacker): the daemon's Diff.Apply overlaps the next download.
     // The first failure on either side stops the other (no new download, no further layer applied), and is
     // the one reported, once both have settled: nothing may still write under the lease at the roll-back.
+    const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
     let failure: {error: unknown} | undefined
     const stop = new AbortController()
     const fail = (error: unknown) => {
@@ -120,7 +121,6 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
       stop.abort()
       for (const layer of landed.values()) layer.reject(error)
     }
-    const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
     const fetching = pool([...layers.values()], concurrency, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, async (layer) => {
       await blobs.fetchBlob(layer, 'layer', options.onProgress).catch((error) => {
         fail(error)

@@ -122,9 +122,11 @@ async function recordExecExit(client: ContainerdClient, id: string, exit: ExecEx
   if (Object.keys(update).length > 0) await setLabels(client, id, update)
 }
 
-/** Drops the record of `execId` if the container has one (an ID used again starts with a clean slate). */
-export async function forgetExecExit(client: ContainerdClient, id: string, execId: string, labels: Record<string, string>): Promise<void> {
-  if (EXEC_EXIT_LABEL_PREFIX + execId in labels) await setLabels(client, id, {[EXEC_EXIT_LABEL_PREFIX + execId]: ''})
+/** Drops the record of `execId` if the container's `labels` have one; true if they had. */
+export async function forgetExecExit(client: ContainerdClient, id: string, execId: string, labels: Record<string, string>): Promise<boolean> {
+  if (!(EXEC_EXIT_LABEL_PREFIX + execId in labels)) return false
+  await setLabels(client, id, {[EXEC_EXIT_LABEL_PREFIX + execId]: ''})
+  return true
 }
 
 /**
@@ -200,10 +202,7 @@ export async function deleteExec(client: ContainerdClient, id: string, execId: s
     labels = (await requireContainer(client, id)).labels
   }
   const removed: DeleteExecResult['removed'] = removal.result === 'absent' ? [] : ['process']
-  if (key in labels) {
-    await setLabels(client, id, {[key]: ''})
-    removed.push('record')
-  }
+  if (await forgetExecExit(client, id, execId, labels)) removed.push('record')
   if (removed.length === 0) throw new CtrError('not-found', `container "${id}" has no exec process "${execId}"`)
   return {id, execId, removed}
 }
