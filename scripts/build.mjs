@@ -39,6 +39,8 @@ const [cli] = await Promise.all([
     // Which packages went into the bundle, for the third-party notices below.
     metafile: true,
   }),
+  // The log writer containerd's shim starts for each detached container (src/logger.ts): Node built-ins only.
+  build({...common, entryPoints: ['src/logger.ts'], outfile: 'dist/logger.js', sourcemap: false, minifyWhitespace: true}),
   // Runtime dependencies stay external for the library.
   build({...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', packages: 'external'}),
 ])

@@ -33,7 +33,7 @@ import {type StartedContainer, startContainer, type StartOptions} from './lib/ta
 import {type ExitStatus, waitTask} from './lib/tasks/tasks'
 import {type ContainerDetails, inspectContainer} from './lib/containers/info'
 import {pruneContainers, type PruneResult} from './lib/containers/prune'
-import {containerLogPath} from './lib/logs/read'
+import {containerLog} from './lib/logs/read'
 import {createNamespace, deleteNamespace, listNamespaces, type NamespaceInfo} from './lib/namespaces/namespaces'
 import {getVersion, type VersionInfo} from './lib/version'
 
@@ -87,7 +87,7 @@ export class Containerd {
     /** Everything containerd holds about the container (spec decoded), its log path and its task's state. */
     info: (id: string): Promise<ContainerDetails> => inspectContainer(this.client, id),
     /** The log file of a detached start; CtrError 'not-found' when ctr keeps none for it. */
-    logPath: (id: string): Promise<string> => containerLogPath(this.client, id),
+    logPath: async (id: string): Promise<string> => (await containerLog(this.client, id)).path,
     /** Deletes every stopped container (matching the filters) with its log. */
     prune: (filters: readonly ListFilter[] = []): Promise<PruneResult> =>
       pruneContainers(this.client, {filters: filters.flatMap((f) => (typeof f === 'string' ? parseFilters([f]) : [f]))}),
@@ -206,8 +206,8 @@ export {pushImage, type PushedImage, type PushOptions} from './lib/registry/push
 export {parseReference, type RegistryReference} from './lib/registry/reference'
 export {dockerConfigCredentials, parseChallenge, type Challenge, type Credentials} from './lib/registry/auth'
 export {RegistryClient, type RegistryOptions} from './lib/registry/client'
-export {LOG_LABEL, logRoot, prepareLog, removeLog, type LogOptions} from './lib/logs/files'
-export {containerLogPath, readLog} from './lib/logs/read'
+export {knownLog, LOG_LABEL, logRoot, prepareLog, removeLog, type KnownLog, type LogOptions, type LogRecord} from './lib/logs/files'
+export {containerLog, logGaps, readLog} from './lib/logs/read'
 export {inspectContainer, type ContainerDetails} from './lib/containers/info'
 export {createNamespace, deleteNamespace, listNamespaces, parseLabels, type NamespaceInfo} from './lib/namespaces/namespaces'
 export {pruneContainers, type PruneOptions, type PruneResult} from './lib/containers/prune'

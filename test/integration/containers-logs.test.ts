@@ -1,11 +1,11 @@
 /**
- * Logs of detached containers against the real private containerd: the shim's file:// stdio keeps stdout
- * and stderr in the file ctr names in the container's label; `logs` prints it (all, --tail, --follow until
+ * Logs of detached containers against the real private containerd: ctr's log writer, started by the shim
+ * as the task's binary:// stdio, keeps stdout and stderr in the file ctr recorded (and names in a label); `logs` prints it (all, --tail, --follow until
  * the task exits with its status, Ctrl-C); it outlives a daemon restart; `delete` removes it unless
  * --keep-log; and every bad input is one line, non-zero, with nothing created.
  */
 import {execFile} from 'node:child_process'
-import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -60,8 +60,11 @@ describe('detached start keeps a log', () => {
     expect(goInfo.Labels['io.ctr.log-path']).toBe(logFile('both'))
     const info = JSON.parse((await cli(['containers', 'info', 'both'])).stdout)
     expect(info.logPath).toBe(logFile('both'))
-    expect(info.task.stdout).toBe(`file://${logFile('both')}`)
-    expect(info.task.stderr).toBe(`file://${logFile('both')}`)
+    // The shim starts ctr's log writer (binary://NODE?SCRIPT=CONFIG) for both streams.
+    expect(info.task.stderr).toBe(info.task.stdout)
+    const uri = new URL(info.task.stdout)
+    expect(uri.protocol).toBe('binary:')
+    expect(JSON.parse([...uri.searchParams][0][1])).toMatchObject({path: logFile('both')})
   })
 
   it('--tail N prints the last N lines (0: none)', async () => {
@@ -132,7 +135,7 @@ describe('detached start keeps a log', () => {
     expect((await cli(['containers', 'start', '--no-log', 'nolog', bundle])).code).toBe(0)
     expectOneLineError(
       await cli(['containers', 'logs', 'nolog']),
-      /^ctr: container "nolog" has no log ctr knows of \(started attached, with --no-log, or by another tool\)$/m,
+      /^ctr: container "nolog" has no log ctr knows of \(started attached, without a log, or by another tool\)$/m,
     )
     expect(await readdir(join(logDir, f.namespace))).not.toContain('nolog.log')
     const done = await shBundle('attached', 'echo hi')
@@ -143,6 +146,145 @@ describe('detached start keeps a log', () => {
   it('a container made by another tool (Go ctr): no log ctr knows of', async () => {
     await f.run('by-go')
     expectOneLineError(await cli(['containers', 'logs', 'by-go']), /^ctr: container "by-go" has no log ctr knows of/)
+  })
+})
+
+describe('ctr as root reads and removes only the logs it made', () => {
+  it('a label naming another file (set with Go ctr) is neither printed nor removed by logs, delete or prune', async () => {
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'precious\n')
+    const rootfs = join(await shBundle('labelled', 'exec sleep 100000'), 'rootfs')
+    const created = await f.go(['containers', 'create', '--label', `io.ctr.log-path=${victim}`, '--rootfs', rootfs, 'label-a'])
+    expect(created.code, created.stderr).toBe(0)
+    // label-b ran and exited: prune's to delete
+    await mkdir(join(dir, 'go-fifo'), {recursive: true})
+    const ran = await f.go([
+      'run',
+      '-d',
+      '--fifo-dir',
+      join(dir, 'go-fifo'),
+      '--label',
+      `io.ctr.log-path=${victim}`,
+      '--env',
+      'PATH=/bin',
+      '--rootfs',
+      rootfs,
+      'label-b',
+      'true',
+    ])
+    expect(ran.code, ran.stderr).toBe(0)
+    await eventually(async () => (await f.goTasks()).get('label-b')?.status === 'STOPPED', 'label-b stopped')
+    const logs = await cli(['containers', 'logs', 'label-a'])
+    expectOneLineError(logs, /^ctr: container "label-a" has a log label, but ctr has no record of making .*victim for it \(not read or removed\)$/m)
+    expect(logs.stdout).toBe('')
+    expect((await cli(['containers', 'delete', 'label-a'])).code).toBe(0)
+    const pruned = await cli(['containers', 'prune'])
+    expect(pruned.code).toBe(0)
+    expect(pruned.stdout.split('\n')).toContain('label-b')
+    expect(await readFile(victim, 'utf8')).toBe('precious\n')
+  })
+
+  it('a label pointed at another file after the start: logs refuses it, delete keeps both files', async () => {
+    const bundle = await shBundle('relabel', 'echo mine; exec sleep 100000')
+    expect((await cli(['containers', 'start', 'relabel', bundle])).code).toBe(0)
+    const victim = join(dir, 'victim2')
+    await writeFile(victim, 'precious\n')
+    expect((await f.go(['containers', 'label', 'relabel', `io.ctr.log-path=${victim}`])).code).toBe(0)
+    expectOneLineError(await cli(['containers', 'logs', 'relabel']), /has a log label, but ctr has no record of making/)
+    expect((await cli(['containers', 'delete', '-f', 'relabel'])).code).toBe(0)
+    expect(await readFile(victim, 'utf8')).toBe('precious\n')
+  })
+
+  it('--log-path through a symlink another user planted is refused, and the target is untouched', async () => {
+    const bundle = await shBundle('planted', 'echo evil; exec sleep 100000')
+    const theirs = join(dir, 'theirs')
+    await mkdir(theirs, {mode: 0o755})
+    await chmod(theirs, 0o755)
+    const target = join(dir, 'passwd-like')
+    await writeFile(target, 'root:x:0:0\n')
+    // nobody owns the directory and plants app.log -> target
+    await promisify(execFile)('chown', ['nobody', theirs])
+    await promisify(execFile)('runuser', ['-u', 'nobody', '--', 'ln', '-s', target, join(theirs, 'app.log')])
+    expectOneLineError(
+      await cli(['containers', 'start', '--log-path', join(theirs, 'app.log'), 'planted', bundle]),
+      new RegExp(`^ctr: log directory ${theirs} is not safe to use: ${theirs} belongs to another user`, 'm'),
+    )
+    // a symlink in a directory of root's own is not followed either
+    const mine = join(dir, 'mine')
+    await mkdir(mine, {mode: 0o700})
+    await symlink(target, join(mine, 'app.log'))
+    expectOneLineError(await cli(['containers', 'start', '--log-path', join(mine, 'app.log'), 'planted', bundle]), /symbolic link: not followed$/m)
+    // a directory others can write (the sticky /tmp too), and CTR_LOG_DIR/<namespace> as a symlink
+    const open = join(dir, 'open')
+    await mkdir(open)
+    await chmod(open, 0o1777)
+    expectOneLineError(await cli(['containers', 'start', '--log-path', join(open, 'a.log'), 'planted', bundle]), /is writable by other users/)
+    const linkedRoot = join(dir, 'linked-root')
+    await mkdir(linkedRoot, {mode: 0o700})
+    await symlink(theirs, join(linkedRoot, f.namespace))
+    expectOneLineError(
+      await f.cli(['containers', 'start', 'planted', bundle], {env: {CTR_LOG_DIR: linkedRoot}}),
+      new RegExp(`${join(linkedRoot, f.namespace)} is a symbolic link`),
+    )
+    expect(await readFile(target, 'utf8')).toBe('root:x:0:0\n')
+    expect(await goContainers()).not.toContain('planted')
+  })
+
+  it('delete never removes a --log-path file that existed before, nor one another container still logs to', async () => {
+    const bundle = await shBundle('shared', 'echo $0; exec sleep 100000')
+    const existing = join(dir, 'daemon-like.log')
+    await writeFile(existing, 'older lines\n')
+    expect((await cli(['containers', 'start', '--log-path', existing, 'pre', bundle])).code).toBe(0)
+    const shared = join(dir, 'shared.log')
+    expect((await cli(['containers', 'start', '--log-path', shared, 'share-1', bundle])).code).toBe(0)
+    expect((await cli(['containers', 'start', '--log-path', shared, 'share-2', bundle])).code).toBe(0)
+    expect((await cli(['containers', 'delete', '-f', 'pre', 'share-1'])).code).toBe(0)
+    expect(await readFile(existing, 'utf8')).toMatch(/^older lines\n/)
+    expect((await stat(shared)).isFile()).toBe(true)
+    expect((await cli(['containers', 'delete', '-f', 'share-2'])).code).toBe(0)
+    // share-1 created it, but share-2 did not: the last user leaves it, as ctr cannot tell it is unused
+    expect((await stat(shared)).isFile()).toBe(true)
+  })
+})
+
+describe('the log writer', () => {
+  it('rotates a log ctr created at --log-opt max-size, keeping max-file files; logs prints them in order; delete removes all', async () => {
+    const bundle = await shBundle('rotated', 'i=0; while [ $i -lt 1000 ]; do echo line $i; i=$((i+1)); done; exec sleep 100000')
+    expect((await cli(['containers', 'start', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=3', 'rotated', bundle])).code).toBe(0)
+    await eventually(async () => (await readFile(logFile('rotated'), 'utf8')).includes('line 999\n'), 'line 999')
+    const files = (await readdir(join(logDir, f.namespace))).filter((name) => name.startsWith('rotated.log')).sort()
+    expect(files).toEqual(['rotated.log', 'rotated.log.1', 'rotated.log.2'])
+    for (const name of files) expect((await stat(join(logDir, f.namespace, name))).size).toBeLessThanOrEqual(2048)
+    const lines = (await cli(['containers', 'logs', 'rotated'])).stdout.split('\n').filter(Boolean)
+    expect(lines.at(-1)).toBe('line 999')
+    const first = Number(lines[0].split(' ')[1])
+    expect(lines).toEqual(Array.from({length: 1000 - first}, (_, i) => `line ${first + i}`))
+    expect((await cli(['containers', 'delete', '-f', 'rotated'])).code).toBe(0)
+    expect((await readdir(join(logDir, f.namespace))).filter((name) => name.startsWith('rotated.'))).toEqual([])
+  })
+
+  it('a full disk: the container keeps running, what could not be written is counted, logs says so and exits non-zero', async () => {
+    const full = join(dir, 'full')
+    await mkdir(full, {mode: 0o700})
+    await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', full])
+    try {
+      const bundle = await shBundle(
+        'disk-full',
+        'i=0; while [ $i -lt 3000 ]; do echo line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done; echo finished > /tmp/finished; exec sleep 100000',
+      )
+      expect((await cli(['containers', 'start', '--log-path', join(full, 'app.log'), 'disk-full', bundle])).code).toBe(0)
+      // the shim's own file:// stdio stops copying at the first failed write, and the process blocks on its pipe
+      await eventually(async () => (await readFile(join(bundle, 'rootfs', 'tmp', 'finished'), 'utf8').catch(() => '')) === 'finished\n', 'the process ran on')
+      const logs = await cli(['containers', 'logs', 'disk-full'])
+      expect(logs.code).toBe(125)
+      expect(logs.stdout.startsWith('line 0 ')).toBe(true)
+      expect(logs.stderr).toMatch(
+        /^ctr: the log of container "disk-full" is incomplete: \d+ bytes of output were lost between .* \(ENOSPC: no space left on device, write\)\n$/,
+      )
+      expect((await cli(['containers', 'delete', '-f', 'disk-full'])).code).toBe(0)
+    } finally {
+      await promisify(execFile)('umount', [full])
+    }
   })
 })
 
@@ -196,7 +338,7 @@ describe('bad input: one line, non-zero, nothing created', () => {
     const bundle = await shBundle('attach-log', 'true')
     expectOneLineError(
       await cli(['containers', 'start', '-a', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]),
-      /^ctr: --log-path and --no-log are for detached starts/,
+      /^ctr: --log-path, --log-opt and --no-log are for detached starts/,
     )
     expectOneLineError(await cli(['containers', 'start', '--no-log', '--log-path', join(dir, 'a.log'), 'attach-log', bundle]), /--no-log|--log-path/)
     await nothingCreated('attach-log')

@@ -2,10 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
-import {usageError} from '../../lib/containerd/errors'
+import {CtrError, usageError} from '../../lib/containerd/errors'
 import {exitOnOutputFailure} from '../../cli/output/live'
 import {watchStdoutReader} from '../../cli/output/reader-watch'
-import {containerLogPath, readLog} from '../../lib/logs/read'
+import {containerLog, logGaps, readLog} from '../../lib/logs/read'
 import {getTask} from '../../lib/tasks/tasks'
 import {waitContainer} from '../../lib/tasks/wait'
 
@@ -34,7 +34,8 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
         `--${flags.since === undefined ? 'until' : 'since'} is not supported: the log file has no timestamps (containerd's shim writes plain output)`,
       )
     }
-    const path = await containerLogPath(this.client, args.id)
+    const log = await containerLog(this.client, args.id)
+    const path = log.files.at(-1)!
     exitOnOutputFailure() // `ctr containers logs ID | head`: 141, quietly
     let exited: Promise<{exitStatus: number}> | undefined
     if (flags.follow && (await getTask(this.client, args.id))) {
@@ -42,7 +43,17 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
       exited = waitContainer(this.client, args.id, {signal: this.signal})
       exited.catch(() => undefined) // awaited below
     }
-    await readLog(path, {tail: flags.tail, follow: exited ? {until: exited} : undefined, write: writeStdout, signal: this.signal})
+    await readLog(path, {
+      older: log.files.slice(0, -1),
+      tail: flags.tail,
+      follow: exited ? {until: exited} : undefined,
+      write: writeStdout,
+      signal: this.signal,
+    })
+    // A log with a gap says so, and a script sees it in the exit status (unless -f, which reports the task's).
+    const gap = await logGaps(log)
+    if (gap && !exited) throw new CtrError('data-loss', `the log of container "${args.id}" is incomplete: ${gap}`)
+    if (gap) process.stderr.write(`ctr: the log of container "${args.id}" is incomplete: ${gap}\n`)
     if (exited) process.exitCode = (await exited).exitStatus
   }
 }

@@ -8,6 +8,7 @@ import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
+import {parseLogOptions} from '../../lib/logs/log-options'
 import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
@@ -23,7 +24,7 @@ export default class ContainersStart extends BaseCommand<typeof ContainersStart>
 
 SOURCE is a bundle when it looks like a path (/x, ./x, ../x) or names an existing directory; otherwise it is an image in the namespace (ctr images import), started as Go ctr's 'run IMAGE ID' does: a writable overlayfs snapshot named ID on the image's layers, the default runtime spec with the image's Entrypoint+Cmd, Env, WorkingDir and User. A bare name that is both a directory and an image is refused: write ./NAME for the directory. 'containers delete' removes the snapshot with the container.
 
-Detached (the default), ctr returns once the container runs and prints nothing. The container's stdout and stderr go to a log file ('ctr containers logs ID' prints it; 'containers delete' removes it): --log-path FILE, else $CTR_LOG_DIR/<namespace>/<id>.log, where CTR_LOG_DIR defaults to /var/lib/ctr/logs for root and to $XDG_STATE_HOME/ctr/logs (~/.local/state/ctr/logs) for others. With --no-log the output is discarded. A detached container has no stdin and no terminal, even if config.json asks for one (--tty needs --attach: containerd's shim cannot write a terminal to a file).
+Detached (the default), ctr returns once the container runs and prints nothing. The container's stdout and stderr go to a log file ('ctr containers logs ID' prints it; 'containers delete' removes it): --log-path FILE, else $CTR_LOG_DIR/<namespace>/<id>.log, where CTR_LOG_DIR defaults to /var/lib/ctr/logs for root and to $XDG_STATE_HOME/ctr/logs (~/.local/state/ctr/logs) for others. ctr's log writer, which containerd's shim starts and owns, appends both streams as written; a file ctr created rotates with --log-opt max-size=SIZE (and max-file=N, as docker); output it cannot write (a full disk) is dropped, never blocking the container, and 'logs' reports the gap. The log's directory must be writable by no other user, and ctr never follows a symlink to the file. With --no-log the output is discarded. A detached container has no stdin and no terminal, even if config.json asks for one (--tty needs --attach: containerd's shim cannot write a terminal to a file).
 
 With --attach, ctr wires its stdin, stdout and stderr to the container, forwards the signals it receives (unless --tty or --no-sig-proxy; then an interrupt detaches ctr and the container keeps running), and exits with the container's exit code (128+N if killed by signal N). With --tty, or when config.json asks for a terminal, the container gets one and ctr's terminal is in raw mode while attached.
 
@@ -43,7 +44,8 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
   static programAfter = 2
   static strict = false
-  static usage = 'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE | --no-log] ID SOURCE [[--] CMD [ARG...]]'
+  static usage =
+    'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE] [--log-opt KEY=VALUE] [--no-log] ID SOURCE [[--] CMD [ARG...]]'
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
@@ -53,7 +55,18 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
       multiple: true,
       multipleNonGreedy: true,
     }),
-    'log-path': Flags.string({description: 'file for the output of a detached container (its directory must exist)', exclusive: ['no-log'], helpValue: 'FILE'}),
+    'log-opt': Flags.string({
+      description: 'log rotation, as docker: max-size=SIZE (e.g. 10m) rotates a log ctr created, max-file=N keeps N files (repeatable)',
+      exclusive: ['no-log'],
+      helpValue: 'KEY=VALUE',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'log-path': Flags.string({
+      description: 'file for the output of a detached container (its directory must exist and be writable by no other user)',
+      exclusive: ['no-log'],
+      helpValue: 'FILE',
+    }),
     'no-log': Flags.boolean({description: 'discard the output of a detached container (no log file)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
@@ -65,8 +78,9 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     if (flags.tty && flags.attach && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
     const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
-    if (flags.attach && (flags['log-path'] !== undefined || flags['no-log']))
-      throw usageError('--log-path and --no-log are for detached starts (attached, the output comes to ctr)')
+    if (flags.attach && (flags['log-path'] !== undefined || flags['log-opt'] || flags['no-log']))
+      throw usageError('--log-path, --log-opt and --no-log are for detached starts (attached, the output comes to ctr)')
+    const rotation = parseLogOptions(flags['log-opt'] ?? [])
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
@@ -74,7 +88,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {
-        const log = flags['no-log'] ? undefined : {path: flags['log-path']}
+        const log = flags['no-log'] ? undefined : {path: flags['log-path'], ...rotation}
         const {io: _io, exited: _exited, ...started} = await startContainer(this.client, {...options, log})
         return started
       } finally {

@@ -16,6 +16,7 @@ export type ErrorKind =
   | 'unimplemented'
   | 'internal'
   | 'output-failed' // ctr's own stdout could not be written (write-failure.ts)
+  | 'data-loss' // what ctr printed is incomplete (a log with lost output)
 
 /**
  * Exit codes a script can rely on (README, "Exit codes and errors"). ctr's own failures use 125, as docker

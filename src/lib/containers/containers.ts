@@ -112,8 +112,10 @@ export function containerInfo(container: Container, task: TaskInfo | undefined):
 export interface DeleteOptions {
   /** Kill (SIGKILL) a live task first instead of refusing. */
   force?: boolean
-  /** Keep the container's log file (logs.ts); by default it goes with the container. */
+  /** Keep the container's log file (logs/files.ts); by default it goes with the container. */
   keepLog?: boolean
+  /** Where ctr's log records are (logs/files.ts logRoot()). */
+  logRoot?: string
 }
 
 /**
@@ -134,7 +136,7 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   })
   // A container started from an image has its own writable snapshot (key snapshotKey): it goes too.
   if (container.snapshotKey && container.snapshotter) await removeSnapshot(client, container.snapshotter, container.snapshotKey)
-  if (!options.keepLog) await removeLog(container.labels)
+  if (!options.keepLog) await removeLog(client.namespace, id, container.labels, options.logRoot)
   return {id}
 }
 

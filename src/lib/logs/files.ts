@@ -1,29 +1,29 @@
 /**
- * Log files of detached containers (README "Logs of detached containers"). The daemon facts this relies on
- * (CONTAINERD-NOTES "Logging a detached container", checked against 1.6.20):
- * - `file:///abs/path` as a task's stdout makes the runc shim append the process's stdout AND stderr to that
- *   file, interleaved as written: no stream tags, no timestamps, never rotated. Both stdout and stderr must
- *   carry the URI (the 1.6 shim fails on stdout without stderr). The shim keeps writing across daemon
- *   restarts: it, not containerd, holds the pipes.
- * - With a terminal the shim treats the URI as a FIFO path and fails: a detached --tty is refused (start.ts).
- * - The shim creates a missing file (0644) and its directories (0755) as root: ctr creates them itself
- *   first, so a non-root user who talks to a root daemon owns (and can delete) its logs, and a bad path
- *   fails before anything is created.
- * The path is kept in the container label LOG_LABEL, so `logs` finds it after the task is gone, and
- * `containers delete` removes it.
+ * Log files of detached containers (docs/containerd.md "Logging a detached container"). The task's stdout
+ * and stderr go to ctr's log writer (src/logger.ts, dist/logger.js), which containerd's shim starts as the
+ * task's `binary://` stdio and owns: it appends both streams to the file, interleaved as written (no stream
+ * tags, no timestamps), rotates a file ctr created at a size limit, and drops and counts output it cannot
+ * write (a full disk) instead of blocking the container.
+ *
+ * ctr runs as root, and a container label is anybody's to set: a label never decides what ctr reads or
+ * removes. ctr keeps a record of each log it prepared, <root>/<namespace>/<id>.json (path, whether ctr
+ * created the file, rotation, lost output), in a directory only root or the user can write; `logs` reads and
+ * `delete` removes only what that record names (and the label agrees with), and removes only a file ctr
+ * created that no other record names. Log files are opened without following symlinks, and only in
+ * directories nobody else can write (private-paths.ts).
  *
  * Where: --log-path FILE, else <root>/<namespace>/<id>.log with root = $CTR_LOG_DIR, else /var/lib/ctr/logs
  * for root (next to ctr's checkpoints), else $XDG_STATE_HOME/ctr/logs, else ~/.local/state/ctr/logs.
  * Finding and reading them (all, tail, follow) is read.ts.
  */
+import {access, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {constants as fsConstants} from 'node:fs'
-import {access, mkdir, open, rm, stat} from 'node:fs/promises'
 import {homedir} from 'node:os'
-import {dirname, isAbsolute, join, resolve} from 'node:path'
-import {pathToFileURL} from 'node:url'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 
 import {CtrError, usageError} from '../containerd/errors'
 import {isIdentifier} from '../containerd/identifiers'
+import {openForAppend, privateDirProblem, requirePrivateDir} from '../private-paths'
 import type {StdioPaths} from '../tasks/stdio'
 
 /** The container label holding the log file's absolute path (as BUNDLE_LABEL holds the bundle's). */
@@ -48,87 +48,204 @@ export function defaultLogPath(root: string, namespace: string, id: string): str
   return join(root, namespace, `${id}.log`)
 }
 
-/** The stdio a detached task gets to log to `path`: stdout and stderr both (the 1.6 shim needs both). */
-export function logStdio(path: string): StdioPaths {
-  const uri = pathToFileURL(path).href
-  return {stdin: '', stdout: uri, stderr: uri}
+/** What ctr's log writer is told (dist/logger.js's one argument). */
+export interface LoggerConfig {
+  /** The log file (in a private directory: ctr checked it). */
+  path: string
+  /** This log's record (LogRecord), where lost output is noted. */
+  record: string
+  /** Rotate when the file would grow past this many bytes (0: never). */
+  maxSize: number
+  /** Files kept when rotating, the current one included (path, path.1, ... path.<maxFiles-1>). */
+  maxFiles: number
+}
+
+/** Output the log writer could not write: bytes, when the first and the last of it came, and why. */
+export interface LostOutput {
+  bytes: number
+  first: string
+  last: string
+  reason: string
+}
+
+/** ctr's record of a log it prepared (see the module comment). */
+export interface LogRecord {
+  path: string
+  /** ctr created the file (else it existed: never rotated, never removed). */
+  created: boolean
+  maxSize: number
+  maxFiles: number
+  lost?: LostOutput
+}
+
+/** dist/logger.js, beside the bundle that runs (dist/cli.js, dist/index.js), or dist/ when run from src/. */
+export const LOGGER_SCRIPT = basename(__dirname) === 'dist' ? join(__dirname, 'logger.js') : resolve(__dirname, '../../../dist/logger.js')
+
+/**
+ * The stdio a detached task gets to log through ctr's writer: `binary://NODE?SCRIPT=CONFIG`. The 1.6 shim
+ * passes each query key and its value as arguments, in map order: one key keeps them in order.
+ */
+export function loggerStdio(config: LoggerConfig, node: string = process.execPath): StdioPaths {
+  const uri = new URL('binary:///')
+  uri.pathname = node
+  uri.search = new URLSearchParams([[LOGGER_SCRIPT, JSON.stringify(config)]]).toString()
+  return {stdin: '', stdout: uri.href, stderr: uri.href}
 }
 
 export interface PreparedLog {
   /** Absolute path of the log file (it exists now). */
   path: string
   stdio: StdioPaths
-  /** Removes the file if this preparation created it (a failed start leaves nothing behind). */
+  /** Removes the file if this preparation created it, and the record (a failed start leaves nothing behind). */
   discard(): Promise<void>
 }
 
 export interface LogOptions {
-  /** The log file; default <root>/<namespace>/<id>.log. Its directory must exist and be writable. */
+  /** The log file; default <root>/<namespace>/<id>.log. Its directory must exist and be private. */
   path?: string
-  /** Default-path root; default logRoot(). */
+  /** Default-path root, and where records are kept; default logRoot(). */
   root?: string
+  /** Rotate at this size in bytes (0 or unset: never). Only a file ctr creates rotates. */
+  maxSize?: number
+  /** Files kept when rotating, the current one included (default 1: the file starts over). */
+  maxFiles?: number
+}
+
+/** The directory of a namespace's default logs and of its records. */
+function namespaceDir(root: string, namespace: string): string {
+  return dirname(defaultLogPath(root, namespace, 'x'))
+}
+
+function recordPath(root: string, namespace: string, id: string): string {
+  return join(namespaceDir(root, namespace), `${id}.json`)
 }
 
 /**
- * Makes sure the log file can be written before the container is created: an explicit path's directory must
- * exist and be writable (ctr creates nothing outside its own log root); the default root is created. The
- * file is created if missing (0600: logs may hold secrets), appended to otherwise.
+ * Makes sure the log file can be written before the container is created, and records it: an explicit
+ * path's directory must exist and be private; the default root is created (0700). The file is created if
+ * missing (0600: logs may hold secrets), appended to otherwise (then ctr never rotates or removes it).
  */
 export async function prepareLog(namespace: string, id: string, options: LogOptions = {}): Promise<PreparedLog> {
-  let path: string
+  if (!isIdentifier(id)) throw usageError(`invalid container ID ${JSON.stringify(id)}`)
+  const root = options.root ?? logRoot()
+  const nsDir = namespaceDir(root, namespace)
+  let path = join(nsDir, `${id}.log`)
   if (options.path !== undefined) {
-    if (options.path === '') throw usageError('--log-path needs a file name')
+    if (options.path === '') throw usageError('the log path is empty')
     path = resolve(options.path)
-    await checkWritableDir(dirname(path))
-  } else {
-    path = defaultLogPath(options.root ?? logRoot(), namespace, id)
-    await mkdir(dirname(path), {recursive: true, mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
-      throw new CtrError(
-        'permission-denied',
-        `cannot create the log directory ${dirname(path)}: ${reason(error)} (use --log-path, --no-log, or set ${LOG_DIR_ENV})`,
-        {cause: error},
-      )
+    await requirePrivateDir(dirname(path), 'log directory')
+    await access(dirname(path), fsConstants.W_OK | fsConstants.X_OK).catch(() => {
+      throw new CtrError('permission-denied', `log directory ${dirname(path)} is not writable`)
     })
   }
-  let created = false
-  const handle = await open(path, 'wx', 0o600).then(
-    (h) => ((created = true), h),
-    async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw logFileError(path, error)
-      const existing = await stat(path)
-      if (!existing.isFile()) throw usageError(`log path ${path} is not a regular file`)
-      return open(path, 'a').catch((e: NodeJS.ErrnoException) => {
-        throw logFileError(path, e)
-      })
-    },
-  )
+  await mkdir(nsDir, {recursive: true, mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
+    throw new CtrError('permission-denied', `cannot create the log directory ${nsDir}: ${reason(error)} (set ${LOG_DIR_ENV} to a directory of yours)`, {
+      cause: error,
+    })
+  })
+  await requirePrivateDir(nsDir, 'log directory')
+  const {handle, created} = await openForAppend(path).catch((error: NodeJS.ErrnoException) => {
+    if (error instanceof CtrError) throw error
+    throw logFileError(path, error)
+  })
   await handle.close()
-  return {
-    path,
-    stdio: logStdio(path),
-    discard: async () => {
-      if (created) await rm(path, {force: true}).catch(() => undefined)
-    },
+  const maxSize = created ? Math.max(0, options.maxSize ?? 0) : 0
+  const record: LogRecord = {path, created, maxSize, maxFiles: Math.max(1, options.maxFiles ?? 1)}
+  const recordFile = recordPath(root, namespace, id)
+  const discard = async () => {
+    await rm(recordFile, {force: true}).catch(() => undefined)
+    if (created) await rm(path, {force: true}).catch(() => undefined)
+  }
+  await writeRecord(recordFile, record).catch(async (error: NodeJS.ErrnoException) => {
+    await discard()
+    throw logFileError(recordFile, error)
+  })
+  return {path, stdio: loggerStdio({path, record: recordFile, maxSize: record.maxSize, maxFiles: record.maxFiles}), discard}
+}
+
+async function writeRecord(file: string, record: LogRecord): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`
+  const {O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW} = fsConstants
+  await writeFile(temp, JSON.stringify(record), {mode: 0o600, flag: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW})
+  await rename(temp, file)
+}
+
+async function readRecord(file: string): Promise<LogRecord | undefined> {
+  const text = await readFile(file, {encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW}).catch(() => undefined)
+  if (text === undefined) return undefined
+  try {
+    const record = JSON.parse(text) as LogRecord
+    return typeof record.path === 'string' && isAbsolute(record.path) ? record : undefined
+  } catch {
+    return undefined
   }
 }
 
-async function checkWritableDir(dir: string): Promise<void> {
-  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
-    throw usageError(error.code === 'ENOENT' ? `log directory ${dir} does not exist` : `log directory ${dir}: ${reason(error)}`)
-  })
-  if (!info.isDirectory()) throw usageError(`log directory ${dir} is not a directory`)
-  await access(dir, fsConstants.W_OK | fsConstants.X_OK).catch(() => {
-    throw new CtrError('permission-denied', `log directory ${dir} is not writable`)
-  })
+export interface KnownLog extends LogRecord {
+  /** The files, oldest first: path.<n> ... path.1, path. */
+  files: string[]
+}
+
+/**
+ * The log ctr keeps for this container, or why there is none it can vouch for: its record must name the
+ * path the container's label names (a label alone is anybody's), in a private directory. A container
+ * started before records existed is accepted only with its default path under the root.
+ */
+export async function knownLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<KnownLog | string> {
+  const labelled = labels[LOG_LABEL]
+  if (!labelled) return 'has no log ctr knows of (started attached, without a log, or by another tool)'
+  const nsDir = namespaceDir(root, namespace)
+  const record =
+    (await readRecord(recordPath(root, namespace, id))) ??
+    (labelled === join(nsDir, `${id}.log`) ? {path: labelled, created: true, maxSize: 0, maxFiles: 1} : undefined)
+  if (!record || record.path !== labelled) return `has a log label, but ctr has no record of making ${labelled} for it (not read or removed)`
+  const unsafe = await privateDirProblem(nsDir)
+  if (unsafe) return `has a log in a directory that is not safe to use: ${unsafe}`
+  const dirProblem = await privateDirProblem(dirname(record.path))
+  if (dirProblem) return `has a log in a directory that is not safe to use: ${dirProblem}`
+  const files = [record.path]
+  for (let n = 1; n < record.maxFiles; n++) files.unshift(`${record.path}.${n}`)
+  return {...record, files}
+}
+
+/**
+ * Removes the container's log if ctr created it and no other container's record names it, and the record;
+ * a log already gone is fine. Returns the path removed.
+ */
+export async function removeLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<string | undefined> {
+  const log = await knownLog(namespace, id, labels, root)
+  if (typeof log === 'string') return undefined
+  const own = recordPath(root, namespace, id)
+  const removable = log.created && !(await namedElsewhere(root, log.path, own))
+  if (removable) {
+    for (const file of log.files) {
+      await rm(file, {force: true}).catch((error: NodeJS.ErrnoException) => {
+        throw new CtrError('permission-denied', `the container was deleted but its log ${file} could not be removed: ${reason(error)}`, {cause: error})
+      })
+    }
+  }
+  await rm(own, {force: true}).catch(() => undefined)
+  return removable ? log.path : undefined
+}
+
+/** Whether a record other than `except`, in any namespace under root, names `path` (a shared log file). */
+async function namedElsewhere(root: string, path: string, except: string): Promise<boolean> {
+  for (const ns of await readdir(root).catch(() => [] as string[])) {
+    for (const name of await readdir(join(root, ns)).catch(() => [] as string[])) {
+      const file = join(root, ns, name)
+      if (!name.endsWith('.json') || file === except) continue
+      if ((await readRecord(file))?.path === path) return true
+    }
+  }
+  return false
 }
 
 function logFileError(path: string, error: NodeJS.ErrnoException): CtrError {
+  if (error.code === 'ELOOP') return new CtrError('permission-denied', `the log file ${path} is a symbolic link: not followed`, {cause: error})
   return new CtrError(
     error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS' ? 'permission-denied' : 'usage',
     `cannot write the log file ${path}: ${reason(error)}`,
-    {
-      cause: error,
-    },
+    {cause: error},
   )
 }
 
@@ -146,14 +263,4 @@ function reason(error: NodeJS.ErrnoException): string {
     default:
       return error.message
   }
-}
-
-/** Removes the log named in a container's labels; a log already gone is fine. */
-export async function removeLog(labels: Record<string, string>): Promise<string | undefined> {
-  const path = labels[LOG_LABEL]
-  if (!path) return undefined
-  await rm(path, {force: true}).catch((error: NodeJS.ErrnoException) => {
-    throw new CtrError('permission-denied', `the container was deleted but its log ${path} could not be removed: ${reason(error)}`, {cause: error})
-  })
-  return path
 }

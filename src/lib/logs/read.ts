@@ -1,30 +1,39 @@
 /**
- * Reading a container's log file (files.ts decides where it goes; the container's label says where it is):
- * all of it, its last lines, and following it while the task runs. containerd's shim appends plain bytes (no
+ * Reading a container's log file (files.ts decides where it goes and vouches for it: its record, not the
+ * label alone; files are opened without following symlinks): all of it (older rotated files first), its last lines, and following it while the task runs. containerd's shim appends plain bytes (no
  * framing, no timestamps), so following is watching the file grow: inotify (fs.watch) to wake early, a poll
  * as the fallback, and after the task's exit a short drain, since the shim still copies what the process
  * wrote last.
  */
 import {watch, type FSWatcher} from 'node:fs'
-import {open, stat} from 'node:fs/promises'
+import {stat, statfs} from 'node:fs/promises'
 
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {requireContainer} from '../containers/containers'
-import {LOG_LABEL} from './files'
+import {openForRead} from '../private-paths'
+import {type KnownLog, knownLog, logRoot} from './files'
 
 /** How long output may keep arriving after the process exited (the shim copies its pipes after the exit). */
 export const FOLLOW_DRAIN_MS = 2000
 const POLL_MS = 250
 
-/** The log file ctr keeps for the container; a one-line error when there is none. */
-export async function containerLogPath(client: ContainerdClient, id: string): Promise<string> {
+/** The log ctr keeps for the container (its record vouches for it); a one-line error when there is none. */
+export async function containerLog(client: ContainerdClient, id: string, root: string = logRoot()): Promise<KnownLog> {
   const {labels} = await requireContainer(client, id)
-  const path = labels[LOG_LABEL]
-  if (!path) throw new CtrError('not-found', `container "${id}" has no log ctr knows of (started attached, with --no-log, or by another tool)`)
-  const info = await stat(path).catch(() => undefined)
-  if (!info?.isFile()) throw new CtrError('not-found', `the log of container "${id}" is gone: ${path}`)
-  return path
+  const log = await knownLog(client.namespace, id, labels, root)
+  if (typeof log === 'string') throw new CtrError('not-found', `container "${id}" ${log}`)
+  const info = await stat(log.path).catch(() => undefined)
+  if (!info?.isFile()) throw new CtrError('not-found', `the log of container "${id}" is gone: ${log.path}`)
+  return log
+}
+
+/** Why the log may lack output: what the writer recorded losing, or its file system being full now. */
+export async function logGaps(log: KnownLog): Promise<string | undefined> {
+  if (log.lost) return `${log.lost.bytes} bytes of output were lost between ${log.lost.first} and ${log.lost.last} (${log.lost.reason})`
+  const fs = await statfs(log.path).catch(() => undefined)
+  if (fs && fs.bfree === 0) return `the file system holding ${log.path} is full: new output is being lost`
+  return undefined
 }
 
 /**
@@ -46,7 +55,7 @@ export function tailOffset(chunk: Uint8Array, lines: number, atStart: boolean): 
 /** The byte offset where the file's last `lines` lines begin, reading backwards in blocks. */
 export async function tailStart(path: string, lines: number, size: number, blockSize = 64 * 1024): Promise<number> {
   if (lines <= 0) return size
-  const handle = await open(path, 'r')
+  const handle = await openForRead(path)
   try {
     let from = size
     let chunk: Buffer = Buffer.alloc(0)
@@ -64,6 +73,8 @@ export async function tailStart(path: string, lines: number, size: number, block
 }
 
 export interface ReadLogOptions {
+  /** Older (rotated) files, oldest first, printed whole before the file when there is no tail. */
+  older?: readonly string[]
   /** Only the last N lines (of what is there when the call begins). */
   tail?: number
   /** Keep printing what is appended until `until` settles (then drain what the shim still writes). */
@@ -75,6 +86,12 @@ export interface ReadLogOptions {
 
 /** Copies the log to `write`: all of it or its tail, then (follow) what is appended until `until` settles. */
 export async function readLog(path: string, options: ReadLogOptions): Promise<void> {
+  if (options.tail === undefined) {
+    for (const file of options.older ?? []) {
+      const info = await stat(file).catch(() => undefined)
+      if (info?.isFile()) await copyRange(file, 0, info.size, options)
+    }
+  }
   const {size} = await stat(path)
   let offset = options.tail === undefined ? 0 : await tailStart(path, options.tail, size)
   offset = await copyRange(path, offset, size, options)
@@ -130,7 +147,7 @@ export async function readLog(path: string, options: ReadLogOptions): Promise<vo
 
 async function copyRange(path: string, from: number, to: number, options: ReadLogOptions): Promise<number> {
   if (to <= from) return from
-  const handle = await open(path, 'r')
+  const handle = await openForRead(path)
   try {
     const buffer = Buffer.alloc(Math.min(64 * 1024, to - from))
     let offset = from

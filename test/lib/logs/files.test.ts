@@ -1,10 +1,10 @@
-import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {defaultLogPath, LOG_LABEL, logRoot, logStdio, prepareLog, removeLog, SYSTEM_LOG_DIR} from '../../../src/lib/logs/files'
+import {defaultLogPath, knownLog, LOG_LABEL, LOGGER_SCRIPT, loggerStdio, logRoot, prepareLog, removeLog, SYSTEM_LOG_DIR} from '../../../src/lib/logs/files'
 
 let dir: string
 beforeAll(async () => {
@@ -39,45 +39,86 @@ describe('defaultLogPath', () => {
   })
 })
 
-describe('logStdio', () => {
-  it('gives stdout and stderr the same file:// URI (percent-encoded), no stdin', () => {
-    expect(logStdio('/var/log/a b.log')).toEqual({stdin: '', stdout: 'file:///var/log/a%20b.log', stderr: 'file:///var/log/a%20b.log'})
+describe('loggerStdio', () => {
+  it('gives stdout and stderr the same binary:// URI: node as the path, one query key (the script) whose value is the config', () => {
+    const config = {path: '/var/log/a b.log', record: '/r/ns/a.json', maxSize: 0, maxFiles: 1}
+    const stdio = loggerStdio(config, '/usr/bin/node')
+    expect(stdio.stdin).toBe('')
+    expect(stdio.stderr).toBe(stdio.stdout)
+    const uri = new URL(stdio.stdout)
+    expect(uri.protocol).toBe('binary:')
+    expect(uri.pathname).toBe('/usr/bin/node')
+    expect([...uri.searchParams]).toEqual([[LOGGER_SCRIPT, JSON.stringify(config)]])
   })
 })
 
 describe('prepareLog', () => {
-  it('creates the default directory and an empty 0600 file; discard removes what it created', async () => {
+  it('creates the default directory (0700), an empty 0600 file and its record; discard removes both', async () => {
     const root = join(dir, 'root')
     const log = await prepareLog('ns', 'web', {root})
     expect(log.path).toBe(join(root, 'ns', 'web.log'))
     expect(((await stat(log.path)).mode & 0o777).toString(8)).toBe('600')
-    expect(log.stdio.stdout).toBe(`file://${log.path}`)
+    expect(((await stat(join(root, 'ns'))).mode & 0o777).toString(8)).toBe('700')
+    expect(JSON.parse(await readFile(join(root, 'ns', 'web.json'), 'utf8'))).toEqual({path: log.path, created: true, maxSize: 0, maxFiles: 1})
     await log.discard()
     await expect(stat(log.path)).rejects.toThrow(/ENOENT/)
+    await expect(stat(join(root, 'ns', 'web.json'))).rejects.toThrow(/ENOENT/)
   })
-  it('appends to an existing file and never removes it on discard', async () => {
+  it('appends to an existing file, records it as not created (never rotated), and never removes it on discard', async () => {
     const path = join(dir, 'kept.log')
     await writeFile(path, 'old\n')
-    const log = await prepareLog('ns', 'x', {path})
+    const root = join(dir, 'root')
+    const log = await prepareLog('ns', 'x', {path, root, maxSize: 100})
+    expect(JSON.parse(await readFile(join(root, 'ns', 'x.json'), 'utf8'))).toMatchObject({path, created: false, maxSize: 0})
     await log.discard()
     expect(await readFile(path, 'utf8')).toBe('old\n')
   })
   it('refuses a directory that does not exist, and creates nothing', async () => {
-    await expect(prepareLog('ns', 'x', {path: join(dir, 'missing', 'x.log')})).rejects.toThrow(`log directory ${join(dir, 'missing')} does not exist`)
+    await expect(prepareLog('ns', 'x', {path: join(dir, 'missing', 'x.log'), root: join(dir, 'root')})).rejects.toThrow(
+      `log directory ${join(dir, 'missing')} does not exist`,
+    )
     await expect(stat(join(dir, 'missing'))).rejects.toThrow(/ENOENT/)
   })
   it('refuses a path that is a directory', async () => {
-    await expect(prepareLog('ns', 'x', {path: dir})).rejects.toThrow(/is not a regular file/)
+    await expect(prepareLog('ns', 'x', {path: join(dir, 'root'), root: join(dir, 'root')})).rejects.toThrow(/is a directory/)
+  })
+  it('refuses a symlink (never follows it), and a directory others can write', async () => {
+    const target = join(dir, 'target')
+    await writeFile(target, 'precious\n')
+    await symlink(target, join(dir, 'link.log'))
+    await expect(prepareLog('ns', 'x', {path: join(dir, 'link.log'), root: join(dir, 'root')})).rejects.toThrow(/symbolic link/)
+    const open = join(dir, 'open')
+    await mkdir(open, {mode: 0o777})
+    await chmod(open, 0o777)
+    await expect(prepareLog('ns', 'x', {path: join(open, 'a.log'), root: join(dir, 'root')})).rejects.toThrow(`${open} is writable by other users`)
+    await expect(prepareLog('ns', 'x', {root: open})).rejects.toThrow(/writable by other users/)
+    expect(await readFile(target, 'utf8')).toBe('precious\n')
   })
 })
 
-describe('removeLog', () => {
-  it('removes the labelled file; a missing one or no label is fine', async () => {
-    const path = join(dir, 'gone.log')
-    await writeFile(path, 'x')
-    expect(await removeLog({[LOG_LABEL]: path})).toBe(path)
-    await expect(stat(path)).rejects.toThrow(/ENOENT/)
-    expect(await removeLog({[LOG_LABEL]: path})).toBe(path)
-    expect(await removeLog({})).toBeUndefined()
+describe('knownLog and removeLog', () => {
+  it('vouch only for what the record names: a label naming another file is neither read nor removed', async () => {
+    const root = join(dir, 'r2')
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'x')
+    expect(await knownLog('ns', 'c', {[LOG_LABEL]: victim}, root)).toMatch(/no record/)
+    expect(await removeLog('ns', 'c', {[LOG_LABEL]: victim}, root)).toBeUndefined()
+    const log = await prepareLog('ns', 'c', {root})
+    expect(await knownLog('ns', 'c', {[LOG_LABEL]: victim}, root)).toMatch(/no record/)
+    expect(await removeLog('ns', 'c', {[LOG_LABEL]: victim}, root)).toBeUndefined()
+    expect(await readFile(victim, 'utf8')).toBe('x')
+    expect(await knownLog('ns', 'c', {[LOG_LABEL]: log.path}, root)).toMatchObject({path: log.path, created: true, files: [log.path]})
+    expect(await removeLog('ns', 'c', {[LOG_LABEL]: log.path}, root)).toBe(log.path)
+    await expect(stat(log.path)).rejects.toThrow(/ENOENT/)
+  })
+  it('keep a file ctr did not create, and one another record still names', async () => {
+    const root = join(dir, 'r3')
+    const shared = join(dir, 'shared.log')
+    const first = await prepareLog('ns', 'a', {root, path: shared})
+    await prepareLog('ns', 'b', {root, path: shared})
+    expect(await removeLog('ns', 'a', {[LOG_LABEL]: first.path}, root)).toBeUndefined()
+    expect((await stat(shared)).isFile()).toBe(true)
+    expect(await removeLog('ns', 'b', {[LOG_LABEL]: shared}, root)).toBeUndefined()
+    expect((await stat(shared)).isFile()).toBe(true)
   })
 })
