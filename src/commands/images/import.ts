@@ -31,6 +31,9 @@ Everything is written under a lease: an import that fails or is interrupted leav
   static flags = {
     'all-platforms': Flags.boolean({description: 'import the content of every platform in the archive'}),
     'base-name': Flags.string({description: 'name for tag-only OCI refs (BASE:tag); import only images named under it'}),
+    'compress-blobs': Flags.boolean({
+      description: "gzip the uncompressed layers of a docker save archive (as Go ctr's flag; the layer digests differ from Go's)",
+    }),
     'index-name': Flags.string({description: "also keep the archive's index as an image of this name"}),
     'no-unpack': Flags.boolean({description: 'do not unpack the images into the snapshotter'}),
     platform: Flags.string({description: "import and unpack this platform (os/arch[/variant]) instead of this machine's"}),
@@ -50,6 +53,7 @@ Everything is written under a lease: an import that fails or is interrupted leav
         allPlatforms: flags['all-platforms'],
         snapshotter: flags.snapshotter,
         unpack: !flags['no-unpack'],
+        compressBlobs: flags['compress-blobs'],
         signal: this.signal,
         onProgress: (event) => display.update(event),
       })

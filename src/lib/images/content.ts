@@ -39,8 +39,8 @@ export interface WriteBlobOptions {
   ref: string
   /** The digest the data must have (from the archive's blobs/<alg>/<hex> name), if known. */
   expected?: string
-  /** Size from the tar header. */
-  size: number
+  /** Size from the tar header; undefined when the data is made as it is sent (a layer compressed on import). */
+  size?: number
   data: AsyncIterable<Buffer>
   labels?: Record<string, string>
   /** Lease metadata and abort signal for the call. */
@@ -102,18 +102,19 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   const kept: Buffer[] = []
   let head = Buffer.alloc(0)
   let read = 0
+  const keep = options.size !== undefined && options.size <= KEEP_BYTES
   const observe = (chunk: Buffer) => {
     hash.update(chunk)
     if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)])
-    if (options.size <= KEEP_BYTES) kept.push(chunk)
+    if (keep) kept.push(chunk)
     read += chunk.length
     options.onBytes?.(chunk.length)
   }
   const finish = (existed: boolean): WrittenBlob => {
     const digest = `sha256:${hash.digest('hex')}`
     if (options.expected && digest !== options.expected) throw digestMismatch(name, options.expected, digest)
-    if (read !== options.size) throw new CtrError('usage', `${name}: read ${read} bytes, the archive says ${options.size}`)
-    return {digest, size: read, existed, head, bytes: options.size <= KEEP_BYTES ? Buffer.concat(kept) : undefined}
+    if (options.size !== undefined && read !== options.size) throw new CtrError('usage', `${name}: read ${read} bytes, the archive says ${options.size}`)
+    return {digest, size: read, existed, head, bytes: keep ? Buffer.concat(kept) : undefined}
   }
 
   // The request stream waits for the STAT answer before it reads any data, so a blob the store has is
@@ -131,13 +132,13 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   let dataDone = false
   let committedDigest: string | undefined
   async function* requests() {
-    yield {action: WriteAction.STAT, ref: options.ref, total: BigInt(options.size), expected: options.expected ?? ''}
+    yield {action: WriteAction.STAT, ref: options.ref, total: BigInt(options.size ?? 0), expected: options.expected ?? ''}
     const proceed = await statDone
     if (!proceed) return
     if (proceed === 'shared') {
       shared = true
       committedDigest = options.expected
-      const size = BigInt(options.size)
+      const size = BigInt(options.size!)
       yield {action: WriteAction.COMMIT, ref: options.ref, offset: size, total: size, expected: options.expected!, labels: options.labels ?? {}}
       return
     }
@@ -171,7 +172,7 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
         // offset = size with the expected digest: another namespace's blob (a leftover ingest of this ref with
         // the right bytes would also do, and is as good).
         const whole = Number(response.offset) === options.size && response.digest === options.expected
-        statAnswered(options.expected && options.size > 0 && whole ? 'shared' : 'write')
+        statAnswered(options.expected && options.size && whole ? 'shared' : 'write')
         continue
       }
       if (response.action === WriteAction.COMMIT) {
@@ -205,7 +206,7 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     existed = true
   }
   if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {
-    return {digest: options.expected, size: options.size, existed: true, head, bytes: undefined}
+    return {digest: options.expected, size: options.size ?? 0, existed: true, head, bytes: undefined}
   }
   if (existed) {
     // Read the rest through: the digest is still checked, and the archive moves on to the next entry.

@@ -17,7 +17,9 @@
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {posix} from 'node:path'
-import type {Readable} from 'node:stream'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {createGzip} from 'node:zlib'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
@@ -25,7 +27,17 @@ import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
 import {sha256Digest} from './digest'
 import {type Descriptor, hasBlob, readBlob, setBlobLabels, writeBlob, type WrittenBlob} from './content'
-import {type ArchiveBlob, dockerImages, type ImageConfig, type MadeBlob, parseConfig, parseDockerManifest, parseIndex, parseOciLayout} from './layout'
+import {
+  type ArchiveBlob,
+  dockerImages,
+  type ImageConfig,
+  isCompressed,
+  type MadeBlob,
+  parseConfig,
+  parseDockerManifest,
+  parseIndex,
+  parseOciLayout,
+} from './layout'
 import {MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
 import {imageNameFor} from './naming'
 import {ALL_PLATFORMS, defaultMatcher, parsePlatform, strictMatcher} from './platform'
@@ -50,6 +62,8 @@ export interface ImportOptions {
   snapshotter?: string
   /** Default true. */
   unpack?: boolean
+  /** gzip the uncompressed layers of a docker save archive (Go ctr --compress-blobs; other digests than Go's). */
+  compressBlobs?: boolean
   signal?: AbortSignal
   onProgress?: (event: ImportProgress) => void
   /** The day of the default `import-YYYY-MM-DD` prefix. */
@@ -303,6 +317,37 @@ async function compressedVariants(client: ContainerdClient, digests: string[], c
   return found
 }
 
+/**
+ * Go ctr's --compress-blobs (archive.WithImportCompression → resolveLayers, compressBlob): an uncompressed
+ * layer of a Docker archive, read back from the store, gzip-compressed into a blob of its own that is
+ * labelled with the uncompressed digest (so later imports and unpacks find it), for the manifest to name.
+ * Streamed, never a whole layer in memory. The bytes are zlib's at its default level, not Go's
+ * compress/flate's: the compressed digest differs from Go ctr's (docs/containerd.md).
+ */
+async function compressLayer(client: ContainerdClient, layer: WrittenBlob, leaseId: string, call: CallOptions): Promise<ArchiveBlob> {
+  async function* stored() {
+    for await (const r of client.service(ContentDefinition).read({digest: layer.digest, offset: 0n, size: 0n}, call)) yield Buffer.from(r.data)
+  }
+  const gzip = createGzip()
+  let failure: unknown
+  const feeding = pipeline(Readable.from(stored()), gzip).catch((error: unknown) => (failure = error))
+  let blob: WrittenBlob
+  try {
+    blob = await writeBlob(client, `layer ${layer.digest} (gzip-compressed)`, {
+      ref: `${leaseId}-gzip-${layer.digest.slice('sha256:'.length)}`,
+      data: gzip,
+      labels: {[UNCOMPRESSED_LABEL]: layer.digest},
+      call,
+      leaseId,
+    })
+  } finally {
+    gzip.destroy()
+    await feeding
+  }
+  if (failure) throw failure
+  return {digest: blob.digest, size: blob.size, head: blob.head}
+}
+
 /** The images the archive names, and its index (as a blob, for --index-name). */
 async function namedImages(
   client: ContainerdClient,
@@ -330,11 +375,18 @@ async function namedImages(
       const blob = archive.files.get(cleanPath(entry.Config))
       if (blob?.bytes) configs.set(blob.digest, parseConfig(blob.bytes, `image config ${entry.Config} in ${label}`))
     }
+    const layerFiles = entries.flatMap((e) => e.Layers.map((l) => archive.files.get(cleanPath(l))))
     const compressed = await compressedVariants(
       client,
-      entries.flatMap((e) => e.Layers.map((l) => archive.files.get(cleanPath(l))?.digest ?? '')),
+      layerFiles.map((blob) => blob?.digest ?? ''),
       call,
     )
+    if (options.compressBlobs) {
+      for (const blob of layerFiles) {
+        if (!blob || compressed.has(blob.digest) || isCompressed(blob.head)) continue
+        compressed.set(blob.digest, await compressLayer(client, blob, leaseId, call))
+      }
+    }
     const fileOf = (path: string): ArchiveBlob | undefined => {
       const blob = archive.files.get(cleanPath(path))
       return (blob && compressed.get(blob.digest)) ?? blob

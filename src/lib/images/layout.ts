@@ -175,6 +175,13 @@ export interface ArchiveBlob {
   head: Buffer
 }
 
+/** Whether a layer's first bytes are gzip's or zstd's (Go's compression.DetectCompression); else a plain tar. */
+export function isCompressed(head: Buffer): boolean {
+  const gzip = head[0] === 0x1f && head[1] === 0x8b
+  const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd
+  return gzip || zstd
+}
+
 /**
  * A Docker archive's images as Go ctr makes them: for each manifest.json entry, a Docker schema 2 manifest
  * (config media type Docker's; each layer gzip or plain by its first bytes), then one index entry per
@@ -193,9 +200,7 @@ export function dockerImages(
     const layers = entry.Layers.map((path): Descriptor => {
       const layer = file(path)
       if (!layer) throw new CtrError('usage', `manifest.json names layer ${path}, which the archive does not have`)
-      const gzip = layer.head[0] === 0x1f && layer.head[1] === 0x8b
-      const zstd = layer.head[0] === 0x28 && layer.head[1] === 0xb5 && layer.head[2] === 0x2f && layer.head[3] === 0xfd
-      return {mediaType: gzip || zstd ? MEDIA_TYPE.dockerLayerGzip : MEDIA_TYPE.dockerLayer, digest: layer.digest, size: layer.size}
+      return {mediaType: isCompressed(layer.head) ? MEDIA_TYPE.dockerLayerGzip : MEDIA_TYPE.dockerLayer, digest: layer.digest, size: layer.size}
     })
     const made = makeBlob(
       {
