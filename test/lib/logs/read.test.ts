@@ -74,6 +74,17 @@ describe('tailStart', () => {
     }
   })
 
+  it('an aborted signal stops the scan', async () => {
+    const path = join(dir, 'abort-scan.log')
+    await writeFile(path, 'a\n'.repeat(1000))
+    const handle = await open(path, 'r')
+    try {
+      await expect(tailStart(handle, 2000, 5, {signal: AbortSignal.abort(new Error('stopped'))})).rejects.toThrow('stopped')
+    } finally {
+      await handle.close()
+    }
+  })
+
   it('looks only at the first `size` bytes (what was there when the read began)', async () => {
     const path = join(dir, 'grown.log')
     await writeFile(path, 'a\nb\nc\nappended later\n')
