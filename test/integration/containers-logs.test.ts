@@ -4,8 +4,10 @@
  * the task exits with its status, Ctrl-C); it outlives a daemon restart; `delete` removes it unless
  * --keep-log; and every bad input is one line, non-zero, with nothing created.
  */
-import {execFile} from 'node:child_process'
-import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {execFile, spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {appendFile, chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -15,7 +17,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {makeBundle} from '../helpers/bundle'
 import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {LineReader} from '../helpers/line-reader'
-import {CLI, runCli, spawnCli} from '../helpers/run-cli'
+import {CLI, cliEnv, runCli, spawnCli} from '../helpers/run-cli'
 import {eventually, expectOneLineError, type Fixture, setupFixture} from './containers-fixture'
 
 let f: Fixture
@@ -263,6 +265,21 @@ describe('the log writer', () => {
     expect((await readdir(join(logDir, f.namespace))).filter((name) => name.startsWith('rotated.'))).toEqual([])
   })
 
+  it('logs -f follows the log across rotations, every line once and in order', async () => {
+    const bundle = await shBundle(
+      'follow-rotated',
+      `echo first; ${WAIT_FOR_GO}; i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); sleep 0.005; done; exit 4`,
+    )
+    expect((await cli(['containers', 'start', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'follow-rotated', bundle])).code).toBe(0)
+    const child = spawnCli(['containers', 'logs', '-f', 'follow-rotated'], {address: f.address, namespace: f.namespace, env: env()})
+    const out = new LineReader(child.stdout!)
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await out.waitFor(/^first$/)
+    await release(bundle)
+    expect(await exited).toBe(4)
+    expect(out.lines).toEqual(['first', ...Array.from({length: 300}, (_, i) => `line ${i}`)])
+  })
+
   it('a full disk: the container keeps running, what could not be written is counted, logs says so and exits non-zero', async () => {
     const full = join(dir, 'full')
     await mkdir(full, {mode: 0o700})
@@ -286,6 +303,85 @@ describe('the log writer', () => {
       await promisify(execFile)('umount', [full])
     }
   })
+})
+
+describe('--tail of a big log: read from the end, in bounded memory', () => {
+  const LINES = 1_000_000
+  const line = (i: number) => `${String(i).padStart(7, '0')} ${'x'.repeat(51)}\n` // 60 bytes
+  const LINE_BYTES = line(0).length
+
+  /** `ctr ARGS > out` under /usr/bin/time: exit code, stderr, and the peak RSS in MiB. */
+  const measured = async (args: string[], out: string, timeoutMs = 20_000) => {
+    const rssFile = `${out}.rss`
+    const output = await open(out, 'w')
+    try {
+      // A process group of its own, so that a timeout kills ctr too, not only time.
+      const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, CLI, ...args], {
+        env: cliEnv({address: f.address, namespace: f.namespace, env: {...env(), TMPDIR: f.cliTmp}}),
+        stdio: ['ignore', output.fd, 'pipe'],
+        detached: true,
+      })
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d))
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs)
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      clearTimeout(timer)
+      expect(code, `ctr ${args.join(' ')} (killed after ${timeoutMs} ms?) ${stderr}`).toBe(0)
+      expect(stderr).toBe('')
+      return {peakMiB: Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) / 1024}
+    } finally {
+      await output.close()
+    }
+  }
+  const sha256 = (path: string, start = 0) =>
+    new Promise<string>((resolve, reject) => {
+      const hash = createHash('sha256')
+      createReadStream(path, {start})
+        .on('data', (chunk) => hash.update(chunk))
+        .on('end', () => resolve(hash.digest('hex')))
+        .on('error', reject)
+    })
+
+  it(`${LINES.toLocaleString('en')} lines (60 MB): --tail 10, half, all and 0; peak RSS < 100 MiB`, async () => {
+    const bundle = await shBundle('big', 'exec sleep 100000')
+    expect((await cli(['containers', 'start', 'big', bundle])).code).toBe(0)
+    // What the container would have written, appended to its log (the shim holds it open for appending).
+    for (let i = 1; i <= LINES; i += 50_000) {
+      await appendFile(logFile('big'), Array.from({length: 50_000}, (_, j) => line(i + j)).join(''))
+    }
+    expect((await stat(logFile('big'))).size).toBe(LINES * LINE_BYTES)
+    const out = join(dir, 'big.out')
+
+    const last10 = await measured(['containers', 'logs', '--tail', '10', 'big'], out)
+    expect(await readFile(out, 'utf8')).toBe(Array.from({length: 10}, (_, j) => line(LINES - 9 + j)).join(''))
+    for (const n of [LINES / 2, LINES, LINES + 1]) {
+      const {peakMiB} = await measured(['containers', 'logs', '--tail', String(n), 'big'], out)
+      const skipped = Math.max(0, LINES - n) * LINE_BYTES
+      expect((await stat(out)).size).toBe(LINES * LINE_BYTES - skipped)
+      expect(await sha256(out)).toBe(await sha256(logFile('big'), skipped))
+      expect(peakMiB, `--tail ${n}`).toBeLessThan(100)
+    }
+    expect(last10.peakMiB).toBeLessThan(100)
+    await measured(['containers', 'logs', '--tail', '0', 'big'], out)
+    expect((await stat(out)).size).toBe(0)
+    await rm(out)
+    expect((await cli(['containers', 'rm', '-f', 'big'])).code).toBe(0)
+  }, 180_000)
+
+  it('one 50 MB line with --tail 1 streams from where the line begins; peak RSS < 100 MiB', async () => {
+    const bundle = await shBundle('long-line', 'echo before; exec sleep 100000')
+    expect((await cli(['containers', 'start', 'long-line', bundle])).code).toBe(0)
+    await eventually(async () => (await readFile(logFile('long-line'), 'utf8')) === 'before\n', 'the first line')
+    const MB = 1024 * 1024
+    for (let i = 0; i < 50; i++) await appendFile(logFile('long-line'), 'y'.repeat(MB))
+    const out = join(dir, 'long-line.out')
+    const {peakMiB} = await measured(['containers', 'logs', '--tail', '1', 'long-line'], out)
+    expect((await stat(out)).size).toBe(50 * MB)
+    expect(await sha256(out)).toBe(await sha256(logFile('long-line'), 'before\n'.length))
+    expect(peakMiB).toBeLessThan(100)
+    await rm(out)
+    expect((await cli(['containers', 'rm', '-f', 'long-line'])).code).toBe(0)
+  }, 120_000)
 })
 
 describe('bad input: one line, non-zero, nothing created', () => {

@@ -6,7 +6,7 @@
  * wrote last.
  */
 import {watch, type FSWatcher} from 'node:fs'
-import {stat, statfs} from 'node:fs/promises'
+import {stat, statfs, type FileHandle} from 'node:fs/promises'
 
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
@@ -36,40 +36,45 @@ export async function logGaps(log: KnownLog): Promise<string | undefined> {
   return undefined
 }
 
+/** The size of the blocks --tail reads backwards and the copy reads forwards: what reading a log holds. */
+export const LOG_BLOCK = 64 * 1024
+
 /**
- * Where the last `lines` lines of `chunk` begin, `chunk` being the last bytes of a file (whole: `atStart`).
- * A final newline ends the last line, it does not begin an empty one. undefined: chunk holds fewer lines
- * than asked and more of the file is needed.
+ * Opens a log file for reading: the one place a log's path is opened. Everything after works on the handle
+ * (the path is only watched, to wake a follower early).
  */
-export function tailOffset(chunk: Uint8Array, lines: number, atStart: boolean): number | undefined {
-  if (lines <= 0) return chunk.length
-  let end = chunk.length
-  if (end > 0 && chunk[end - 1] === 0x0a) end--
-  let seen = 0
-  for (let i = end - 1; i >= 0; i--) {
-    if (chunk[i] === 0x0a && ++seen === lines) return i + 1
-  }
-  return atStart ? 0 : undefined
+export function openLogFile(path: string): Promise<FileHandle> {
+  return openForRead(path)
 }
 
-/** The byte offset where the file's last `lines` lines begin, reading backwards in blocks. */
-export async function tailStart(path: string, lines: number, size: number, blockSize = 64 * 1024): Promise<number> {
-  if (lines <= 0) return size
-  const handle = await openForRead(path)
-  try {
-    let from = size
-    let chunk: Buffer = Buffer.alloc(0)
-    for (;;) {
-      from = Math.max(0, from - blockSize)
-      const block = Buffer.alloc(size - from - chunk.length)
-      await handle.read(block, 0, block.length, from)
-      chunk = Buffer.concat([block, chunk])
-      const offset = tailOffset(chunk, lines, from === 0)
-      if (offset !== undefined) return from + offset
+/**
+ * The byte offset where the last `lines` lines of the first `size` bytes of the file begin, as GNU `tail -n`
+ * counts them: a final newline ends the last line (it does not begin an empty one), and a last line without
+ * one is a line. Reads backwards one block at a time and holds only that block, whatever the lines' length;
+ * each block is searched with Buffer.lastIndexOf (memrchr-like, native).
+ */
+export async function tailStart(handle: FileHandle, size: number, lines: number, options: {blockSize?: number; signal?: AbortSignal} = {}): Promise<number> {
+  if (lines <= 0 || size <= 0) return size
+  const block = Buffer.allocUnsafe(Math.min(options.blockSize ?? LOG_BLOCK, size))
+  let wanted = lines
+  let end = size
+  while (end > 0) {
+    options.signal?.throwIfAborted()
+    const from = Math.max(0, end - block.length)
+    const length = end - from
+    const {bytesRead} = await handle.read(block, 0, length, from)
+    if (bytesRead < length) return 0 // the file shrank under us (someone truncated it): what is left, from the start
+    // The file's final newline (if any) is the end of the last line, not a line of its own.
+    let i = end === size && block[length - 1] === 0x0a ? length - 2 : length - 1
+    while (i >= 0) {
+      i = block.lastIndexOf(0x0a, i)
+      if (i < 0) break
+      if (--wanted === 0) return from + i + 1
+      i--
     }
-  } finally {
-    await handle.close()
+    end = from
   }
+  return 0 // fewer lines than asked: all of them
 }
 
 export interface ReadLogOptions {
@@ -79,22 +84,49 @@ export interface ReadLogOptions {
   tail?: number
   /** Keep printing what is appended until `until` settles (then drain what the shim still writes). */
   follow?: {until: Promise<unknown>}
-  /** Receives the bytes; awaited, so a slow reader holds the copy back. */
+  /**
+   * Receives the bytes; awaited, so a slow reader holds the copy back. The chunk is lent: its memory is
+   * read into again once the promise resolves (copy it to keep it), so a copy of any size holds one block.
+   */
   write: (chunk: Buffer) => Promise<void>
   signal?: AbortSignal
 }
 
-/** Copies the log to `write`: all of it or its tail, then (follow) what is appended until `until` settles. */
+/** Copies the log at `path` to `write` (readOpenLog on the file openLogFile opens, closed again after). */
 export async function readLog(path: string, options: ReadLogOptions): Promise<void> {
   if (options.tail === undefined) {
     for (const file of options.older ?? []) {
-      const info = await stat(file).catch(() => undefined)
-      if (info?.isFile()) await copyRange(file, 0, info.size, options)
+      const older = await openLogFile(file).catch(() => undefined) // rotated away meanwhile, or never there
+      if (!older) continue
+      try {
+        await copy(older, 0, (await older.stat()).size, Buffer.allocUnsafe(LOG_BLOCK), options)
+      } finally {
+        await older.close()
+      }
     }
   }
-  const {size} = await stat(path)
-  let offset = options.tail === undefined ? 0 : await tailStart(path, options.tail, size)
-  offset = await copyRange(path, offset, size, options)
+  const handle = await openLogFile(path)
+  try {
+    await readOpenLog(handle, path, options)
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Copies an open log to `write`: all of it or its tail, then (follow) what is appended until `until` settles.
+ * Memory is a block or two whatever the file's size and its lines' length. The file is only read through
+ * `handle`; `path` is only watched (inotify) to notice appends early.
+ */
+export async function readOpenLog(handle: FileHandle, path: string, options: ReadLogOptions): Promise<void> {
+  const {size} = await handle.stat()
+  let offset = options.tail === undefined ? 0 : await tailStart(handle, size, options.tail, {signal: options.signal})
+  // One buffer for every copy: a fresh one per block (as a ReadStream makes) is garbage the GC only collects
+  // once tens of MiB of it have piled up, which doubled the peak RSS of printing a big log.
+  const block = Buffer.allocUnsafe(LOG_BLOCK)
+  let reading = handle // the file at `path` when it began; the writer may rotate it away meanwhile
+  const copyRange = (from: number, to: number) => copy(reading, from, to, block, options)
+  offset = await copyRange(offset, size)
   if (!options.follow) return
   let ended = false
   const endedPromise = options.follow.until.then(
@@ -114,11 +146,22 @@ export async function readLog(path: string, options: ReadLogOptions): Promise<vo
     let drainBegan = 0
     for (;;) {
       options.signal?.throwIfAborted()
-      const current = await stat(path).catch(() => undefined)
-      if (!current) return // deleted meanwhile (containers delete): nothing more will come
+      const current = await reading.stat()
+      if (current.nlink === 0) return // deleted meanwhile (containers delete): nothing more will come
       if (current.size < offset) offset = 0 // truncated by someone: start over, as tail -F does
       const before = offset
-      offset = await copyRange(path, offset, current.size, options)
+      offset = await copyRange(offset, current.size)
+      // Rotated (the writer closes a file before renaming it): what it held is out; go on with the new one.
+      const named = await stat(path).catch(() => undefined)
+      if (named && named.ino !== current.ino) {
+        const next = await openLogFile(path).catch(() => undefined)
+        if (next) {
+          if (reading !== handle) await reading.close()
+          reading = next
+          offset = 0
+          continue
+        }
+      }
       if (ended) {
         // The exit is known; the shim may still be copying the last output. Stop once the file has been
         // quiet for a while, or after FOLLOW_DRAIN_MS at the most (a child holding the pipes open).
@@ -142,24 +185,19 @@ export async function readLog(path: string, options: ReadLogOptions): Promise<vo
     }
   } finally {
     watcher?.close()
+    if (reading !== handle) await reading.close()
   }
 }
 
-async function copyRange(path: string, from: number, to: number, options: ReadLogOptions): Promise<number> {
-  if (to <= from) return from
-  const handle = await openForRead(path)
-  try {
-    const buffer = Buffer.alloc(Math.min(64 * 1024, to - from))
-    let offset = from
-    while (offset < to) {
-      options.signal?.throwIfAborted()
-      const {bytesRead} = await handle.read(buffer, 0, Math.min(buffer.length, to - offset), offset)
-      if (bytesRead === 0) break
-      await options.write(Buffer.from(buffer.subarray(0, bytesRead)))
-      offset += bytesRead
-    }
-    return offset
-  } finally {
-    await handle.close()
+/** Copies bytes [from, to) of the file through `block`, each block written before the next is read. */
+async function copy(handle: FileHandle, from: number, to: number, block: Buffer, options: ReadLogOptions): Promise<number> {
+  let offset = from
+  while (offset < to) {
+    options.signal?.throwIfAborted()
+    const {bytesRead} = await handle.read(block, 0, Math.min(block.length, to - offset), offset)
+    if (bytesRead === 0) break // truncated meanwhile
+    await options.write(block.subarray(0, bytesRead))
+    offset += bytesRead
   }
+  return offset
 }
