@@ -15,6 +15,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>
   /** Kill the child and fail after this long (default 30 s). */
   timeoutMs?: number
+  /** The CLI's working directory (default: this process's). */
+  cwd?: string
 }
 
 export interface RunResult {
@@ -39,7 +41,7 @@ export function cliEnv(options: RunOptions = {}): NodeJS.ProcessEnv {
 
 /** Starts the CLI and returns the child, for tests that read its output while it runs. */
 export function spawnCli(args: readonly string[], options: RunOptions = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], {env: cliEnv(options), stdio: ['pipe', 'pipe', 'pipe']})
+  return spawn(process.execPath, [CLI, ...args], {env: cliEnv(options), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe']})
 }
 
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

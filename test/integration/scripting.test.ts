@@ -4,6 +4,10 @@
  * command's deadline, empty globals, events piped, created containers, global-flag errors, one-line wording.
  */
 import {execFile} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -311,7 +315,7 @@ describe('events for scripts', () => {
     }
     // tail, the watcher, went with ctr: none is left watching a ctr that is gone (other tests' may be live)
     const ps = await new Promise<string>((resolve) => execFile('ps', ['-eo', 'args='], (_e, out) => resolve(out)))
-    const watched = ps.split('\n').flatMap((line) => /^tail -s 0\.25 -f --pid=(\d+)/.exec(line)?.[1] ?? [])
+    const watched = ps.split('\n').flatMap((line) => /^\S*tail -s 0\.25 -f --pid=(\d+)/.exec(line)?.[1] ?? [])
     const alive = (pid: string) => {
       try {
         return process.kill(Number(pid), 0)
@@ -320,6 +324,24 @@ describe('events for scripts', () => {
       }
     }
     expect(watched.filter((pid) => !alive(pid))).toEqual([])
+  })
+
+  it('the watcher is the system tail by absolute path: a tail planted first in PATH is never run', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'ctr-planted-tail-'))
+    const marker = join(bin, 'ran')
+    try {
+      await writeFile(join(bin, 'tail'), `#!/bin/sh\ntouch ${marker}\nexec /usr/bin/tail "$@"\n`, {mode: 0o755})
+      const env = {...process.env, PATH: `${bin}:${process.env.PATH}`, CONTAINERD_ADDRESS: f.address, CONTAINERD_NAMESPACE: f.namespace}
+      const t0 = Date.now()
+      const statuses = await new Promise<string>((resolve) =>
+        execFile('bash', ['-c', `node ${CLI} events | (sleep 1; exit 0); echo "\${PIPESTATUS[@]}"`], {env}, (_e, stdout) => resolve(stdout.trim())),
+      )
+      expect(statuses).toBe('141 0') // the system's tail watched
+      expect(Date.now() - t0).toBeLessThan(2500)
+      expect(existsSync(marker)).toBe(false)
+    } finally {
+      await rm(bin, {recursive: true, force: true})
+    }
   })
 
   it('--header prints it when piped; --exit-on an unknown container is an error', async () => {

@@ -7,9 +7,14 @@
  *
  * Best effort by design: without GNU tail (busybox's has no --pid) the watcher fails to start or exits by
  * itself with a status, never by SIGPIPE, and ctr then notices at its next write, as before.
+ *
+ * tail runs with ctr's privileges (often root), so never one found through PATH (a `tail` planted in a
+ * directory early in it would run): only the system's, by absolute path, a regular file owned by root that
+ * neither its group nor others can write, in a directory of the same kind. Otherwise no watcher.
  */
 import {spawn} from 'node:child_process'
-import {fstatSync} from 'node:fs'
+import {fstatSync, lstatSync, statSync} from 'node:fs'
+import {dirname} from 'node:path'
 
 import {stdoutFailed} from './print'
 
@@ -18,9 +23,10 @@ const POLL_SECONDS = '0.25'
 
 /** Starts the watcher when stdout is a pipe; returns a function that stops it (also run at exit). */
 export function watchStdoutReader(): () => void {
-  if (!stdoutIsPipe()) return () => undefined
+  const tail = stdoutIsPipe() ? systemTail() : undefined
+  if (!tail) return () => undefined
   let stopped = false
-  const watcher = spawn('tail', ['-s', POLL_SECONDS, '-f', `--pid=${process.pid}`, '/dev/null'], {stdio: ['ignore', 'inherit', 'ignore']})
+  const watcher = spawn(tail, ['-s', POLL_SECONDS, '-f', `--pid=${process.pid}`, '/dev/null'], {stdio: ['ignore', 'inherit', 'ignore']})
   const stop = () => {
     if (stopped) return
     stopped = true
@@ -35,6 +41,22 @@ export function watchStdoutReader(): () => void {
   watcher.unref()
   process.on('exit', stop)
   return stop
+}
+
+/** Where coreutils puts tail: /usr/bin (merged /usr) or /bin. */
+const TAIL_CANDIDATES = ['/usr/bin/tail', '/bin/tail']
+
+function systemTail(): string | undefined {
+  const rootOnly = (info: {uid: number; mode: number}) => info.uid === 0 && (info.mode & 0o022) === 0
+  for (const path of TAIL_CANDIDATES) {
+    try {
+      const file = lstatSync(path)
+      if (file.isFile() && rootOnly(file) && rootOnly(statSync(dirname(path)))) return path
+    } catch {
+      // next
+    }
+  }
+  return undefined
 }
 
 function stdoutIsPipe(): boolean {

@@ -84,9 +84,9 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const execId = options.execId ?? newExecId()
   const tasks = client.service(TasksDefinition)
   const {spec: container, labels} = await containerRecord(client, id)
-  const resolved = options.user ? await resolveUser(options.user, container?.root?.path, id) : {}
+  const pid = await requireRunning(client, id)
+  const resolved = options.user ? await containerUser(client, options.user, id, pid) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
-  await requireRunning(client, id)
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
   let created = false
@@ -180,26 +180,33 @@ async function removeExec(client: ContainerdClient, id: string, execId: string, 
   })
 }
 
-/**
- * The container's own spec (Containers.Get → spec Any JSON): its process, and its root path for user names;
- * and its labels (exec exit records).
- */
-async function containerRecord(
-  client: ContainerdClient,
-  id: string,
-): Promise<{spec?: {process?: OciProcess; root?: {path?: string}}; labels: Record<string, string>}> {
+/** The container's own spec (Containers.Get → spec Any JSON): its process; and its labels (exec exit records). */
+async function containerRecord(client: ContainerdClient, id: string): Promise<{spec?: {process?: OciProcess}; labels: Record<string, string>}> {
   const {container} = await client.service(ContainersDefinition).get({id})
   const labels = container?.labels ?? {}
   const spec = container?.spec
   if (!spec?.value?.length) return {labels}
   try {
-    return {spec: JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess; root?: {path?: string}}, labels}
+    return {spec: JSON.parse(Buffer.from(spec.value).toString('utf8')) as {process?: OciProcess}, labels}
   } catch {
     throw new CtrError('internal', `container "${id}" has a runtime spec that is not valid JSON`)
   }
 }
 
-async function requireRunning(client: ContainerdClient, id: string): Promise<void> {
+/**
+ * `-u` in the running container's own files, through its init's /proc/PID/root: never the spec's root.path
+ * (relative for a container made from an image: it would be read from ctr's working directory) nor a label.
+ * The task is asked again afterwards: still running with that PID, the root read was its own (a PID is
+ * reused only once its process is gone, and then the task is no longer running).
+ */
+async function containerUser(client: ContainerdClient, user: UserSpec, id: string, pid: number): Promise<{uid?: number; gid?: number}> {
+  const resolved = await resolveUser(user, `/proc/${pid}/root`, id)
+  if ((await requireRunning(client, id)) !== pid) throw new CtrError('failed-precondition', `container "${id}" was restarted while its users were looked up`)
+  return resolved
+}
+
+/** The task's init PID, once it is known to be running. */
+async function requireRunning(client: ContainerdClient, id: string): Promise<number> {
   const task = await client
     .service(TasksDefinition)
     .get({containerId: id})
@@ -208,7 +215,7 @@ async function requireRunning(client: ContainerdClient, id: string): Promise<voi
       throw error
     })
   const status = processStatus(task.process?.status)
-  if (status === 'running') return
+  if (status === 'running') return task.process!.pid
   const state = status === 'paused' || status === 'pausing' ? 'paused' : status === 'created' ? 'created, not started' : 'not running'
   throw new CtrError('failed-precondition', `container "${id}" is ${state}`)
 }
