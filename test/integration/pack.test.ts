@@ -46,7 +46,8 @@ afterAll(async () => {
 
 describe('npm pack', () => {
   it('holds the built CLI, the library, its types and the protos, and no sources or tests', () => {
-    for (const file of ['bin/run.js', 'dist/cli.js', 'dist/index.js', 'dist/logger.js', 'dist/types/index.d.ts', 'package.json', 'README.md']) expect(files).toContain(file)
+    for (const file of ['bin/run.js', 'dist/cli.js', 'dist/index.js', 'dist/logger.js', 'dist/types/index.d.ts', 'package.json', 'README.md'])
+      expect(files).toContain(file)
     expect(files.some((f) => f.startsWith('proto/'))).toBe(true)
     expect(files.filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([])
     // One source map, for --debug stack traces of the minified CLI bundle; it carries no copy of the sources.

@@ -9,7 +9,7 @@ import {pruneContainers} from '../../lib/containers/prune'
 export default class ContainersPrune extends BaseCommand<typeof ContainersPrune> {
   static description = `Delete every stopped container of the namespace
 
-A container is stopped when its task has exited, or it has no task and ctr saw it exit; running, paused and created ones (never started: no task) are kept. Each container's log file goes with it (unless --keep-log). Prints each deleted ID; failures are reported on stderr and make ctr exit non-zero. --filter takes what 'ctr containers --filter' takes.`
+A container is stopped when its task has exited, or it has no task and ctr saw it exit; running, paused and created ones (never started: no task) are kept, except those a ctr killed mid-start left (its process gone): they go with their snapshots. Each container's log file goes with it (unless --keep-log). Also removed: the leases and stdio FIFO directories of ctr processes that were killed (SIGKILL) before they could remove them. Prints each deleted ID; failures are reported on stderr and make ctr exit non-zero. --filter takes what 'ctr containers --filter' takes.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers prune',

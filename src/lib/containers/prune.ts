@@ -1,10 +1,15 @@
 /**
  * `containers prune`: deletes every stopped container of the namespace (a task whose process exited, or no
  * task and ctr's exit label) with its log, as `docker container prune` does. A container that starts meanwhile is refused by
- * deleteContainer (no --force here), never killed.
+ * deleteContainer (no --force here), never killed. It also removes what ctr processes killed with SIGKILL
+ * left: half-started containers (tasks/start.ts isDeadHalfStart) with their snapshots, their leases (and so
+ * the snapshots and partial downloads only those held), and their stdio FIFO directories in $TMPDIR.
  */
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
+import {deleteDeadLeases} from '../images/lease'
+import {isDeadHalfStart} from '../tasks/start'
+import {removeDeadFifoDirs} from '../tasks/stdio'
 import {type ContainerFilter, deleteContainer, listContainers} from './containers'
 import type {FilterAlternative} from './filters'
 
@@ -24,7 +29,9 @@ export interface PruneResult {
 }
 
 export async function pruneContainers(client: ContainerdClient, options: PruneOptions = {}): Promise<PruneResult> {
-  const stopped = (await listContainers(client, {filters: options.filters, where: options.where})).filter((c) => c.status === 'stopped')
+  const stopped = (await listContainers(client, {filters: options.filters, where: options.where})).filter(
+    (c) => c.status === 'stopped' || (c.status === 'created' && isDeadHalfStart(c, {status: c.status})),
+  )
   const result: PruneResult = {deleted: [], failures: []}
   for (const {id} of stopped) {
     try {
@@ -40,5 +47,7 @@ export async function pruneContainers(client: ContainerdClient, options: PruneOp
       })
     }
   }
+  await deleteDeadLeases(client, {sync: true})
+  await removeDeadFifoDirs().catch(() => undefined)
   return result
 }

@@ -14,6 +14,7 @@ import {ContentDefinition, WriteAction} from '../../gen/containerd/services/cont
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
+import {sleep} from '../sleep'
 import {sha256Hash} from './digest'
 
 /** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
@@ -41,7 +42,15 @@ export interface WriteBlobOptions {
   expected?: string
   /** Size from the tar header; undefined when the data is made as it is sent (a layer compressed on import). */
   size?: number
-  data: AsyncIterable<Buffer>
+  /** The blob's bytes from the start. Not with `open`. */
+  data?: AsyncIterable<Buffer>
+  /**
+   * Instead of `data`, for a stable `ref` (a pull's `layer-<digest>`): called once STAT has told how much of
+   * the blob an earlier, interrupted write left in the ref's ingest (`offset`), it returns the bytes from where
+   * it can resume: that offset (an HTTP Range request answered 206) or 0 (the write then starts over). Bytes
+   * resumed are not hashed here: containerd checks the whole blob against `expected` at COMMIT.
+   */
+  open?: (offset: number) => Promise<{offset: number; data: AsyncIterable<Buffer>}>
   labels?: Record<string, string>
   /** Lease metadata and abort signal for the call. */
   call: CallOptions
@@ -98,6 +107,25 @@ export function digestMismatch(name: string, expected: string, actual: string): 
  * but not sent. `name` is the archive path, for errors.
  */
 export async function writeBlob(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
+  // A stable ref another writer holds (another pull of the same blob) is refused at STAT, before any data is
+  // read: wait for it, as Go's content.OpenWriter does; it usually ends with the blob committed (ALREADY_EXISTS).
+  const deadline = Date.now() + LOCKED_WAIT_MS
+  for (let delay = 16; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await writeOnce(client, name, options)
+    } catch (error) {
+      if (!(error instanceof RefLocked) || Date.now() > deadline) throw error instanceof RefLocked ? error.cause : error
+      await sleep(Math.random() * delay, options.call.signal)
+    }
+  }
+}
+
+/** How long a write waits for another writer of its ref. */
+const LOCKED_WAIT_MS = 10 * 60 * 1000
+
+class RefLocked extends Error {}
+
+async function writeOnce(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
   const hash = sha256Hash()
   const kept: Buffer[] = []
   let head = Buffer.alloc(0)
@@ -112,8 +140,10 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   }
   const finish = (existed: boolean): WrittenBlob => {
     const digest = `sha256:${hash.digest('hex')}`
-    if (options.expected && digest !== options.expected) throw digestMismatch(name, options.expected, digest)
-    if (options.size !== undefined && read !== options.size) throw new CtrError('usage', `${name}: read ${read} bytes, the archive says ${options.size}`)
+    if (options.expected && from === 0 && digest !== options.expected) throw digestMismatch(name, options.expected, digest)
+    if (options.size !== undefined && from + read !== options.size)
+      throw new CtrError('usage', `${name}: read ${from + read} bytes, the archive says ${options.size}`)
+    if (from > 0) return {digest: options.expected!, size: options.size!, existed, head, bytes: undefined}
     return {digest, size: read, existed, head, bytes: keep ? Buffer.concat(kept) : undefined}
   }
 
@@ -124,6 +154,10 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   // does. Writing it instead would make containerd copy the blob first, then take all of ours.
   let statAnswered!: (proceed: 'write' | 'shared' | false) => void
   const statDone = new Promise<'write' | 'shared' | false>((resolve) => (statAnswered = resolve))
+  /** What the ref's ingest holds already (STAT), and where our data starts (0 or that). */
+  let ingested = 0
+  let from = 0
+  let data = options.data
   let shared = false
   let mismatch: CtrError | undefined
   let sent = 0
@@ -142,7 +176,14 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
       yield {action: WriteAction.COMMIT, ref: options.ref, offset: size, total: size, expected: options.expected!, labels: options.labels ?? {}}
       return
     }
-    for await (const chunk of coalesce(options.data)) {
+    if (options.open) {
+      const opened = await options.open(options.expected ? ingested : 0)
+      from = opened.offset
+      data = opened.data
+      sent = from
+    }
+    if (!data) throw new CtrError('internal', `${name}: no data to write`)
+    for await (const chunk of coalesce(data)) {
       observe(chunk)
       yield {action: WriteAction.WRITE, ref: options.ref, offset: BigInt(sent), data: chunk}
       sent += chunk.length
@@ -150,12 +191,12 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     }
     dataDone = true
     const digest = `sha256:${hash.copy().digest('hex')}`
-    if (options.expected && digest !== options.expected) {
+    if (options.expected && from === 0 && digest !== options.expected) {
       mismatch = digestMismatch(name, options.expected, digest)
       return
     }
-    committedDigest = digest
-    yield {action: WriteAction.COMMIT, ref: options.ref, offset: BigInt(sent), total: BigInt(sent), expected: digest, labels: options.labels ?? {}}
+    committedDigest = from > 0 ? options.expected : digest
+    yield {action: WriteAction.COMMIT, ref: options.ref, offset: BigInt(sent), total: BigInt(sent), expected: committedDigest!, labels: options.labels ?? {}}
   }
 
   let ended = false
@@ -172,6 +213,7 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
         // offset = size with the expected digest: another namespace's blob (a leftover ingest of this ref with
         // the right bytes would also do, and is as good).
         const whole = Number(response.offset) === options.size && response.digest === options.expected
+        ingested = options.size !== undefined && Number(response.offset) < options.size ? Number(response.offset) : 0
         statAnswered(options.expected && options.size && whole ? 'shared' : 'write')
         continue
       }
@@ -186,6 +228,15 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
     ended = true
     credit?.()
     statAnswered(false)
+    if (first && error instanceof CtrError && error.kind === 'unavailable' && /\blocked for\b/.test(error.message))
+      throw new RefLocked(error.message, {cause: error})
+    if (from > 0 && error instanceof CtrError && error.kind === 'failed-precondition') {
+      // The resumed blob does not have its digest (the ingest's first part was bad): the next try starts over.
+      await client
+        .service(ContentDefinition)
+        .abort({ref: options.ref}, {signal: options.call.signal})
+        .catch(() => undefined)
+    }
     if (error instanceof CtrError && error.kind === 'already-exists') {
       // At STAT: the store has the expected digest (now under our lease). At COMMIT (no expected digest
       // known up front, Docker archives; or another writer committed it first): the same content is there
@@ -208,9 +259,10 @@ export async function writeBlob(client: ContainerdClient, name: string, options:
   if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {
     return {digest: options.expected, size: options.size ?? 0, existed: true, head, bytes: undefined}
   }
+  if (existed && !data) return {digest: options.expected ?? committedDigest ?? '', size: options.size ?? 0, existed: true, head, bytes: undefined}
   if (existed) {
     // Read the rest through: the digest is still checked, and the archive moves on to the next entry.
-    if (!dataDone) for await (const chunk of options.data) observe(chunk)
+    if (!dataDone) for await (const chunk of data!) observe(chunk)
     return finish(true)
   }
   if (!committed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)

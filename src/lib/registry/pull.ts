@@ -17,7 +17,7 @@ import {CtrError, usageError} from '../containerd/errors'
 import {type Descriptor, readBlob, setBlobLabels, writeBlob} from '../images/content'
 import {type ImageConfig, parseConfig} from '../images/layout'
 import {sha256Digest} from '../images/digest'
-import {createLease} from '../images/lease'
+import {createLease, deleteDeadLeases} from '../images/lease'
 import {isIndexType, isManifestType, MEDIA_TYPE} from '../images/media-types'
 import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../images/platform'
 import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from '../images/records'
@@ -167,10 +167,13 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     signal?.throwIfAborted()
     await saveImageRecords(client, [image], changed, signal)
     changed.length = 0
+    // Pulls (and starts) killed earlier: their partial downloads this pull needed are in its lease now.
+    await deleteDeadLeases(client, {signal}).catch(() => undefined)
     await lease.release()
     return image
   } catch (error) {
     await rollbackImageRecords(client, changed, signal)
+    if (!signal?.aborted) await deleteDeadLeases(client).catch(() => undefined)
     await lease.release({sync: true}).catch(() => undefined)
     throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'pull interrupted', {cause: error}) : error
   }
@@ -268,14 +271,7 @@ class RegistryBlobs implements ImageBlobs {
     let done = 0
     const registry = this.registry
     const fetched = this.fetched
-    async function* data(): AsyncGenerator<Buffer> {
-      if (bytes) {
-        yield bytes
-        return
-      }
-      onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: 0, state: 'downloading'})
-      const response = await registry.request(`/${manifest ? 'manifests' : 'blobs'}/${d.digest}`, {headers: manifest ? {accept: d.mediaType} : {}, what})
-      fetched.blobs++
+    async function* data(response: Response): AsyncGenerator<Buffer> {
       for await (const chunk of registry.chunks(response, what)) {
         done += chunk.length
         fetched.bytes += chunk.length
@@ -283,11 +279,40 @@ class RegistryBlobs implements ImageBlobs {
         yield chunk
       }
     }
+    // What a killed pull left in the ref's ingest is resumed with a Range request; a registry that answers
+    // 200 (the whole blob) instead of 206 makes the write start over.
+    const open = async (offset: number): Promise<{offset: number; data: AsyncIterable<Buffer>}> => {
+      if (bytes) {
+        const prefetched = bytes
+        return {
+          offset: 0,
+          data: (async function* () {
+            yield prefetched
+          })(),
+        }
+      }
+      const range = offset > 0 && !manifest ? {range: `bytes=${offset}-`} : undefined
+      onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: offset, state: 'downloading'})
+      const response = await registry.request(`/${manifest ? 'manifests' : 'blobs'}/${d.digest}`, {
+        headers: manifest ? {accept: d.mediaType} : {...range},
+        what,
+      })
+      fetched.blobs++
+      const resumed = range && response.status === 206 && contentRangeStart(response.headers.get('content-range')) === offset
+      // 200: the registry ignored the Range and sends the whole blob, from 0. A 206 of another range: ask again.
+      const other = range && !resumed && response.status === 206
+      if (other) await response.body?.cancel().catch(() => undefined)
+      const whole = other ? await registry.request(`/blobs/${d.digest}`, {what}) : response
+      done = resumed ? offset : 0
+      return {offset: resumed ? offset : 0, data: data(whole)}
+    }
     const result = await writeBlob(this.client, `${what} from ${this.registry.domain}`, {
-      ref: `${this.leaseId}-${d.digest}`,
+      // Stable per blob (Go's remotes.MakeRefKey): a pull killed half-way leaves its download in this ingest,
+      // and the next pull of the blob resumes it instead of starting over (docs/containerd.md).
+      ref: `${refKind(d.mediaType, kind)}-${d.digest}`,
       expected: d.digest,
       size: d.size,
-      data: data(),
+      open,
       call: this.call,
       leaseId: this.leaseId,
       skipExisting: true,
@@ -295,6 +320,17 @@ class RegistryBlobs implements ImageBlobs {
     this.written.add(d.digest)
     onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: result.existed ? d.size : done, state: result.existed ? 'exists' : 'done'})
   }
+}
+
+/** Go's ref key prefixes: index-, manifest-, config-, layer-. */
+function refKind(mediaType: string, kind: string): string {
+  return isIndexType(mediaType) ? 'index' : kind
+}
+
+/** The first byte of `Content-Range: bytes START-END/TOTAL`, or undefined. */
+function contentRangeStart(header: string | null): number | undefined {
+  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec((header ?? '').trim())
+  return match ? Number(match[1]) : undefined
 }
 
 /** A promise with its resolve and reject, observed (an unawaited rejection is not an error here). */

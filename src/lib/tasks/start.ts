@@ -14,7 +14,9 @@ import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
 import {defaultSpec, imageCommand, imageConfig, imageParent, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
 import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
 import type {Mount} from '../../gen/containerd/types/mount'
-import {EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
+import {deleteContainer, EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
+import {createLease, deleteDeadLeases, type Lease} from '../images/lease'
+import {ownerState, ownerToken} from '../owner'
 import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
@@ -23,9 +25,16 @@ import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
 import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
-import {createTask, deleteTask, type ExitStatus, removeTask, startTask, waitTask} from './tasks'
+import {createTask, deleteTask, type ExitStatus, getTask, removeTask, startTask, waitTask} from './tasks'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
+/**
+ * On a container until its process runs: the ctr starting it (src/lib/owner.ts). Left on a container whose
+ * ctr is dead, it marks a half-start that prune (or a start with the same ID) removes.
+ */
+export const STARTING_LABEL = 'io.ctr.starting'
+/** The start's lease lives from Snapshots.Prepare to Containers.Create; a killed ctr's expires by itself. */
+const START_LEASE_EXPIRY_MS = 10 * 60 * 1000
 export const RUNC_RUNTIME = 'io.containerd.runc.v2'
 
 export interface StartOptions {
@@ -87,7 +96,10 @@ export interface StartedContainer {
   exited?: Promise<ExitStatus>
 }
 
-/** Creates and starts the container; resolves once its process runs. Rolls back on any failure. */
+/**
+ * Creates and starts the container; resolves once its process runs. Rolls back on any failure. An ID taken by
+ * what a SIGKILLed ctr left half-started (reclaimDeadStart) is cleaned up and the start goes ahead.
+ */
 export async function startContainer(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
   const {id} = options
   checkContainerId(id)
@@ -96,6 +108,17 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   }
   if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
   checkEnv(options.env ?? [])
+  try {
+    return await startOnce(client, options)
+  } catch (error) {
+    if (!(error instanceof CtrError && error.kind === 'already-exists')) throw error
+    if (!(await reclaimDeadStart(client, id, options.signal).catch(() => false))) throw error
+    return startOnce(client, options)
+  }
+}
+
+async function startOnce(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
+  const {id} = options
   const call = {signal: options.signal}
   const source = options.image ? await imageSource(client, {...options, image: options.image}, call) : await bundleSource(client, options)
   const {spec, terminal} = source
@@ -107,16 +130,23 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
   }
   const log = await (options.log ? prepareLog(client.namespace, id, options.log) : undefined)?.catch(async (error) => {
     await removeOurSnapshot()
+    await source.lease?.release().catch(() => undefined)
     throw error
   })
 
+  const owner = ownerToken()
   await client
     .service(ContainersDefinition)
     .create(
       {
         container: {
           id,
-          labels: {...options.labels, ...(source.bundle ? {[BUNDLE_LABEL]: source.bundle} : {}), ...(log ? {[LOG_LABEL]: log.path} : {})},
+          labels: {
+            ...options.labels,
+            ...(source.bundle ? {[BUNDLE_LABEL]: source.bundle} : {}),
+            ...(log ? {[LOG_LABEL]: log.path} : {}),
+            ...(owner ? {[STARTING_LABEL]: owner} : {}),
+          },
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
           ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
@@ -132,6 +162,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
       await log?.discard()
       throw startError(error, id, spec.process.args[0])
     })
+    .finally(() => source.lease?.release().catch(() => undefined)) // the container record holds the snapshot now
   // From here on, everything is ours to roll back.
   const forget = trackInFlight(`container "${id}"`)
   let io: AttachedIo | undefined
@@ -171,6 +202,8 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     }
     options.beforeStart?.({id, terminal})
     const {pid} = await startTask(client, id, call)
+    // Started: no longer a half-start another ctr may clean up once this one is gone.
+    if (owner) await setLabels(client, id, {[STARTING_LABEL]: ''}).catch(() => undefined)
     await io?.started({containerId: id, execId: ''})
     forget() // started: the container is the user's now (runAttached tracks an attached one itself)
     return {
@@ -356,6 +389,8 @@ interface PreparedSource {
   bundle?: string
   /** From an image: the snapshot prepared under the container's ID (ours to remove on failure). */
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]}
+  /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
+  lease?: Lease
 }
 
 async function bundleSource(client: ContainerdClient, options: StartOptions): Promise<PreparedSource> {
@@ -380,7 +415,12 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
   const args = options.args?.length ? [...options.args] : imageCommand(config)
   if (args.length === 0) throw usageError(`image "${image}" has no command (no Entrypoint or Cmd): give one after the image`)
   const parent = await imageParent(client, image, config, snapshotter, call)
-  const mounts = await prepareSnapshot(client, snapshotter, id, parent, call).catch((error) => {
+  // Prepared under a lease, as Go's client does (WithLease around NewContainer): without one the garbage
+  // collector may take the new snapshot before the container record refers to it (1 start in 3 of 100 at
+  // once failed "failed to mount rootfs component"). The lease expires by itself if ctr is killed.
+  const lease = await createLease(client, {prefix: 'ctr-start', expiresInMs: START_LEASE_EXPIRY_MS, signal: options.signal})
+  const mounts = await prepareSnapshot(client, snapshotter, id, parent, {...call, metadata: lease.metadata}).catch(async (error) => {
+    await lease.release().catch(() => undefined)
     if (error instanceof CtrError && error.kind === 'already-exists') {
       throw new CtrError('already-exists', `container "${id}" already exists (snapshot "${id}" exists in ${snapshotter})`, {cause: error})
     }
@@ -395,9 +435,39 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
     const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
     // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
     // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
-    return {spec, terminal, snapshot: {image, snapshotter, mounts}}
+    return {spec, terminal, snapshot: {image, snapshotter, mounts}, lease}
   } catch (error) {
     await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
+    await lease.release().catch(() => undefined)
     throw error
   }
+}
+
+/**
+ * What a SIGKILLed ctr left of a start under this ID, removed so the ID can be used: a container that ctr
+ * marked as starting (STARTING_LABEL) and that never got further than a created task, or, with no container,
+ * a snapshot still held by its dead lease. Nothing of a live ctr, of another client, or that ever ran.
+ * Resolves true if the ID is free now.
+ */
+export async function reclaimDeadStart(client: ContainerdClient, id: string, signal?: AbortSignal): Promise<boolean> {
+  const {container} = await client
+    .service(ContainersDefinition)
+    .get({id}, {signal})
+    .catch((error) => {
+      if (error instanceof CtrError && error.kind === 'not-found') return {container: undefined}
+      throw error
+    })
+  if (container) {
+    if (!isDeadHalfStart(container, await getTask(client, id))) return false
+    await deleteContainer(client, id)
+    await deleteDeadLeases(client, {signal})
+    return true
+  }
+  // No container: the snapshot Prepare refused is ours only if a dead ctr's lease holds it.
+  return (await deleteDeadLeases(client, {sync: true, signal})).length > 0
+}
+
+/** A container a ctr began to start and died before its process ran (its task, if any, never started). */
+export function isDeadHalfStart(container: {labels: Record<string, string>}, task: {status: string} | undefined): boolean {
+  return ownerState(container.labels[STARTING_LABEL]) === 'dead' && (!task || task.status === 'created')
 }

@@ -1,6 +1,7 @@
 /**
  * The FIFOs containerd's shim copies a process's stdio through (docs/containerd.md "Stdio and FIFOs"):
  * - made with mkfifo in a private 0700 directory with an unpredictable name (fs.mkdtemp), removed on close();
+ *   its name also carries the maker's owner token, so a later ctr removes those of a SIGKILLed one;
  * - read ends opened O_RDONLY|O_NONBLOCK and read through net.Socket (epoll-driven: no threadpool thread is
  *   parked, no early EOF before the shim connects), and opened BEFORE Tasks.Create/Exec, which otherwise hangs;
  * - the stdin write end held O_RDWR|O_NONBLOCK, so opening it never blocks; the process then sees EOF only
@@ -9,13 +10,14 @@
  */
 import {execFile} from 'node:child_process'
 import {accessSync, closeSync, constants as fsConstants, openSync, rmSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {lstat, mkdtemp, readdir, rm} from 'node:fs/promises'
 import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {CtrError} from '../containerd/errors'
+import {ownerToken, ownerState} from '../owner'
 
 const {O_NONBLOCK, O_RDONLY, O_RDWR} = fsConstants
 
@@ -52,6 +54,32 @@ function removeAtExit(dir: string): () => void {
     })
   }
   return () => void liveDirs.delete(dir)
+}
+
+const FIFO_DIR_PREFIX = 'ctr-io-'
+/** `ctr-io-<owner token>-XXXXXX`: the token (src/lib/owner.ts) says whether the ctr that made it still runs. */
+const FIFO_DIR = /^ctr-io-(\d+\.\d+\.\d+)-[A-Za-z0-9]{6}$/
+
+/**
+ * Removes the FIFO directories in `parent` that ctr processes killed with SIGKILL (no exit hook ran) left:
+ * only those named for a dead owner that are real directories (lstat: a symlink is never followed), owned by
+ * this user and private (0700): never one another user could have planted. Resolves with the paths removed.
+ */
+export async function removeDeadFifoDirs(parent: string = tmpdir()): Promise<string[]> {
+  const uid = process.geteuid?.() ?? -1
+  const removed: string[] = []
+  for (const name of await readdir(parent)) {
+    const token = FIFO_DIR.exec(name)?.[1]
+    if (!token || ownerState(token) !== 'dead') continue
+    const path = join(parent, name)
+    const info = await lstat(path).catch(() => undefined)
+    if (!info?.isDirectory() || info.uid !== uid || (info.mode & 0o777) !== 0o700) continue
+    await rm(path, {recursive: true, force: true}).then(
+      () => removed.push(path),
+      () => undefined,
+    )
+  }
+  return removed
 }
 
 /** What Tasks.Create and Tasks.Exec take: a path per stream, '' for none. */
@@ -97,7 +125,11 @@ export interface Fifos {
 
 /** Creates the FIFOs and opens our ends of them. Cleans up after itself if anything fails. */
 export async function createFifos(options: FifoOptions): Promise<Fifos> {
-  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'ctr-io-')).catch((error: Error) => {
+  const parent = options.parentDir ?? tmpdir()
+  // Those of ctr processes killed before they could remove theirs go first (best effort).
+  await removeDeadFifoDirs(parent).catch(() => undefined)
+  const owner = ownerToken()
+  const dir = await mkdtemp(join(parent, owner ? `${FIFO_DIR_PREFIX}${owner}-` : FIFO_DIR_PREFIX)).catch((error: Error) => {
     throw new CtrError('internal', `cannot create a directory for stdio FIFOs: ${error.message}`, {cause: error})
   })
   const withStdin = options.stdin ?? true

@@ -1,12 +1,13 @@
 import {execFileSync} from 'node:child_process'
 import {closeSync, constants, openSync, readSync} from 'node:fs'
-import {mkdtemp, readdir, rm, stat} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readdir, rm, stat, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {createFifos} from '../../../src/lib/tasks/stdio'
+import {ownerToken} from '../../../src/lib/owner'
+import {createFifos, removeDeadFifoDirs} from '../../../src/lib/tasks/stdio'
 
 describe('createFifos', () => {
   let parent: string
@@ -58,5 +59,30 @@ describe('createFifos', () => {
     expect(buffer.subarray(0, readSync(reader, buffer)).toString()).toBe('abc')
     closeSync(reader)
     await fifos.close()
+  })
+})
+
+describe('removeDeadFifoDirs', () => {
+  it("removes only a dead ctr's private directories: not a live one's, not a symlink, not one others could write, not other names", async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'ctr-stdio-sweep-'))
+    try {
+      const [ns, pid, start] = ownerToken().split('.')
+      const dead = `ctr-io-${ns}.${pid}.${Number(start) + 1}-`
+      await mkdir(join(parent, `${dead}aaaaaa`), {mode: 0o700})
+      await mkdir(join(parent, `${dead}aaaaaa`, 'x'))
+      await mkdir(join(parent, `${dead}bbbbbb`), {mode: 0o700})
+      await chmod(join(parent, `${dead}bbbbbb`), 0o755)
+      const target = await mkdtemp(join(tmpdir(), 'ctr-stdio-target-'))
+      await chmod(target, 0o700)
+      await symlink(target, join(parent, `${dead}cccccc`))
+      await mkdir(join(parent, `ctr-io-${ownerToken()}-dddddd`), {mode: 0o700})
+      await mkdir(join(parent, 'ctr-io-eeeeee'), {mode: 0o700})
+      expect(await removeDeadFifoDirs(parent)).toEqual([join(parent, `${dead}aaaaaa`)])
+      expect((await readdir(parent)).sort()).toEqual([`${dead}bbbbbb`, `${dead}cccccc`, `ctr-io-${ownerToken()}-dddddd`, 'ctr-io-eeeeee'].sort())
+      expect((await stat(target)).isDirectory()).toBe(true)
+      await rm(target, {recursive: true})
+    } finally {
+      await rm(parent, {recursive: true, force: true})
+    }
   })
 })
