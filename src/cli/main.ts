@@ -120,12 +120,13 @@ export async function main(argv: string[]): Promise<void> {
   // ctr runs compiled code only. Without this, NODE_ENV=test/development (vitest sets it for the CLIs the
   // tests spawn) makes oclif load typescript and look for ts-node on every start (≈200 ms).
   settings.enableAutoTranspile = false
+  // Suggestions come from the IDs and visible aliases; Go ctr's names (hidden aliases) run but are not offered.
   const ids = new Set(Object.keys(COMMANDS))
   for (const command of Object.values(COMMANDS)) for (const alias of command.aliases ?? []) ids.add(alias)
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
   try {
-    const args = normalizeArgv(argv, commandShapes(ids))
+    const args = normalizeArgv(argv, commandShapes())
     if (args.length === 1 && args[0] === '--help') {
       process.stdout.write(rootHelp())
       return
@@ -193,14 +194,13 @@ export function rootHelp(): string {
   ].join('\n')
 }
 
-/** Every command and alias by ID, with what normalizeArgv reads of it. */
-function commandShapes(ids: ReadonlySet<string>): Record<string, CommandShape> {
+/** Every command and alias (hidden ones too) by ID, with what normalizeArgv reads of it. */
+function commandShapes(): Record<string, CommandShape> {
   const shapes: Record<string, CommandShape> = {}
-  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]}]>) {
+  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]; hiddenAliases?: string[]}]>) {
     shapes[id] = command
-    for (const alias of command.aliases ?? []) shapes[alias] = command
+    for (const alias of [...(command.aliases ?? []), ...(command.hiddenAliases ?? [])]) shapes[alias] = command
   }
-  for (const id of ids) shapes[id] ??= {}
   return shapes
 }
 

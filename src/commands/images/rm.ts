@@ -1,12 +1,15 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {removeImage} from '../../lib/images/store'
 import {write} from '../../cli/output/print'
 
 export default class ImagesRm extends BaseCommand<typeof ImagesRm> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('images', ['rm', 'del', 'delete', 'remove'], ['images:rm', 'images:delete', 'images:remove', 'images:del'])
   static aliases = ['images:delete', 'images:remove', 'images:del']
   static args = {
     ref: Args.string({description: 'image name, as ctr images lists it (several may be given)', required: true}),
