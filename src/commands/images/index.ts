@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import {positionalArgs} from '../../cli/positional-args'
+import {usageError} from '../../lib/containerd/errors'
 import {formatSize, type ImageInfo, listImages} from '../../lib/images/store'
 import {type Column, printList} from '../../cli/output/print'
 
@@ -46,7 +47,11 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
   static usage = 'images [-q] [--json] [-f FILTER]... [FILTER...]'
 
   async run(): Promise<ImageInfo[]> {
-    const filters = [...(this.flags.filter ?? []), ...positionalArgs(await this.parse(Images), " (see 'ctr images --help')")]
+    const positional = positionalArgs(await this.parse(Images), " (see 'ctr images --help')")
+    // A word without an operator is more likely a mistyped subcommand (`images lss`) than a presence filter.
+    const word = positional.find((text) => !text.includes('='))
+    if (word !== undefined) throw usageError(`unexpected argument "${word}" for images: a filter has ==, != or ~= (see 'ctr images --help')`)
+    const filters = [...(this.flags.filter ?? []), ...positional]
     const images = await listImages(this.client, {filters, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
     printList(images, {columns, id: (i) => i.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
     return images

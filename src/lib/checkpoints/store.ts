@@ -66,7 +66,7 @@ export function checkpointRoot(options: StoreOptions = {}, env: NodeJS.ProcessEn
 export function checkCheckpointName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.includes('..') || name.length > NAME_MAX_LENGTH) {
     throw usageError(
-      `invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`,
+      `invalid checkpoint name "${name}": use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`,
     )
   }
 }

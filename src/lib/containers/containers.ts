@@ -19,7 +19,7 @@ export const BUNDLE_LABEL = 'io.ctr.bundle'
 export function checkContainerId(id: string): void {
   if (!isIdentifier(id)) {
     throw usageError(
-      `invalid container ID ${JSON.stringify(id)}: use letters, digits and single . _ - between them, at most ${MAX_IDENTIFIER_LENGTH} characters`,
+      `invalid container ID "${id}": use letters, digits and single . _ - between them, at most ${MAX_IDENTIFIER_LENGTH} characters`,
     )
   }
 }
