@@ -30,6 +30,8 @@ The same as 'ctr containers start -a ID IMAGE [CMD...]' (with -d: 'containers st
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (not with --detach)'}),
   }
   static programAfter = 2
+  /** Own, not inherited: oclif's parse(Run) reads only the class's own properties. */
+  static strict = false
   static usage = 'run [-d] [--rm] [-t] [-e KEY=VALUE...] IMAGE ID [[--] CMD [ARG...]]'
 
   public async init(): Promise<void> {
