@@ -18,10 +18,7 @@ export default class Run extends ContainersStart {
 
 The same as 'ctr containers start -a ID IMAGE [CMD...]' (with -d: 'containers start ID IMAGE', detached, its output in the container's log). Attached, ctr exits with the container's exit code; with --rm the container and its snapshot are deleted after it exits.`
   static enableJsonFlag = false
-  static examples = [
-    "<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hello",
-    '<%= config.bin %> run -d busybox web httpd -f',
-  ]
+  static examples = ['<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hello', '<%= config.bin %> run -d busybox web httpd -f']
   static flags = {
     ...ContainersStart.flags,
     attach: Flags.boolean({char: 'a', description: 'attached is the default; see --detach', hidden: true}),

@@ -47,7 +47,13 @@ const normalized = (text: string) =>
   text
     .trim()
     .split('\n')
-    .map((line) => line.trim().split(/\s+/).map((cell) => (/^\d{2,}$/.test(cell) ? 'PID' : cell)).join(' '))
+    .map((line) =>
+      line
+        .trim()
+        .split(/\s+/)
+        .map((cell) => (/^\d{2,}$/.test(cell) ? 'PID' : cell))
+        .join(' '),
+    )
 
 async function untilStopped(run: (args: string[]) => Promise<Step>): Promise<void> {
   let last: Step | undefined
@@ -163,9 +169,13 @@ describe('docker credential helpers (config.json credsStore, credHelpers)', () =
 
   it('pulls from a registry with basic auth with what the helper answers; a failing helper is one line naming it', async () => {
     const ref = `${registry.host}/test/busybox:1`
-    const good = await helperEnv('fake', `read server; [ "$1 $server" = "get ${registry.host}" ] || exit 1; echo '{"Username":"${AUTH.user}","Secret":"${AUTH.password}"}'`, {
-      credHelpers: {[registry.host]: 'fake'},
-    })
+    const good = await helperEnv(
+      'fake',
+      `read server; [ "$1 $server" = "get ${registry.host}" ] || exit 1; echo '{"Username":"${AUTH.user}","Secret":"${AUTH.password}"}'`,
+      {
+        credHelpers: {[registry.host]: 'fake'},
+      },
+    )
     const pulled = await f.cli(f.namespace('helper'), ['images', 'pull', '--plain-http', ref], {env: good})
     expect(pulled.code, pulled.stderr).toBe(0)
     expect(pulled.stderr).not.toContain(AUTH.password)

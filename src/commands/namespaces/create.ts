@@ -17,7 +17,11 @@ export default class NamespacesCreate extends BaseCommand<typeof NamespacesCreat
 
 Prints its name. containerd refuses a name that exists or breaks its identifier rule.`
   static enableJsonFlag = true
-  static examples = ['<%= config.bin %> namespaces create test', '<%= config.bin %> namespaces create --label team=web --label env=dev web', '<%= config.bin %> namespaces create web team=web env=dev']
+  static examples = [
+    '<%= config.bin %> namespaces create test',
+    '<%= config.bin %> namespaces create --label team=web --label env=dev web',
+    '<%= config.bin %> namespaces create web team=web env=dev',
+  ]
   static flags = {
     label: Flags.string({char: 'l', description: 'label KEY=VALUE (repeatable)', multiple: true, multipleNonGreedy: true}),
   }

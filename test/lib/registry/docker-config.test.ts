@@ -57,7 +57,11 @@ describe('docker config.json credentials', () => {
   })
 
   it('credHelpers[host] wins over credsStore; a helper with nothing stored leaves auths', async () => {
-    const env = await withConfig({credsStore: 'broken', credHelpers: {'reg.example:5000': 'fake', 'other.example': 'fake'}, auths: {'other.example': basic('bob', 'pw')}})
+    const env = await withConfig({
+      credsStore: 'broken',
+      credHelpers: {'reg.example:5000': 'fake', 'other.example': 'fake'},
+      auths: {'other.example': basic('bob', 'pw')},
+    })
     expect(await dockerConfigCredentials('reg.example:5000', env)).toEqual({username: 'alice', password: 's3cret'})
     expect(await dockerConfigCredentials('other.example', env)).toEqual({username: 'bob', password: 'pw'})
   })
