@@ -279,7 +279,7 @@ function parseErrorText(error: Errors.CLIError, flagNames: readonly string[] = [
   if (Array.isArray(data.args) && data.args.length > 0 && data.args.every((arg) => typeof arg === 'object' && arg !== null && 'name' in arg)) {
     return `missing ${plural(data.args, 'argument')} ${data.args.map((arg: {name: string}) => arg.name.toUpperCase()).join(' ')}`
   }
-  if (Array.isArray(data.args)) return `unexpected ${plural(data.args, 'argument')} ${data.args.map((a) => JSON.stringify(a)).join(' ')}`
+  if (Array.isArray(data.args)) return `unexpected ${plural(data.args, 'argument')} ${data.args.map((a) => `"${a}"`).join(' ')}`
   let lines = stripVTControlCharacters(error.message)
     .split('\n')
     .map((line) => line.trim())

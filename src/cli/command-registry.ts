@@ -30,6 +30,8 @@ import ImagesRm from '../commands/images/rm'
 import Namespaces from '../commands/namespaces/index'
 import NamespacesCreate from '../commands/namespaces/create'
 import NamespacesDelete from '../commands/namespaces/delete'
+import Run from '../commands/run'
+import Tasks from '../commands/tasks/index'
 import Version from '../commands/version'
 
 export const COMMANDS = {
@@ -61,5 +63,7 @@ export const COMMANDS = {
   namespaces: Namespaces,
   'namespaces:create': NamespacesCreate,
   'namespaces:delete': NamespacesDelete,
+  run: Run,
+  tasks: Tasks,
   version: Version,
 }

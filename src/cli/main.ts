@@ -120,12 +120,14 @@ export async function main(argv: string[]): Promise<void> {
   // ctr runs compiled code only. Without this, NODE_ENV=test/development (vitest sets it for the CLIs the
   // tests spawn) makes oclif load typescript and look for ts-node on every start (≈200 ms).
   settings.enableAutoTranspile = false
+  // Suggestions come from the IDs and visible aliases; Go ctr's names (hidden aliases) run but are not offered.
   const ids = new Set(Object.keys(COMMANDS))
   for (const command of Object.values(COMMANDS)) for (const alias of command.aliases ?? []) ids.add(alias)
   // `ctr help containers start` as Go ctr and git have it: oclif's help command lives in a plugin we do not load.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help']
+  let args = argv
   try {
-    const args = normalizeArgv(argv, commandShapes(ids))
+    args = normalizeArgv(argv, commandShapes())
     if (args.length === 1 && args[0] === '--help') {
       process.stdout.write(rootHelp())
       return
@@ -140,13 +142,13 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
     if (error instanceof CtrError) {
-      process.stderr.write(`ctr: ${error.message}\n`)
+      process.stderr.write(`ctr: ${escapeText(error.message)}\n`)
       process.exitCode = error.exitCode
     } else if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit
     } else {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-      process.stderr.write(`ctr: ${escapeText(withSuggestion(message, ids))}\n`)
+      process.stderr.write(`ctr: ${escapeText(withSuggestion(message, ids, args))}\n`)
       if (argv.includes('--debug') && error instanceof Error) process.stderr.write(`${error.stack}\n`)
       process.exitCode = EXIT.failure
     }
@@ -193,14 +195,13 @@ export function rootHelp(): string {
   ].join('\n')
 }
 
-/** Every command and alias by ID, with what normalizeArgv reads of it. */
-function commandShapes(ids: ReadonlySet<string>): Record<string, CommandShape> {
+/** Every command and alias (hidden ones too) by ID, with what normalizeArgv reads of it. */
+function commandShapes(): Record<string, CommandShape> {
   const shapes: Record<string, CommandShape> = {}
-  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]}]>) {
+  for (const [id, command] of Object.entries(COMMANDS) as Array<[string, CommandShape & {aliases?: string[]; hiddenAliases?: string[]}]>) {
     shapes[id] = command
-    for (const alias of command.aliases ?? []) shapes[alias] = command
+    for (const alias of [...(command.aliases ?? []), ...(command.hiddenAliases ?? [])]) shapes[alias] = command
   }
-  for (const id of ids) shapes[id] ??= {}
   return shapes
 }
 
@@ -209,16 +210,26 @@ function visibleCommandIds(ids: Iterable<string>): string[] {
   return [...ids].filter((id) => !(COMMANDS as Record<string, {hidden?: boolean}>)[id]?.hidden)
 }
 
-/** `command contaners not found` → `command contaners not found; did you mean "containers"?` */
-function withSuggestion(message: string, ids: ReadonlySet<string>): string {
+/**
+ * `command contaners not found` → `command "contaners" not found; did you mean "containers"?`. oclif's ID has
+ * every leading word joined by ':' (the arguments too); the message names the words as typed (`args`, a ':'
+ * in them kept), up to the first that is no command or topic, not the arguments after it.
+ */
+function withSuggestion(message: string, ids: ReadonlySet<string>, args: readonly string[]): string {
   const notFound = /^command (\S+) not found\.?$/i.exec(message)
   if (!notFound) return message
-  const typed = notFound[1].replaceAll(':', ' ')
+  const end = args.findIndex((word) => word.startsWith('-'))
+  const words = args.slice(0, end < 0 ? args.length : end)
   const suggestion = suggestCommand(notFound[1], visibleCommandIds(ids))
   // oclif folds surplus words into the ID (`events extra` → events:extra): the command is right, the words are not.
-  if (suggestion && typed.startsWith(`${suggestion} `)) {
-    const extra = typed.slice(suggestion.length + 1).split(' ')
+  const length = suggestion?.split(' ').length ?? 0
+  if (suggestion && words.length > length && words.slice(0, length).join(' ') === suggestion) {
+    const extra = words.slice(length)
     return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ')} for ${suggestion} (see 'ctr ${suggestion} --help')`
   }
-  return `command ${typed} not found${suggestion ? `; did you mean "${suggestion}"?` : ` (see 'ctr --help')`}`
+  const known = new Set([...ids].flatMap((id) => id.split(':').map((_, k, parts) => parts.slice(0, k + 1).join(':'))))
+  let k = 0
+  while (k < words.length - 1 && known.has(words.slice(0, k + 1).join(':'))) k++
+  const typed = words.slice(0, k + 1).join(' ')
+  return `command "${typed}" not found${suggestion ? `; did you mean "${suggestion}"?` : ` (see 'ctr --help')`}`
 }

@@ -49,8 +49,11 @@ export function commandWordCount(args: readonly string[], isCommand: (id: string
 
 /** The command (by ID, aliases resolved) named by the leading words, and how many words. */
 function commandAt(args: readonly string[]): {id: string; words: number} | undefined {
-  const resolve = (typed: string) =>
-    typed in COMMANDS ? typed : Object.keys(COMMANDS).find((key) => COMMANDS[key as keyof typeof COMMANDS].aliases?.includes(typed))
+  const aliased = (key: string) => {
+    const command = COMMANDS[key as keyof typeof COMMANDS] as {aliases?: string[]; hiddenAliases?: string[]}
+    return [...(command.aliases ?? []), ...(command.hiddenAliases ?? [])]
+  }
+  const resolve = (typed: string) => (typed in COMMANDS ? typed : Object.keys(COMMANDS).find((key) => aliased(key).includes(typed)))
   const words = commandWordCount(args, (typed) => resolve(typed) !== undefined)
   const id = words > 0 ? resolve(args.slice(0, words).join(':')) : undefined
   return id ? {id, words} : undefined

@@ -146,7 +146,7 @@ describe('help as printed', () => {
   it('a mistyped command suggests the right one, exit 125', async () => {
     const result = await runCli(['contaners'])
     expect(result.code).toBe(125)
-    expect(result.stderr).toBe('ctr: command contaners not found; did you mean "containers"?\n')
+    expect(result.stderr).toBe('ctr: command "contaners" not found; did you mean "containers"?\n')
     const nested = await runCli(['containers', 'strat', 'redis'])
     expect(nested.code).toBe(125)
     expect(nested.stderr).toMatch(/did you mean "containers start"\?/)

@@ -237,7 +237,7 @@ describe.concurrent('hostile input', () => {
     const r = await runCli(['containers'], {address: shared.address, namespace, env: box.env})
     const rows = r.stdout.split('\n').filter((line) => line.includes('f-esc') || line.includes('name'))
     expect(rows).toHaveLength(1)
-    expect(rows[0]).toContain('evil\\nname\\e[2K')
+    expect(rows[0]).toContain('evil\\nname\\x1b[2K')
     expect(r.stdout).not.toContain('\u001b')
     // JSON keeps the real text (escaped by JSON itself).
     const json = JSON.parse((await runCli(['containers', '--json'], {address: shared.address, namespace, env: box.env})).stdout)

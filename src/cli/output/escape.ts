@@ -9,9 +9,10 @@
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
 
-const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e'}
+// ESC is \x1b like every other C0 control: the form containerd's and Go's messages (%q) use too.
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
 
-/** `a\nb` → `a\\nb`, ESC → `\\e`, other controls → `\\xNN` / `\\uNNNN`; printable text (any script) is kept. */
+/** `a\nb` → `a\\nb`, ESC → `\\x1b` (as other C0 controls) → `\\xNN` / `\\uNNNN`; printable text (any script) is kept. */
 export function escapeText(text: string): string {
   return text.replace(UNSAFE, (ch) => {
     if (NAMED[ch]) return NAMED[ch]

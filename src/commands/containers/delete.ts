@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {deleteContainer} from '../../lib/containers/containers'
 import {usageError} from '../../lib/containerd/errors'
@@ -10,6 +11,8 @@ import {positionalArgs} from '../../cli/positional-args'
 import {write} from '../../cli/output/print'
 
 export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('containers', ['rm', 'del', 'delete', 'remove'], ['containers:delete', 'containers:rm'])
   static aliases = ['containers:rm']
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import {type ContainerInfo, listContainers} from '../../lib/containers/containers'
 import {parseContainerFilters} from '../../lib/containers/filters'
 import {type Column, printList} from '../../cli/output/print'
@@ -18,6 +19,8 @@ const columns: Column<ContainerInfo>[] = [
 ]
 
 export default class Containers extends BaseCommand<typeof Containers> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('containers', ['', 'ls', 'list'], ['containers', 'containers:ls', 'containers:list'])
   static aliases = ['containers:ls', 'containers:list']
   static description = `List the containers of the namespace with their task state
 

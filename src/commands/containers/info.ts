@@ -1,11 +1,14 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {toJson, write} from '../../cli/output/print'
 import {type ContainerDetails, inspectContainer} from '../../lib/containers/info'
 
 export default class ContainersInfo extends BaseCommand<typeof ContainersInfo> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('containers', ['info'], ['containers:info'])
   static aliases = ['containers:inspect']
   static args = {
     id: Args.string({description: 'container ID', required: true}),

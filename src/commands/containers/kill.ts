@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
@@ -8,6 +9,8 @@ import {checkKillOptions, type KillResult, killTask, parsePid} from '../../lib/t
 import {parseSignal} from '../../lib/tasks/signals'
 
 export default class ContainersKill extends BaseCommand<typeof ContainersKill> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('tasks', ['kill'])
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }
@@ -24,7 +27,7 @@ Without --signal, the container's stop signal (the image's, label io.containerd.
     '<%= config.bin %> containers kill --exec-id backup redis',
   ]
   static flags = {
-    all: Flags.boolean({description: 'signal every process in the container'}),
+    all: Flags.boolean({char: 'a', description: 'signal every process in the container'}),
     'exec-id': Flags.string({description: 'the exec process to signal (as ctr containers ps shows it)'}),
     pid: Flags.string({char: 'p', default: '0', description: 'host PID of the process to signal within the container (0: its init process)'}),
     signal: Flags.string({

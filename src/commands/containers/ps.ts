@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {type Column, printList} from '../../cli/output/print'
 import {usageError} from '../../lib/containerd/errors'
@@ -19,6 +20,8 @@ const exitColumns: Column<ProcessEntry>[] = [
 ]
 
 export default class ContainersPs extends BaseCommand<typeof ContainersPs> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('tasks', ['ps'])
   static args = {
     id: Args.string({description: 'container ID', required: true}),
   }

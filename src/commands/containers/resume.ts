@@ -1,12 +1,15 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {resumeTask} from '../../lib/tasks/processes'
 
 export default class ContainersResume extends BaseCommand<typeof ContainersResume> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('tasks', ['resume'])
   static args = {
     id: Args.string({description: 'container ID (several may be given)', required: true}),
   }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {importDisplay} from '../../cli/import-progress'
 import {type ImportedImage, importImages} from '../../lib/images/import'
@@ -8,6 +9,8 @@ import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
 import {write} from '../../cli/output/print'
 
 export default class ImagesImport extends BaseCommand<typeof ImagesImport> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('images', ['import'], ['images:import'])
   static args = {
     file: Args.string({description: 'image archive (OCI layout or docker save tar, plain or gzip); - for stdin', required: true}),
   }

@@ -1,6 +1,9 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
+import {positionalArgs} from '../../cli/positional-args'
+import {usageError} from '../../lib/containerd/errors'
 import {formatSize, type ImageInfo, listImages} from '../../lib/images/store'
 import {type Column, printList} from '../../cli/output/print'
 
@@ -14,6 +17,8 @@ const columns: Column<ImageInfo>[] = [
 ]
 
 export default class Images extends BaseCommand<typeof Images> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('images', ['', 'ls', 'list'], ['images', 'images:ls', 'images:list'])
   static aliases = ['images:ls', 'images:list']
   static description = `List the images of the namespace
 
@@ -27,15 +32,27 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
     '<%= config.bin %> images',
     '<%= config.bin %> images -q',
     "<%= config.bin %> images --filter 'name~=busybox'",
+    "<%= config.bin %> images ls 'name~=busybox'",
     '<%= config.bin %> images --json --filter \'labels."io.cri-containerd.image"==managed\'',
   ]
+  static args = {
+    filter: Args.string({description: 'containerd filters, as Go ctr images ls takes them (same as --filter)'}),
+  }
   static flags = {
     filter: Flags.string({char: 'f', description: 'containerd filter, e.g. name~=busybox (repeatable: any may match)', multiple: true}),
     quiet: Flags.boolean({char: 'q', description: 'print image names only, one per line'}),
   }
 
+  static strict = false
+  static usage = 'images [-q] [--json] [-f FILTER]... [FILTER...]'
+
   async run(): Promise<ImageInfo[]> {
-    const images = await listImages(this.client, {filters: this.flags.filter, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
+    const positional = positionalArgs(await this.parse(Images), " (see 'ctr images --help')")
+    // A word without an operator is more likely a mistyped subcommand (`images lss`) than a presence filter.
+    const word = positional.find((text) => !text.includes('='))
+    if (word !== undefined) throw usageError(`unexpected argument "${word}" for images: a filter has ==, != or ~= (see 'ctr images --help')`)
+    const filters = [...(this.flags.filter ?? []), ...positional]
+    const images = await listImages(this.client, {filters, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
     printList(images, {columns, id: (i) => i.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
     return images
   }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import {write} from '../../cli/output/print'
 import {transferDisplay} from '../../cli/pull-progress'
 import {registryCredentials, registryFlags} from '../../cli/registry-flags'
@@ -10,6 +11,8 @@ import {type PulledImage, pullImage} from '../../lib/registry/pull'
 import {parseReference} from '../../lib/registry/reference'
 
 export default class ImagesPull extends BaseCommand<typeof ImagesPull> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('images', ['pull'], ['images:pull'])
   static args = {
     ref: Args.string({description: 'image reference: [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST] (docker.io and library/ by default)', required: true}),
   }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import {write} from '../../cli/output/print'
 import {transferDisplay} from '../../cli/pull-progress'
 import {registryCredentials, registryFlags} from '../../cli/registry-flags'
@@ -9,6 +10,8 @@ import {type PushedImage, pushImage} from '../../lib/registry/push'
 import {parseReference} from '../../lib/registry/reference'
 
 export default class ImagesPush extends BaseCommand<typeof ImagesPush> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('images', ['push'], ['images:push'])
   static args = {
     ref: Args.string({description: 'where to push: [HOST[:PORT]/]NAME[:TAG]', required: true}),
     local: Args.string({description: "the image in containerd's store [default: REF]"}),

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {write} from '../../cli/output/print'
@@ -8,6 +9,8 @@ import {positionalArgs} from '../../cli/positional-args'
 import {deleteNamespace} from '../../lib/namespaces/namespaces'
 
 export default class NamespacesDelete extends BaseCommand<typeof NamespacesDelete> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('namespaces', ['rm', 'remove', 'delete'], ['namespaces:delete', 'namespaces:rm', 'namespaces:remove'])
   static aliases = ['namespaces:rm', 'namespaces:remove']
   static args = {
     name: Args.string({description: 'namespace name (several may be given)', required: true}),

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
+import {goNames} from '../../cli/go-names'
 import {type Column, printList} from '../../cli/output/print'
 import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespaces'
 
@@ -17,6 +18,8 @@ const columns: Column<NamespaceInfo>[] = [
 ]
 
 export default class Namespaces extends BaseCommand<typeof Namespaces> {
+  /** Go ctr's names for it. */
+  static hiddenAliases = goNames('namespaces', ['', 'ls', 'list'], ['namespaces', 'namespaces:ls', 'namespaces:list'])
   static aliases = ['namespaces:ls', 'namespaces:list']
   static description = `List containerd's namespaces with their labels
 

@@ -65,9 +65,7 @@ export function checkpointRoot(options: StoreOptions = {}, env: NodeJS.ProcessEn
 /** Checkpoint names become directory names: one safe path component, never hidden (staging dirs are). */
 export function checkCheckpointName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.includes('..') || name.length > NAME_MAX_LENGTH) {
-    throw usageError(
-      `invalid checkpoint name ${JSON.stringify(name)}: use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`,
-    )
+    throw usageError(`invalid checkpoint name "${name}": use letters, digits, . _ - (not starting with . _ -, no ".."), at most ${NAME_MAX_LENGTH} characters`)
   }
 }
 

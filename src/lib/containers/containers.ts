@@ -18,9 +18,7 @@ export const BUNDLE_LABEL = 'io.ctr.bundle'
 /** containerd's identifier rule, checked before anything is created. */
 export function checkContainerId(id: string): void {
   if (!isIdentifier(id)) {
-    throw usageError(
-      `invalid container ID ${JSON.stringify(id)}: use letters, digits and single . _ - between them, at most ${MAX_IDENTIFIER_LENGTH} characters`,
-    )
+    throw usageError(`invalid container ID "${id}": use letters, digits and single . _ - between them, at most ${MAX_IDENTIFIER_LENGTH} characters`)
   }
 }
 

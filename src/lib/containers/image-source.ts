@@ -14,6 +14,7 @@ import {readBlob} from '../images/content'
 import {parseConfig, parseIndex, parseManifest, type ImageConfig} from '../images/layout'
 import {isIndexType, isManifestType} from '../images/media-types'
 import {defaultMatcher} from '../images/platform'
+import {normalizeDockerRef} from '../images/naming'
 import {chainIds, DEFAULT_SNAPSHOTTER} from '../images/unpack'
 import {lookupIds, readEntries} from '../tasks/users'
 import {DEFAULT_PATH, type OciSpec} from './bundle'
@@ -31,14 +32,26 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /**
  * SOURCE: a path-looking argument (`/x`, `./x`, `../x`) or an existing directory is a bundle; otherwise an image
- * in the namespace (Images.Get). A bare name that is both is refused (write `./X` for the directory).
+ * in the namespace (Images.Get), by the name as given or, failing that, as pull expands it (`busybox` →
+ * `docker.io/library/busybox:latest`). A bare name that is both a directory and an image is refused (write
+ * `./X` for the directory).
  */
 export async function resolveSource(client: ContainerdClient, source: string, call: CallOptions = {}): Promise<Source> {
   if (pathLooking(source)) return {kind: 'bundle', path: source}
   const dir = await isDirectory(source)
-  const image = await client
+  const image = (await imageExists(client, source, call)) ? source : await expandedImage(client, source, call)
+  if (dir && image) {
+    throw new CtrError('invalid-argument', `"${source}" is both a directory and an image in namespace "${client.namespace}": write ./${source} for the bundle`)
+  }
+  if (dir) return {kind: 'bundle', path: source}
+  if (image) return {kind: 'image', name: image}
+  throw new CtrError('not-found', `no bundle directory or image "${source}" in namespace "${client.namespace}"`)
+}
+
+async function imageExists(client: ContainerdClient, name: string, call: CallOptions): Promise<boolean> {
+  return client
     .service(ImagesDefinition)
-    .get({name: source}, call)
+    .get({name}, call)
     .then(
       () => true,
       (error) => {
@@ -46,12 +59,17 @@ export async function resolveSource(client: ContainerdClient, source: string, ca
         throw error
       },
     )
-  if (dir && image) {
-    throw new CtrError('invalid-argument', `"${source}" is both a directory and an image in namespace "${client.namespace}": write ./${source} for the bundle`)
+}
+
+/** The name as `images pull` expands it, if that differs and is an image of the namespace. */
+async function expandedImage(client: ContainerdClient, source: string, call: CallOptions): Promise<string | undefined> {
+  let full: string
+  try {
+    full = normalizeDockerRef(source)
+  } catch {
+    return undefined // not a reference at all: neither is it an image
   }
-  if (dir) return {kind: 'bundle', path: source}
-  if (image) return {kind: 'image', name: source}
-  throw new CtrError('not-found', `no bundle directory or image "${source}" in namespace "${client.namespace}"`)
+  return full !== source && (await imageExists(client, full, call)) ? full : undefined
 }
 
 /** The image's config for this platform (index → best manifest → config). */

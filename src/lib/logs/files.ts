@@ -43,8 +43,8 @@ export function logRoot(env: NodeJS.ProcessEnv = process.env, uid: number = proc
 
 /** The namespace and the ID become path components: containerd's identifier rule keeps them inside root. */
 export function defaultLogPath(root: string, namespace: string, id: string): string {
-  if (!isIdentifier(namespace)) throw usageError(`invalid namespace ${JSON.stringify(namespace)}: use letters, digits and single . _ - between them`)
-  if (!isIdentifier(id)) throw usageError(`invalid container ID ${JSON.stringify(id)}`)
+  if (!isIdentifier(namespace)) throw usageError(`invalid namespace "${namespace}": use letters, digits and single . _ - between them`)
+  if (!isIdentifier(id)) throw usageError(`invalid container ID "${id}"`)
   return join(root, namespace, `${id}.log`)
 }
 
