@@ -126,7 +126,7 @@ function recordPath(root: string, namespace: string, id: string): string {
  * missing (0600: logs may hold secrets), appended to otherwise (then ctr never rotates or removes it).
  */
 export async function prepareLog(namespace: string, id: string, options: LogOptions = {}): Promise<PreparedLog> {
-  if (!isIdentifier(id)) throw usageError(`invalid container ID ${JSON.stringify(id)}`)
+  if (!isIdentifier(id)) throw usageError(`invalid container ID "${id}"`)
   const root = options.root ?? logRoot()
   const nsDir = namespaceDir(root, namespace)
   let path = join(nsDir, `${id}.log`)
