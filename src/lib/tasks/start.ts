@@ -11,7 +11,7 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
-import {defaultSpec, imageCommand, imageConfig, imageParent, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
+import {defaultSpec, imageCommand, imageConfig, imageParent, imageStopSignal, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
 import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
@@ -19,6 +19,7 @@ import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../c
 import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
+import {STOP_SIGNAL_LABEL} from './processes'
 import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
@@ -116,7 +117,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
       {
         container: {
           id,
-          labels: {...options.labels, ...(source.bundle ? {[BUNDLE_LABEL]: source.bundle} : {}), ...(log ? {[LOG_LABEL]: log.path} : {})},
+          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {})},
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
           ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
@@ -356,6 +357,8 @@ interface PreparedSource {
   bundle?: string
   /** From an image: the snapshot prepared under the container's ID (ours to remove on failure). */
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]}
+  /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
+  labels: Record<string, string>
 }
 
 async function bundleSource(client: ContainerdClient, options: StartOptions): Promise<PreparedSource> {
@@ -365,7 +368,7 @@ async function bundleSource(client: ContainerdClient, options: StartOptions): Pr
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
   if (options.args?.length) spec.process.args = [...options.args]
-  return {spec, terminal, bundle: bundle.path}
+  return {spec, terminal, bundle: bundle.path, labels: {[BUNDLE_LABEL]: bundle.path}}
 }
 
 /**
@@ -395,7 +398,8 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
     const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
     // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
     // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
-    return {spec, terminal, snapshot: {image, snapshotter, mounts}}
+    // Go ctr's run sets the label for every image container (WithImageStopSignal): kill and stop read it.
+    return {spec, terminal, snapshot: {image, snapshotter, mounts}, labels: {[STOP_SIGNAL_LABEL]: imageStopSignal(config)}}
   } catch (error) {
     await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
     throw error
