@@ -199,3 +199,51 @@ describe('containerd killed in the middle of a command (own private containerd)'
     expect(await leftovers(shared.address, namespace, box)).toEqual([])
   }, 60_000)
 })
+
+describe('a paused containerd (own private containerd, SIGSTOP)', () => {
+  let daemon: PrivateDaemon
+
+  beforeAll(async () => {
+    daemon = await startPrivateContainerd()
+  }, 60_000)
+
+  afterAll(async () => {
+    if (daemon) process.kill(daemon.pid, 'SIGCONT')
+    await daemon?.stop()
+  }, 60_000)
+
+  it('a detached start fails after about one call deadline, says the daemon did not answer and what may be left', async () => {
+    const box = await makeSandbox(root)
+    const base = {address: daemon.address, namespace, env: box.env}
+    const timed = async (args: string[]) => {
+      const t0 = Date.now()
+      const result = await runCli(args, {...base, timeoutMs: 40_000})
+      return {...result, ms: Date.now() - t0}
+    }
+    process.kill(daemon.pid, 'SIGSTOP')
+    try {
+      // Before: Containers.Create, then the roll-back's Containers.Delete, then its retries, each a full deadline (6 s).
+      const slow = await timed(['--call-timeout', '2s', 'containers', 'start', '--no-log', 'p-call', daemon.bundle])
+      expect(errorShape(slow), slow.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+      expect(slow.stderr).toMatch(/did not answer after 2s/)
+      expect(slow.stderr).not.toMatch(/answers, but/)
+      expect(slow.stderr).toMatch(/may be left: container "p-call" \(maybe its record; remove with: ctr containers delete --force p-call\)/)
+      expect(slow.ms, slow.stderr).toBeLessThan(5200)
+      // --timeout with the default 10 s call deadline: before, 3 s + two 10 s roll-back deadlines.
+      const whole = await timed(['--timeout', '3s', 'containers', 'start', '--no-log', 'p-whole', daemon.bundle])
+      expect(errorShape(whole), whole.stderr).toEqual({code: 124, lines: 1, oneLine: true, stack: false})
+      expect(whole.stderr).toMatch(/^ctr: --timeout 3s reached; containerd did not answer the clean-up within 1s; may be left: container "p-whole"/)
+      expect(whole.ms, whole.stderr).toBeLessThan(7000)
+      console.log('paused daemon:', JSON.stringify({callTimeout2s: slow.ms, timeout3s: whole.ms}))
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT')
+    }
+    // What may be left is removed the way the message says.
+    for (const id of ['p-call', 'p-whole']) {
+      const removed = await runCli(['containers', 'delete', '--force', id], base)
+      expect([0, 125], removed.stderr).toContain(removed.code)
+      if (removed.code !== 0) expect(removed.stderr).toMatch(/not found/)
+    }
+    expect(await leftovers(daemon.address, namespace, box)).toEqual([])
+  }, 60_000)
+})
