@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
-import {type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
+import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {errorShape, leftovers, makeSandbox} from '../helpers/leftovers'
 import {CLI, runCli, spawnCli} from '../helpers/run-cli'
 
@@ -245,5 +245,60 @@ describe('a paused containerd (own private containerd, SIGSTOP)', () => {
       if (removed.code !== 0) expect(removed.stderr).toMatch(/not found/)
     }
     expect(await leftovers(daemon.address, namespace, box)).toEqual([])
+  }, 60_000)
+
+  it('images import - interrupted while the daemon is paused: the lease it leaves is named, with when it expires; a second SIGINT exits at once saying so', async () => {
+    const ns = uniqueName('it-rel-paused-import')
+    const leases = async () =>
+      (await goCtr(daemon.address, ['-n', ns, 'leases', 'ls'])).stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => line.trim().split(/\s+/))
+    const interrupted = async (signals: number) => {
+      const child = spawnCli(['images', 'import', '-'], {address: daemon.address, namespace: ns})
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const closed = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
+        child.on('close', (code, sig) => resolve({code, signal: sig})),
+      )
+      const before = (await leases()).length
+      const deadline = Date.now() + 10_000
+      while ((await leases()).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      process.kill(daemon.pid, 'SIGSTOP')
+      try {
+        const t0 = Date.now()
+        child.kill('SIGINT')
+        if (signals === 2) setTimeout(() => child.kill('SIGINT'), 300)
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        const end = await closed
+        clearTimeout(timer)
+        return {...end, stderr, ms: Date.now() - t0}
+      } finally {
+        process.kill(daemon.pid, 'SIGCONT')
+      }
+    }
+    try {
+      const described = (row: string[]) => {
+        const expires = /containerd\.io\/gc\.expire=(\S+)/.exec(row.join(' '))?.[1]
+        return `lease "${row[0]}" in namespace "${ns}" (it expires at ${expires}; containerd's garbage collector then removes it and what it holds)`
+      }
+      // One SIGINT: the roll-back finds the daemon answering nothing (1 s) and says what it leaves.
+      const once = await interrupted(1)
+      const [first] = await leases()
+      expect(once, once.stderr).toMatchObject({code: 130, signal: null})
+      expect(once.stderr).toBe(`ctr: interrupted; containerd did not answer to clean up; left: ${described(first)}\n`)
+      expect(once.ms).toBeLessThan(3000)
+      // A second SIGINT during that roll-back: at once, the same lease named.
+      const twice = await interrupted(2)
+      const second = (await leases()).find((row) => row[0] !== first[0])!
+      expect(twice, twice.stderr).toMatchObject({code: 130, signal: null})
+      expect(twice.stderr).toBe(`ctr: exiting at once; may remain: ${described(second)}\n`)
+      expect(twice.ms).toBeLessThan(1000)
+    } finally {
+      for (const row of await leases()) await goCtr(daemon.address, ['-n', ns, 'leases', 'rm', '--sync', row[0]])
+      await goCtr(daemon.address, ['namespaces', 'remove', ns])
+    }
   }, 60_000)
 })

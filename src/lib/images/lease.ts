@@ -6,6 +6,7 @@
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {ContainerdClient} from '../containerd/client'
 import {withCleanupClient} from '../containerd/cleanup-client'
+import {trackInFlight} from '../in-flight'
 import {randomHex} from '../random-id'
 
 export const LEASE_HEADER = 'containerd-lease'
@@ -13,6 +14,8 @@ export const EXPIRE_LABEL = 'containerd.io/gc.expire'
 
 export interface Lease {
   id: string
+  /** What is left if the lease is never deleted: its ID, namespace, and when containerd lets it go. */
+  description: string
   /** Call options for calls under the lease (metadata; add the signal). */
   metadata: Record<string, string>
   /**
@@ -26,11 +29,16 @@ export async function createLease(client: ContainerdClient, options: {prefix: st
   const id = `${options.prefix}-${Date.now()}-${randomHex(4)}`
   const expires = new Date(Date.now() + options.expiresInMs).toISOString()
   await client.service(LeasesDefinition).create({id, labels: {[EXPIRE_LABEL]: expires}}, {signal: options.signal})
+  const description = `lease "${id}" in namespace "${client.namespace}" (it expires at ${expires}; containerd's garbage collector then removes it and what it holds)`
+  // Until deleted, what ctr says it leaves if it must exit at once (a second Ctrl-C).
+  const forget = trackInFlight(description)
   return {
     id,
+    description,
     metadata: {[LEASE_HEADER]: id},
     async release({sync = false} = {}) {
       await withCleanupClient(client, options.signal, (c) => c.service(LeasesDefinition).delete({id, sync}, {timeoutMs: sync ? 60_000 : undefined}))
+      forget()
     },
   }
 }
