@@ -204,8 +204,7 @@ export async function startContainer(client: ContainerdClient, options: StartOpt
     await io?.close()
     forget()
     await log?.discard()
-    // A daemon that answers nothing has nothing to explain a restore with.
-    throw failedStart(client, options.restore?.explain && !left ? await options.restore.explain(error) : error, left, id, spec.process.args[0])
+    throw failedStart(client, options.restore?.explain ? await options.restore.explain(error) : error, left, id, spec.process.args[0])
   }
 }
 
