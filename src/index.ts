@@ -185,7 +185,17 @@ export {Backoff, backoffDelay, type BackoffOptions} from './lib/backoff'
 export {deleteContainer, listContainers, parseFilters, type ContainerFilter, type ContainerInfo, type ContainerStatus} from './lib/containers/containers'
 export {runAttached, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/tasks/start'
 export {attachStdio, type AttachedIo} from './lib/tasks/attach'
-export {killTask, listProcesses, pauseTask, resumeTask, type KillOptions, type KillResult, type ProcessEntry} from './lib/tasks/processes'
+export {
+  killTask,
+  listProcesses,
+  pauseTask,
+  resumeTask,
+  STOP_SIGNAL_LABEL,
+  stopSignalOf,
+  type KillOptions,
+  type KillResult,
+  type ProcessEntry,
+} from './lib/tasks/processes'
 export {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
 export {deleteExec, execExits, MAX_EXEC_EXITS, reapExec, type DeleteExecResult, type ExecExit} from './lib/tasks/exec-exits'
 export {parseSignal, signalName} from './lib/tasks/signals'

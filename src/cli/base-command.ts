@@ -185,13 +185,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof CtrError && error.kind === 'output-failed') return reportWriteFailure(error)
     if (outputFailure()) return reportWriteFailure(outputFailure()!) // the command stopped because stdout broke
+    // What a roll-back could not remove is said even when the rest of the error is not.
+    const left = error instanceof CtrError && error.left ? `; ${escapeText(error.left)}` : ''
     if (this.timedOut) {
-      process.stderr.write(`ctr: ${this.timedOut}\n`)
+      process.stderr.write(`ctr: ${this.timedOut}${left}\n`)
       process.exitCode = EXIT.timeout
       return
     }
     if (this.interruptedBy) {
       // Interrupted on purpose: no error text, the conventional 128+signal exit code.
+      if (left) process.stderr.write(`ctr: interrupted${left}\n`)
       process.exitCode = exitCodeFor(this.interruptedBy)
       return
     }

@@ -1,7 +1,8 @@
 /**
  * What ctr has created in containerd (or on disk) and not yet cleaned up, process-wide: when ctr must exit
  * before its clean-up has run (a second Ctrl-C, the daemon gone for good), it can still say exactly what may
- * remain. Start, exec and attach register here; nothing else reads it but the command line's last words.
+ * remain. Start, exec, attach and an import's lease register here; nothing else reads it but the command
+ * line's last words.
  */
 const items = new Map<number, string>()
 let next = 0

@@ -20,6 +20,9 @@ let archive: string
 let bare: string
 let ghost: string
 const GHOST = 'docker.io/library/ghost:1'
+const STOPPY = 'docker.io/library/stoppy:1'
+let stoppy: string
+const TRAPS = 'trap "echo got USR1; exit 7" USR1; trap "echo got TERM; exit 15" TERM; echo ready; while true; do sleep 0.1; done'
 
 beforeAll(async () => {
   f = await setupImagesFixture('from-image')
@@ -38,6 +41,10 @@ beforeAll(async () => {
   bare = join(f.dir, 'bare.tar')
   ghost = join(f.dir, 'ghost.tar')
   await writeOciArchive(ghost, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin'], Cmd: ['true'], User: 'ghost'}}), name: GHOST}])
+  stoppy = join(f.dir, 'stoppy.tar')
+  await writeOciArchive(stoppy, [
+    {image: await buildImage({layers: [base], config: {Env: ['PATH=/bin'], Entrypoint: ['/bin/sh', '-c'], Cmd: [TRAPS], StopSignal: 'SIGUSR1'}}), name: STOPPY},
+  ])
   await writeOciArchive(bare, [{image: await buildImage({layers: [base], config: {Env: ['PATH=/bin']}}), name: BARE}])
 })
 
@@ -194,5 +201,29 @@ describe('ctr containers start ID IMAGE', () => {
     expect({...after, snapshots: []}).toEqual({...before, snapshots: []})
     expect(after.snapshots).not.toContain('c9')
     expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim()).toBe('')
+  })
+
+  it("the image's StopSignal becomes the container's stop-signal label, which kill without --signal sends", async () => {
+    const ns = await imported('stopsignal', stoppy)
+    const log = join(f.dir, 'stoppy.log')
+    const started = await f.cli(ns, ['containers', 'start', '--log-path', log, 'c-stop', STOPPY])
+    expect(started.code, started.stderr).toBe(0)
+    const label = (id: string) =>
+      f.go(ns, ['c', 'info', id]).then((r) => (JSON.parse(r.stdout) as {Labels?: Record<string, string>}).Labels?.['io.containerd.image.config.stop-signal'])
+    expect(await label('c-stop')).toBe('SIGUSR1')
+    // The traps are set once the script says so.
+    for (let i = 0; i < 50 && !(await f.cli(ns, ['containers', 'logs', 'c-stop'])).stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100))
+    const killed = await f.cli(ns, ['containers', 'kill', '--json', 'c-stop'])
+    expect(killed.code, killed.stderr).toBe(0)
+    expect(JSON.parse(killed.stdout)[0]).toMatchObject({id: 'c-stop', signal: 10})
+    expect(await f.cli(ns, ['containers', 'wait', 'c-stop'])).toMatchObject({code: 7, stdout: '7\n'})
+    expect((await f.cli(ns, ['containers', 'logs', 'c-stop'])).stdout).toBe('ready\ngot USR1\n')
+    // An image without StopSignal: SIGTERM, the label Go ctr run writes too.
+    expect((await f.cli(ns, ['images', 'import', archive])).code).toBe(0)
+    expect((await f.cli(ns, ['containers', 'start', '--no-log', 'c-term', NAME, 'sleep', '1000'])).code).toBe(0)
+    expect((await f.go(ns, ['run', '-d', NAME, 'go-term', 'sleep', '1000'])).code).toBe(0)
+    expect(await label('go-term')).toBe('SIGTERM')
+    expect(await label('c-term')).toBe('SIGTERM')
+    expect((await f.cli(ns, ['containers', 'delete', '--force', 'c-stop', 'c-term', 'go-term'])).code).toBe(0)
   })
 })

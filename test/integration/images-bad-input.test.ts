@@ -150,6 +150,34 @@ describe('ctr images import: interrupted', () => {
     expect(await f.state(ns)).toEqual(EMPTY_STATE)
   })
 
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s while stdin is stalled (a pipe never written): exit %i at once, the lease deleted', async (signal, exitCode) => {
+    const ns = f.namespace(`stalled-${signal}`)
+    const child = f.spawn(ns, ['images', 'import', '-'])
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const closed = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
+      child.on('close', (code, sig) => resolve({code, signal: sig})),
+    )
+    // The lease is created before the first byte is read.
+    const deadline = Date.now() + 10_000
+    while ((await f.state(ns)).leases.length === 0 && Date.now() < deadline) await sleep(50)
+    expect((await f.state(ns)).leases).toHaveLength(1)
+    await sleep(1000)
+    const t0 = Date.now()
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    const end = await closed
+    clearTimeout(timer)
+    const ms = Date.now() - t0
+    expect(end, stderr).toEqual({code: exitCode, signal: null})
+    expect(ms).toBeLessThan(2000)
+    expect(stderr).toBe('')
+    expect(await f.state(ns)).toEqual(EMPTY_STATE)
+  })
+
   it('SIGINT while a layer is being unpacked: exit 130 and nothing left, or (if it won the race) a complete import', async () => {
     const layer = (seed: number) =>
       filesLayer({[`big${seed}.bin`]: Buffer.from(Array.from({length: 24 * 1024 * 1024}, (_, i) => ((i + seed) * 2654435761) >>> 24))})

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
-import {type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
+import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {errorShape, leftovers, makeSandbox} from '../helpers/leftovers'
 import {CLI, runCli, spawnCli} from '../helpers/run-cli'
 
@@ -197,5 +197,108 @@ describe('containerd killed in the middle of a command (own private containerd)'
     expect(await Promise.race([stats.exited, new Promise((r) => setTimeout(() => r('hang'), 5000))])).toEqual({code: 130, signal: null})
     console.log('after the daemon was killed:', JSON.stringify(report))
     expect(await leftovers(shared.address, namespace, box)).toEqual([])
+  }, 60_000)
+})
+
+describe('a paused containerd (own private containerd, SIGSTOP)', () => {
+  let daemon: PrivateDaemon
+
+  beforeAll(async () => {
+    daemon = await startPrivateContainerd()
+  }, 60_000)
+
+  afterAll(async () => {
+    if (daemon) process.kill(daemon.pid, 'SIGCONT')
+    await daemon?.stop()
+  }, 60_000)
+
+  it('a detached start fails after about one call deadline, says the daemon did not answer and what may be left', async () => {
+    const box = await makeSandbox(root)
+    const base = {address: daemon.address, namespace, env: box.env}
+    const timed = async (args: string[]) => {
+      const t0 = Date.now()
+      const result = await runCli(args, {...base, timeoutMs: 40_000})
+      return {...result, ms: Date.now() - t0}
+    }
+    process.kill(daemon.pid, 'SIGSTOP')
+    try {
+      // Before: Containers.Create, then the roll-back's Containers.Delete, then its retries, each a full deadline (6 s).
+      const slow = await timed(['--call-timeout', '2s', 'containers', 'start', '--no-log', 'p-call', daemon.bundle])
+      expect(errorShape(slow), slow.stderr).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+      expect(slow.stderr).toMatch(/did not answer after 2s/)
+      expect(slow.stderr).not.toMatch(/answers, but/)
+      expect(slow.stderr).toMatch(/may be left: container "p-call" \(maybe its record; remove with: ctr containers delete --force p-call\)/)
+      expect(slow.ms, slow.stderr).toBeLessThan(5200)
+      // --timeout with the default 10 s call deadline: before, 3 s + two 10 s roll-back deadlines.
+      const whole = await timed(['--timeout', '3s', 'containers', 'start', '--no-log', 'p-whole', daemon.bundle])
+      expect(errorShape(whole), whole.stderr).toEqual({code: 124, lines: 1, oneLine: true, stack: false})
+      expect(whole.stderr).toMatch(/^ctr: --timeout 3s reached; containerd did not answer the clean-up within 1s; may be left: container "p-whole"/)
+      expect(whole.ms, whole.stderr).toBeLessThan(7000)
+      console.log('paused daemon:', JSON.stringify({callTimeout2s: slow.ms, timeout3s: whole.ms}))
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT')
+    }
+    // What may be left is removed the way the message says.
+    for (const id of ['p-call', 'p-whole']) {
+      const removed = await runCli(['containers', 'delete', '--force', id], base)
+      expect([0, 125], removed.stderr).toContain(removed.code)
+      if (removed.code !== 0) expect(removed.stderr).toMatch(/not found/)
+    }
+    expect(await leftovers(daemon.address, namespace, box)).toEqual([])
+  }, 60_000)
+
+  it('images import - interrupted while the daemon is paused: the lease it leaves is named, with when it expires; a second SIGINT exits at once saying so', async () => {
+    const ns = uniqueName('it-rel-paused-import')
+    const leases = async () =>
+      (await goCtr(daemon.address, ['-n', ns, 'leases', 'ls'])).stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => line.trim().split(/\s+/))
+    const interrupted = async (signals: number) => {
+      const child = spawnCli(['images', 'import', '-'], {address: daemon.address, namespace: ns})
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const closed = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
+        child.on('close', (code, sig) => resolve({code, signal: sig})),
+      )
+      const before = (await leases()).length
+      const deadline = Date.now() + 10_000
+      while ((await leases()).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      process.kill(daemon.pid, 'SIGSTOP')
+      try {
+        const t0 = Date.now()
+        child.kill('SIGINT')
+        if (signals === 2) setTimeout(() => child.kill('SIGINT'), 300)
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        const end = await closed
+        clearTimeout(timer)
+        return {...end, stderr, ms: Date.now() - t0}
+      } finally {
+        process.kill(daemon.pid, 'SIGCONT')
+      }
+    }
+    try {
+      const described = (row: string[]) => {
+        const expires = /containerd\.io\/gc\.expire=(\S+)/.exec(row.join(' '))?.[1]
+        return `lease "${row[0]}" in namespace "${ns}" (it expires at ${expires}; containerd's garbage collector then removes it and what it holds)`
+      }
+      // One SIGINT: the roll-back finds the daemon answering nothing (1 s) and says what it leaves.
+      const once = await interrupted(1)
+      const [first] = await leases()
+      expect(once, once.stderr).toMatchObject({code: 130, signal: null})
+      expect(once.stderr).toBe(`ctr: interrupted; containerd did not answer to clean up; left: ${described(first)}\n`)
+      expect(once.ms).toBeLessThan(3000)
+      // A second SIGINT during that roll-back: at once, the same lease named.
+      const twice = await interrupted(2)
+      const second = (await leases()).find((row) => row[0] !== first[0])!
+      expect(twice, twice.stderr).toMatchObject({code: 130, signal: null})
+      expect(twice.stderr).toBe(`ctr: exiting at once; may remain: ${described(second)}\n`)
+      expect(twice.ms).toBeLessThan(1000)
+    } finally {
+      for (const row of await leases()) await goCtr(daemon.address, ['-n', ns, 'leases', 'rm', '--sync', row[0]])
+      await goCtr(daemon.address, ['namespaces', 'remove', ns])
+    }
   }, 60_000)
 })

@@ -2,7 +2,9 @@
  * Clean-up after a failure or an interrupt (remove what a failed start or exec created) must reach
  * containerd even when the caller's calls were cancelled by Ctrl-C: then it goes over a fresh connection.
  */
+import {VersionDefinition} from '../../gen/containerd/services/version/v1/version'
 import {ContainerdClient} from './client'
+import {CtrError} from './errors'
 
 /** Deadline of each clean-up call when the caller's client has none (--timeout 0): clean-up never hangs. */
 export const CLEANUP_TIMEOUT_MS = 10_000
@@ -38,10 +40,12 @@ export async function retryWhileUnavailable(
   const deadline = Date.now() + withinMs
   for (;;) {
     // A fresh connection each time: the old one waits out grpc-js's reconnect back-off (1 s, 1.6 s, ...).
+    // Each attempt's calls end by the overall deadline: a daemon that accepts but never answers does not
+    // stretch the retries past withinMs.
     const fresh = new ContainerdClient({
       address: client.address,
       namespace: client.namespace,
-      timeoutMs: Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, withinMs),
+      timeoutMs: Math.max(1, Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, deadline - Date.now())),
     })
     try {
       await cleanup(fresh)
@@ -52,5 +56,30 @@ export async function retryWhileUnavailable(
     } finally {
       fresh.close()
     }
+  }
+}
+
+/**
+ * How long a roll-back waits for containerd to answer anything once a call went unanswered (its deadline
+ * passed, or ctr was interrupted or timed out while waiting): a paused or hung daemon must not hold the roll-back
+ * for further full call deadlines.
+ */
+export const PROBE_TIMEOUT_MS = 1000
+
+/**
+ * Whether containerd answers at all: Version (no locks, no namespace) on a fresh connection within `withinMs`.
+ * 'silent' when the socket accepts but nothing answers (a paused daemon), 'unreachable' when it cannot be
+ * connected to (dead, restarting).
+ */
+export async function daemonAnswers(client: ContainerdClient, withinMs: number): Promise<'answers' | 'silent' | 'unreachable'> {
+  const fresh = new ContainerdClient({address: client.address, namespace: client.namespace, timeoutMs: withinMs})
+  try {
+    await fresh.service(VersionDefinition).version({})
+    return 'answers'
+  } catch (error) {
+    if (error instanceof CtrError && error.kind === 'deadline-exceeded') return 'silent'
+    return error instanceof CtrError && error.kind === 'unavailable' ? 'unreachable' : 'answers'
+  } finally {
+    fresh.close()
   }
 }

@@ -42,12 +42,18 @@ export const EXIT = {
 export class CtrError extends Error {
   readonly kind: ErrorKind
   readonly exitCode: number
+  /**
+   * What a failed roll-back may have left in containerd (`container "x" (...; remove with: ...)`), also in
+   * the message; kept apart so an interrupted or timed-out command, which prints no error text, still says it.
+   */
+  readonly left?: string
 
-  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number}) {
+  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number; left?: string}) {
     super(message, options?.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'CtrError'
     this.kind = kind
     this.exitCode = options?.exitCode ?? (kind === 'cancelled' ? EXIT.interrupted : EXIT.failure)
+    if (options?.left) this.left = options.left
   }
 }
 
@@ -114,7 +120,6 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
     case GRPC.UNAVAILABLE:
       return new CtrError('unavailable', connectionMessage(ctx.address, details), {cause: error})
     case GRPC.DEADLINE_EXCEEDED: {
-      const after = ctx.timeoutMs ? ` after ${formatMs(ctx.timeoutMs)}` : ''
       if (ctx.answered) {
         const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
         return new CtrError(
@@ -123,9 +128,7 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
           {cause: error},
         )
       }
-      return new CtrError('deadline-exceeded', `${prefix}containerd at ${ctx.address} did not answer${after} (raise --call-timeout, or 0 for none)`, {
-        cause: error,
-      })
+      return noAnswer(ctx.address, ctx.timeoutMs, {prefix, cause: error})
     }
     case GRPC.CANCELLED:
       // Only grpc-js's "Cancelled on client" is ours (an abort, close()); the server resetting the call
@@ -149,6 +152,17 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
     default:
       return new CtrError('internal', prefix + tidyRuntimeError(details), {cause: error})
   }
+}
+
+/**
+ * A call containerd never answered: a daemon that accepts connections but answers nothing (paused, hung). Also
+ * for a call first worded as slow when a probe then found the daemon answering nothing at all.
+ */
+export function noAnswer(address: string, timeoutMs: number | undefined, options: {prefix?: string; cause?: unknown} = {}): CtrError {
+  const after = timeoutMs ? ` after ${formatMs(timeoutMs)}` : ''
+  return new CtrError('deadline-exceeded', `${options.prefix ?? ''}containerd at ${address} did not answer${after} (raise --call-timeout, or 0 for none)`, {
+    cause: options.cause,
+  })
 }
 
 /** `container "x" in namespace "n": not found` → `container "x" not found in namespace "n"`. */

@@ -133,6 +133,15 @@ export function imageCommand(config: ImageConfig): string[] {
 }
 
 /**
+ * The image's stop signal as Go's WithImageStopSignal(image, "SIGTERM") records it (label
+ * io.containerd.image.config.stop-signal): config.StopSignal as written, else SIGTERM.
+ */
+export function imageStopSignal(config: ImageConfig): string {
+  const signal = config.config?.StopSignal
+  return typeof signal === 'string' && signal ? signal : 'SIGTERM'
+}
+
+/**
  * User names from the snapshot: overlay mounts' upperdir then each lowerdir (in order), as host paths; a bind
  * mount's source. The first that has the file wins.
  */

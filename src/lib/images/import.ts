@@ -23,6 +23,7 @@ import {createGzip} from 'node:zlib'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
+import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS} from '../containerd/cleanup-client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
 import {sha256Digest} from './digest'
@@ -99,6 +100,9 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
     input.destroy()
     throw error
   })
+  // An abort (Ctrl-C, --timeout) also ends a read that waits for input (a stalled stdin pipe).
+  const stopReading = () => input.destroy(new CtrError('cancelled', 'import interrupted'))
+  signal?.addEventListener('abort', stopReading, {once: true})
   const call: CallOptions = {metadata: lease.metadata, signal}
   const changed: ChangedRecord[] = []
   try {
@@ -128,11 +132,23 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
     return imported
   } catch (error) {
     input.destroy()
-    await rollbackImageRecords(client, changed, signal)
-    await lease.release({sync: true}).catch(() => undefined)
-    throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled')
-      ? new CtrError('cancelled', 'import interrupted', {cause: error})
-      : error
+    const unanswered = Boolean(signal?.aborted) || (error instanceof CtrError && error.kind === 'deadline-exceeded')
+    // A daemon that answers nothing (paused, hung) would hold the roll-back for whole deadlines: the lease is then left to expire.
+    const silent = unanswered && (await daemonAnswers(client, Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, PROBE_TIMEOUT_MS))) === 'silent'
+    if (!silent) await rollbackImageRecords(client, changed, signal)
+    const released =
+      !silent &&
+      (await lease.release({sync: true}).then(
+        () => true,
+        () => false,
+      ))
+    const failure =
+      signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'import interrupted', {cause: error}) : error
+    if (released || !(failure instanceof CtrError)) throw failure
+    const left = `containerd ${silent ? 'did not answer' : 'could not be reached'} to clean up; left: ${lease.description}`
+    throw new CtrError(failure.kind, `${failure.message}; ${left}`, {cause: failure, exitCode: failure.exitCode, left})
+  } finally {
+    signal?.removeEventListener('abort', stopReading)
   }
 }
 

@@ -8,6 +8,7 @@ import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {withCleanupClient} from '../containerd/cleanup-client'
 import {ownerState, ownerToken} from '../owner'
+import {trackInFlight} from '../in-flight'
 import {randomHex} from '../random-id'
 
 export const LEASE_HEADER = 'containerd-lease'
@@ -17,6 +18,8 @@ export const OWNER_LABEL = 'io.ctr.owner'
 
 export interface Lease {
   id: string
+  /** What is left if the lease is never deleted: its ID, namespace, and when containerd lets it go. */
+  description: string
   /** Call options for calls under the lease (metadata; add the signal). */
   metadata: Record<string, string>
   /**
@@ -31,11 +34,16 @@ export async function createLease(client: ContainerdClient, options: {prefix: st
   const expires = new Date(Date.now() + options.expiresInMs).toISOString()
   const owner = ownerToken()
   await client.service(LeasesDefinition).create({id, labels: {[EXPIRE_LABEL]: expires, ...(owner ? {[OWNER_LABEL]: owner} : {})}}, {signal: options.signal})
+  const description = `lease "${id}" in namespace "${client.namespace}" (it expires at ${expires}; containerd's garbage collector then removes it and what it holds)`
+  // Until deleted, what ctr says it leaves if it must exit at once (a second Ctrl-C).
+  const forget = trackInFlight(description)
   return {
     id,
+    description,
     metadata: {[LEASE_HEADER]: id},
     async release({sync = false} = {}) {
       await withCleanupClient(client, options.signal, (c) => c.service(LeasesDefinition).delete({id, sync}, {timeoutMs: sync ? 60_000 : undefined}))
+      forget()
     },
   }
 }

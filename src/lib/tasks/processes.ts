@@ -81,7 +81,7 @@ export async function killTask(client: ContainerdClient, id: string, options: Ki
   return {id, signal, execId, pid, all}
 }
 
-/** The container's stop signal label, else SIGTERM; an unknown container fails here, in the one wording. */
+/** The container's stop signal (stopSignalOf); an unknown container fails here, in the one wording. */
 async function stopSignal(client: ContainerdClient, id: string): Promise<number> {
   const {container} = await client
     .service(ContainersDefinition)
@@ -89,12 +89,21 @@ async function stopSignal(client: ContainerdClient, id: string): Promise<number>
     .catch((error) => {
       throw error instanceof CtrError && error.kind === 'not-found' ? containerNotFound(id, client.namespace, error) : error
     })
-  const label = container?.labels[STOP_SIGNAL_LABEL]
+  return stopSignalOf({id, labels: container?.labels ?? {}})
+}
+
+/**
+ * The signal that asks this container to stop, as Go's containerd.GetStopSignal reads it: the label
+ * STOP_SIGNAL_LABEL (set from the image's config.StopSignal when the container was made from an image),
+ * else SIGTERM. A label ctr cannot parse is an error that says to give a signal.
+ */
+export function stopSignalOf(container: {id: string; labels: Readonly<Record<string, string>>}): number {
+  const label = container.labels[STOP_SIGNAL_LABEL]
   if (!label) return SIGTERM
   try {
     return parseSignal(label)
   } catch {
-    throw new CtrError('invalid-argument', `container "${id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give --signal)`)
+    throw new CtrError('invalid-argument', `container "${container.id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give --signal)`)
   }
 }
 

@@ -11,16 +11,26 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
-import {defaultSpec, imageCommand, imageConfig, imageParent, prepareSnapshot, removeSnapshot, resolveImageUser} from '../containers/image-source'
+import {
+  defaultSpec,
+  imageCommand,
+  imageConfig,
+  imageParent,
+  imageStopSignal,
+  prepareSnapshot,
+  removeSnapshot,
+  resolveImageUser,
+} from '../containers/image-source'
 import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {deleteContainer, EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
 import {createLease, deleteDeadLeases, type Lease} from '../images/lease'
 import {ownerState, ownerToken} from '../owner'
-import {CLEANUP_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
+import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, formatMs, noAnswer, usageError} from '../containerd/errors'
+import {STOP_SIGNAL_LABEL} from './processes'
 import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
 import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
@@ -141,12 +151,7 @@ async function startOnce(client: ContainerdClient, options: StartOptions): Promi
       {
         container: {
           id,
-          labels: {
-            ...options.labels,
-            ...(source.bundle ? {[BUNDLE_LABEL]: source.bundle} : {}),
-            ...(log ? {[LOG_LABEL]: log.path} : {}),
-            ...(owner ? {[STARTING_LABEL]: owner} : {}),
-          },
+          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {}), ...(owner ? {[STARTING_LABEL]: owner} : {})},
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
           ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
@@ -156,11 +161,14 @@ async function startOnce(client: ContainerdClient, options: StartOptions): Promi
     )
     .catch(async (error) => {
       // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
-      if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) await rollback(client, id, false, options.signal)
+      const left =
+        error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')
+          ? await rollback(client, id, {recordMayExist: true, taskMayExist: false, snapshot: Boolean(source.snapshot), failure: error, signal: options.signal})
+          : undefined
       // A duplicate ID: the snapshot under that key (Prepare refused it) is not ours either.
-      await removeOurSnapshot()
+      if (!left) await removeOurSnapshot()
       await log?.discard()
-      throw startError(error, id, spec.process.args[0])
+      throw failedStart(client, error, left, id, spec.process.args[0])
     })
     .finally(() => source.lease?.release().catch(() => undefined)) // the container record holds the snapshot now
   // From here on, everything is ours to roll back.
@@ -219,13 +227,12 @@ async function startOnce(client: ContainerdClient, options: StartOptions): Promi
     }
   } catch (error) {
     waitAbort.abort()
-    const left = await rollback(client, id, taskMayExist, options.signal)
+    const left = await rollback(client, id, {taskMayExist, snapshot: Boolean(source.snapshot), failure: error, signal: options.signal})
     if (!left) await removeOurSnapshot()
     await io?.close()
     forget()
     await log?.discard()
-    const failure = startError(options.restore?.explain ? await options.restore.explain(error) : error, id, spec.process.args[0])
-    throw left ? withLeftover(failure, left) : failure
+    throw failedStart(client, options.restore?.explain ? await options.restore.explain(error) : error, left, id, spec.process.args[0])
   }
 }
 
@@ -321,13 +328,42 @@ async function markExited(client: ContainerdClient, id: string, exitStatus: numb
   await setLabels(client, id, {[EXIT_STATUS_LABEL]: String(exitStatus)}).catch(() => undefined) // best effort: the listing then says created
 }
 
+/** What a roll-back could not remove, and why: containerd answered nothing, or could not be reached. */
+interface Leftover {
+  what: string
+  why: 'silent' | 'unreachable'
+}
+
 /**
- * Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). When
- * containerd is unreachable (killed, restarting) the roll-back is retried until it answers again, for at most
- * the call deadline (CLEANUP_TIMEOUT_MS with none). Resolves with what is left if it never could, e.g.
- * `container "x" (record and maybe its task)`.
+ * Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). After a
+ * call went unanswered (its deadline passed, or ctr was interrupted or timed out while waiting), it first
+ * checks that containerd answers at all (PROBE_TIMEOUT_MS): a paused or hung daemon gets no more full call
+ * deadlines. When containerd is unreachable (killed, restarting) the roll-back is retried until it answers
+ * again, for at most the call deadline (CLEANUP_TIMEOUT_MS with none). Resolves with what may be left if it
+ * could not finish.
  */
-async function rollback(client: ContainerdClient, id: string, taskMayExist: boolean, signal?: AbortSignal): Promise<string | undefined> {
+async function rollback(
+  client: ContainerdClient,
+  id: string,
+  options: {
+    taskMayExist: boolean
+    /** Containers.Create was cut off: the record exists only if containerd went on with it. */
+    recordMayExist?: boolean
+    snapshot: boolean
+    failure: unknown
+    signal?: AbortSignal
+  },
+): Promise<Leftover | undefined> {
+  const {taskMayExist} = options
+  const parts = [
+    options.recordMayExist ? 'maybe its record' : 'its record',
+    ...(taskMayExist ? ['maybe a task and its shim'] : []),
+    ...(options.snapshot ? ['its snapshot'] : []),
+  ]
+  const what = `container "${id}" (${parts.join(', ')}; remove with: ctr containers delete --force ${id})`
+  const budget = client.timeoutMs || CLEANUP_TIMEOUT_MS
+  const unanswered = (options.failure instanceof CtrError && options.failure.kind === 'deadline-exceeded') || Boolean(options.signal?.aborted)
+  if (unanswered && (await daemonAnswers(client, Math.min(budget, PROBE_TIMEOUT_MS))) === 'silent') return {what, why: 'silent'}
   const undo = async (cleanup: ContainerdClient) => {
     if (taskMayExist) await removeTask(cleanup, id)
     await cleanup
@@ -337,21 +373,33 @@ async function rollback(client: ContainerdClient, id: string, taskMayExist: bool
         if (!(error instanceof CtrError && error.kind === 'not-found')) throw error
       })
   }
-  const done = await withCleanupClient(client, signal, (cleanup) =>
+  const done = await withCleanupClient(client, options.signal, (cleanup) =>
     undo(cleanup).then(
       () => true,
       (error) => (error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded') ? false : true),
     ),
   )
   if (done) return undefined
-  if (await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, undo)) return undefined
-  return `container "${id}" (its record${taskMayExist ? ', maybe a task and its shim' : ''}; remove with: ctr containers delete --force ${id})`
+  if (await retryWhileUnavailable(client, budget, undo)) return undefined
+  return {what, why: 'unreachable'}
 }
 
-/** A failure whose clean-up could not finish: the same error, saying what was left. */
-function withLeftover(error: unknown, left: string): unknown {
-  if (!(error instanceof CtrError)) return error
-  return new CtrError(error.kind, `${error.message}; containerd could not be reached to clean up, left: ${left}`, {cause: error, exitCode: error.exitCode})
+/**
+ * The error of a failed start (startError), saying what its roll-back could not remove. When containerd answered
+ * nothing at all, a deadline is worded as such (not as a slow call of a daemon that answers).
+ */
+function failedStart(client: ContainerdClient, error: unknown, left: Leftover | undefined, id: string, command: string): unknown {
+  const cause =
+    left?.why === 'silent' && error instanceof CtrError && error.kind === 'deadline-exceeded'
+      ? noAnswer(client.address, client.timeoutMs || undefined, {cause: error})
+      : error
+  const failure = startError(cause, id, command)
+  if (!left || !(failure instanceof CtrError)) return failure
+  const tail =
+    left.why === 'silent'
+      ? `containerd did not answer the clean-up within ${formatMs(Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, PROBE_TIMEOUT_MS))}; may be left: ${left.what}`
+      : `containerd could not be reached to clean up, left: ${left.what}`
+  return new CtrError(failure.kind, `${failure.message}; ${tail}`, {cause: failure, exitCode: failure.exitCode, left: tail})
 }
 
 /**
@@ -391,6 +439,8 @@ interface PreparedSource {
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]}
   /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
   lease?: Lease
+  /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
+  labels: Record<string, string>
 }
 
 async function bundleSource(client: ContainerdClient, options: StartOptions): Promise<PreparedSource> {
@@ -400,7 +450,7 @@ async function bundleSource(client: ContainerdClient, options: StartOptions): Pr
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
   if (options.args?.length) spec.process.args = [...options.args]
-  return {spec, terminal, bundle: bundle.path}
+  return {spec, terminal, bundle: bundle.path, labels: {[BUNDLE_LABEL]: bundle.path}}
 }
 
 /**
@@ -435,7 +485,8 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
     const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
     // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
     // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
-    return {spec, terminal, snapshot: {image, snapshotter, mounts}, lease}
+    // Go ctr's run sets the label for every image container (WithImageStopSignal): kill and stop read it.
+    return {spec, terminal, snapshot: {image, snapshotter, mounts}, lease, labels: {[STOP_SIGNAL_LABEL]: imageStopSignal(config)}}
   } catch (error) {
     await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
     await lease.release().catch(() => undefined)

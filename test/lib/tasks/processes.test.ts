@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {CtrError} from '../../../src/lib/containerd/errors'
-import {checkKillOptions, parsePid, withContainer} from '../../../src/lib/tasks/processes'
+import {checkKillOptions, parsePid, STOP_SIGNAL_LABEL, stopSignalOf, withContainer} from '../../../src/lib/tasks/processes'
 
 describe('kill options', () => {
   it('parses --pid as a non-negative integer', () => {
@@ -13,6 +13,15 @@ describe('kill options', () => {
   it('refuses --pid with --all', () => {
     expect(() => checkKillOptions({pid: 5, all: true})).toThrow('--pid and --all cannot be used together')
     expect(() => checkKillOptions({pid: 0, all: true})).not.toThrow()
+  })
+})
+
+describe('stopSignalOf', () => {
+  it("reads the stop-signal label as Go's GetStopSignal does, SIGTERM without it", () => {
+    expect(stopSignalOf({id: 'a', labels: {}})).toBe(15)
+    expect(stopSignalOf({id: 'a', labels: {[STOP_SIGNAL_LABEL]: 'SIGUSR1'}})).toBe(10)
+    expect(stopSignalOf({id: 'a', labels: {[STOP_SIGNAL_LABEL]: '9'}})).toBe(9)
+    expect(() => stopSignalOf({id: 'a', labels: {[STOP_SIGNAL_LABEL]: 'SIGNOPE'}})).toThrow('container "a" has a stop signal ctr does not know: "SIGNOPE"')
   })
 })
 
