@@ -6,8 +6,10 @@
  * V8 checks only the source's length before it runs cached code (issue 21). So the attacks here use the
  * real thing: a copy of dist/cli.js changed to run a payload, of the same length, that ctr itself runs
  * once to make V8's cache of it; that cache is then planted under the name ctr gives the real bundle's
- * cache (learnt by running ctr, never recomputed here). The payload appends the uid it ran as to the file
- * named by $CTR_TEST_PAYLOAD, so a run of the planted code is seen without timing anything.
+ * cache (learnt by running ctr, never recomputed here), made to match the real bundle as far as the file
+ * can say (forge()): what is left to protect it is who can write the file and its directories. The payload
+ * appends the uid it ran as to the file named by $CTR_TEST_PAYLOAD, so a run of the planted code is seen
+ * without timing anything.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile} from 'node:fs/promises'
@@ -154,7 +156,7 @@ describe('the code cache never changes what ctr does', () => {
     await utimes(join(dir, 'upgrade-install', 'dist', 'cli.js'), mtime, mtime)
     expect(runInstall(ctr, env)).toEqual({code: 0, stdout: expect.stringMatching(/^ctr /)})
     expect(await payloadRuns()).toEqual([])
-    // ... and it keeps one cache per install: the stale one is gone.
+    // ... and its cache was replaced: still one per install.
     await onlyFile(cacheDir)
   })
 
@@ -182,13 +184,14 @@ describe('the code cache never changes what ctr does', () => {
  */
 describe.skipIf(!isRoot)('a cache another user could have written is never run by root', () => {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], {encoding: 'utf8'}).trim())
+  let nobody: {uid: number; gid: number}
   let home: string
   let evilInstall: string
   let evilCache: Buffer
   let cacheName: string
 
   const asNobody = (args: string[], env: Record<string, string> = {}) => {
-    const result = spawnSync('setpriv', [`--reuid=${id('-u')}`, `--regid=${id('-g')}`, '--clear-groups', process.execPath, ...args], {
+    const result = spawnSync('setpriv', [`--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups', process.execPath, ...args], {
       env: {PATH: process.env.PATH, HOME: home, CTR_TEST_PAYLOAD: marker, ...env},
       encoding: 'utf8',
       cwd: home,
@@ -198,9 +201,10 @@ describe.skipIf(!isRoot)('a cache another user could have written is never run b
   }
 
   beforeAll(async () => {
+    nobody = {uid: id('-u'), gid: id('-g')}
     home = join(dir, 'home')
     await mkdir(home, {mode: 0o700})
-    await chown(home, id('-u'), id('-g'))
+    await chown(home, nobody.uid, nobody.gid)
     evilInstall = await install(join(dir, 'evil-install'), await sameLengthBundle(), new Date())
     // The attacker's own runs: of the real ctr (so its cache's name is known), and of the changed copy.
     asNobody([CLI, '--version'])
@@ -213,7 +217,7 @@ describe.skipIf(!isRoot)('a cache another user could have written is never run b
   it("the attacker's own ctr uses its cache (the normal case, as a user other than root)", async () => {
     const file = join(home, '.cache', 'ctr', cacheName)
     const before = await stat(file)
-    expect(before.uid).toBe(id('-u'))
+    expect(before.uid).toBe(nobody.uid)
     asNobody([CLI, '--version'])
     const after = await stat(file)
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
@@ -231,16 +235,15 @@ describe.skipIf(!isRoot)('a cache another user could have written is never run b
     // Nor does root leave files of its own in the user's home: its cache is a place of root's.
     const owners = new Set<number>()
     for (const name of await readdir(home, {recursive: true})) owners.add((await stat(join(home, name))).uid)
-    expect([...owners]).toEqual([id('-u')])
+    expect([...owners]).toEqual([nobody.uid])
     const own = await stat(join('/var/cache/ctr', cacheName))
     expect([own.uid, own.mode & 0o777]).toEqual([0, 0o600])
   })
 
   describe('in a cache dir of root', () => {
-    const plant = async (cacheDir: string, mode = 0o600) => {
+    const plant = async (cacheDir: string) => {
       await mkdir(cacheDir, {recursive: true, mode: 0o700})
-      await writeFile(join(cacheDir, cacheName), evilCache, {mode})
-      await chmod(join(cacheDir, cacheName), mode)
+      await writeFile(join(cacheDir, cacheName), evilCache, {mode: 0o600})
     }
 
     it('control: the planted cache, root-owned 0600 in a 0700 dir of root, does run (V8 checks only the length)', async () => {
@@ -252,7 +255,7 @@ describe.skipIf(!isRoot)('a cache another user could have written is never run b
 
     it('not a cache file owned by another user, or writable by group or others', async () => {
       const cases: [string, (file: string) => Promise<void>][] = [
-        ['owned by nobody', (file) => chown(file, id('-u'), id('-g'))],
+        ['owned by nobody', (file) => chown(file, nobody.uid, nobody.gid)],
         ['group-writable', (file) => chmod(file, 0o620)],
         ['world-writable', (file) => chmod(file, 0o602)],
       ]
@@ -275,23 +278,20 @@ describe.skipIf(!isRoot)('a cache another user could have written is never run b
     })
 
     it('not a cache dir that another user owns or can write, or reached through a symbolic link', async () => {
-      const cases: [string, () => Promise<string>][] = [
-        ['dir owned by nobody', async () => (await plant(join(dir, 'd1')), await chown(join(dir, 'd1'), id('-u'), id('-g')), join(dir, 'd1'))],
-        ['dir group-writable', async () => (await plant(join(dir, 'd2')), await chmod(join(dir, 'd2'), 0o770), join(dir, 'd2'))],
-        ['dir world-writable, sticky', async () => (await plant(join(dir, 'd3')), await chmod(join(dir, 'd3'), 0o1777), join(dir, 'd3'))],
-        ['an ancestor group-writable', async () => (await plant(join(dir, 'd4', 'ctr')), await chmod(join(dir, 'd4'), 0o775), join(dir, 'd4', 'ctr'))],
-        [
-          'an ancestor owned by nobody',
-          async () => (await plant(join(dir, 'd5', 'ctr')), await chown(join(dir, 'd5'), id('-u'), id('-g')), join(dir, 'd5', 'ctr')),
-        ],
-        ['the dir a symlink', async () => (await plant(join(dir, 'd6')), await symlink(join(dir, 'd6'), join(dir, 'd6-link')), join(dir, 'd6-link'))],
-        [
-          'an ancestor a symlink',
-          async () => (await plant(join(dir, 'd7', 'ctr')), await symlink(join(dir, 'd7'), join(dir, 'd7-link')), join(dir, 'd7-link', 'ctr')),
-        ],
+      const at = (...names: string[]) => join(dir, ...names)
+      // What, where the plant is, how it is spoilt, and the CTR_CACHE_DIR root's ctr is given (default: where the plant is).
+      const cases: [string, string, () => Promise<unknown>, string?][] = [
+        ['dir owned by nobody', at('d1'), () => chown(at('d1'), nobody.uid, nobody.gid)],
+        ['dir group-writable', at('d2'), () => chmod(at('d2'), 0o770)],
+        ['dir world-writable, sticky', at('d3'), () => chmod(at('d3'), 0o1777)],
+        ['an ancestor group-writable', at('d4', 'ctr'), () => chmod(at('d4'), 0o775)],
+        ['an ancestor owned by nobody', at('d5', 'ctr'), () => chown(at('d5'), nobody.uid, nobody.gid)],
+        ['the dir a symlink', at('d6'), () => symlink(at('d6'), at('d6-link')), at('d6-link')],
+        ['an ancestor a symlink', at('d7', 'ctr'), () => symlink(at('d7'), at('d7-link')), at('d7-link', 'ctr')],
       ]
-      for (const [what, prepare] of cases) {
-        const cacheDir = await prepare()
+      for (const [what, planted, spoil, cacheDir = planted] of cases) {
+        await plant(planted)
+        await spoil()
         const result = await version({CTR_CACHE_DIR: cacheDir})
         expect(result, what).toMatchObject({code: 0, stdout: expect.stringMatching(/^ctr /), stderr: ''})
         expect(await payloadRuns(), what).toEqual([])
