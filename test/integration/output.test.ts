@@ -78,6 +78,7 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
     check: (v) => expect(v).toMatchObject({id: 'out-b', pid: expect.any(Number)}),
   },
   {id: 'containers', args: () => ['containers', '--json'], check: (v) => expect(v.map((c: {id: string}) => c.id)).toEqual(['out-a', 'out-b'])},
+  {id: 'tasks', args: () => ['tasks', '--json'], check: (v) => expect(v).toContainEqual(expect.objectContaining({id: 'out-a', status: 'running'}))},
   {id: 'containers:ps', args: () => ['containers', 'ps', '--json', 'out-a'], check: (v) => expect(v[0]).toMatchObject({init: true, pid: expect.any(Number)})},
   {
     id: 'containers:exec',
@@ -133,7 +134,7 @@ const JSON_ERROR_ONLY: Record<string, string[]> = {
 describe('--json', () => {
   it('covers every registered command with a JSON flag', async () => {
     const config = await Config.load(join(__dirname, '..', '..'))
-    const withJson = config.commands.filter((c) => !c.aliases.includes(c.id) && (c.enableJsonFlag || c.flags?.json)).map((c) => c.id)
+    const withJson = config.commands.filter((c) => !c.aliases.includes(c.id) && !c.hiddenAliases?.includes(c.id) && (c.enableJsonFlag || c.flags?.json)).map((c) => c.id)
     const covered = new Set([...JSON_COMMANDS.map((c) => c.id), ...NDJSON_COMMANDS, ...Object.keys(JSON_ERROR_ONLY)])
     expect(
       withJson.filter((id) => !covered.has(id)),

@@ -281,7 +281,7 @@ describe('a paused containerd (own private containerd, SIGSTOP)', () => {
     }
     try {
       const described = (row: string[]) => {
-        const expires = /containerd\.io\/gc\.expire=(\S+)/.exec(row.join(' '))?.[1]
+        const expires = /containerd\.io\/gc\.expire=([^\s,]+)/.exec(row.join(' '))?.[1] // labels are comma-separated
         return `lease "${row[0]}" in namespace "${ns}" (it expires at ${expires}; containerd's garbage collector then removes it and what it holds)`
       }
       // One SIGINT: the roll-back finds the daemon answering nothing (1 s) and says what it leaves.

@@ -16,7 +16,6 @@ const usage = (fn: () => void) => {
   } catch (error) {
     expect(error).toBeInstanceOf(CtrError)
     expect((error as CtrError).kind).toBe('usage')
-    expect((error as CtrError).message).not.toContain('\n')
     return (error as CtrError).message
   }
   throw new Error('expected a usage error')
