@@ -134,7 +134,9 @@ const JSON_ERROR_ONLY: Record<string, string[]> = {
 describe('--json', () => {
   it('covers every registered command with a JSON flag', async () => {
     const config = await Config.load(join(__dirname, '..', '..'))
-    const withJson = config.commands.filter((c) => !c.aliases.includes(c.id) && !c.hiddenAliases?.includes(c.id) && (c.enableJsonFlag || c.flags?.json)).map((c) => c.id)
+    const withJson = config.commands
+      .filter((c) => !c.aliases.includes(c.id) && !c.hiddenAliases?.includes(c.id) && (c.enableJsonFlag || c.flags?.json))
+      .map((c) => c.id)
     const covered = new Set([...JSON_COMMANDS.map((c) => c.id), ...NDJSON_COMMANDS, ...Object.keys(JSON_ERROR_ONLY)])
     expect(
       withJson.filter((id) => !covered.has(id)),
