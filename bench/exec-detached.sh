@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A detached exec: `ctr containers exec` (which also starts its background reaper, docs/scripting.md) vs Go's
+# A detached exec: `ctr containers exec` (which also starts its background reaper, docs/decisions/scripting.md) vs Go's
 # `ctr tasks exec -d`, ROUNDS times alternating, in one running container; the median wall time of each and
 # their ratio. Then what ctr's reaper costs: how long after the process exits its ID is free again (polled
 # with `ps --all --json`), and the reaper's RSS and PSS (shared pages split among node processes) while it

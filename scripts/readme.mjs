@@ -1,9 +1,9 @@
-// Writes the command reference into README.md between <!-- usage --> and <!-- usagestop -->: every command's
+// Writes the command reference into docs/commands.md between <!-- usage --> and <!-- usagestop -->: every command's
 // help exactly as `ctr <command> --help` prints it (description, usage, flags, aliases, examples), read from the
 // built CLI through oclif's own metadata, so a new command appears without editing anything.
 //   node scripts/readme.mjs          regenerate (npm run readme; needs npm run build first)
-//   node scripts/readme.mjs --check  exit 1 if README.md is out of date (the test suite runs this)
-//   --readme PATH                    another file than README.md (tests)
+//   node scripts/readme.mjs --check  exit 1 if docs/commands.md is out of date (the test suite runs this)
+//   --readme PATH                    another file than docs/commands.md (tests)
 import {createRequire} from 'node:module'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const readmeFlag = process.argv.indexOf('--readme')
-const README = readmeFlag > 0 ? process.argv[readmeFlag + 1] : join(ROOT, 'README.md')
+const README = readmeFlag > 0 ? process.argv[readmeFlag + 1] : join(ROOT, 'docs', 'commands.md')
 const START = '<!-- usage -->'
 const STOP = '<!-- usagestop -->'
 const WIDTH = 100
@@ -32,7 +32,7 @@ export async function renderUsage() {
   const commands = config.commands.filter((c) => !c.hidden && !c.aliases.includes(c.id)).sort((a, b) => a.id.localeCompare(b.id))
   const title = (c) => `${config.bin} ${c.id.replaceAll(':', ' ')}`
   const anchor = (c) => title(c).replaceAll(' ', '-')
-  const lines = ['## Command reference', '', 'Generated from the commands by `npm run readme` (a test fails when it is out of date).', '']
+  const lines = []
   for (const c of commands) lines.push(`- [\`${title(c)}\`](#${anchor(c)}) — ${(c.summary ?? c.description ?? '').split('\n')[0]}`)
   // Every command has the same GLOBAL FLAGS section: printed once, here, and left out below.
   const globalSection = /\nGLOBAL FLAGS\n(?: {2}.*\n| {4,}.*\n)+/
@@ -53,9 +53,9 @@ export async function renderUsage() {
 
 export function spliceReadme(readme, usage) {
   const start = readme.indexOf(START)
-  if (start < 0) throw new Error(`README.md has no ${START} marker`)
+  if (start < 0) throw new Error(`${README} has no ${START} marker`)
   const stop = readme.indexOf(STOP, start)
-  if (stop < 0) throw new Error(`README.md has no ${STOP} marker after ${START}`)
+  if (stop < 0) throw new Error(`${README} has no ${STOP} marker after ${START}`)
   return `${readme.slice(0, start + START.length)}\n${usage}\n${readme.slice(stop)}`
 }
 
@@ -68,5 +68,5 @@ if (process.argv.includes('--check')) {
   }
 } else if (updated !== readme) {
   writeFileSync(README, updated)
-  process.stderr.write('README.md: command reference updated\n')
+  process.stderr.write(`${README}: command reference updated\n`)
 }

@@ -224,7 +224,7 @@ export {pruneContainers, type PruneOptions, type PruneResult} from './lib/contai
 export {checkWaitable, waitContainer, type WaitResult} from './lib/tasks/wait'
 
 /**
- * The generated service definitions, for `client.service(...)` calls the facade does not wrap (the README's
+ * The generated service definitions, for `client.service(...)` calls the facade does not wrap (docs/library.md's
  * `ctr.client.service(TasksDefinition).get({containerId})`), with their message types.
  */
 export {ContainersDefinition} from './gen/containerd/services/containers/v1/containers'

@@ -105,7 +105,7 @@ describe('a Go ctr script', () => {
     const scratchOurs = `${oursNs}-scratch`
     const go = await script((args) => f.go(goNs, args), scratchGo)
     const ours = await script((args) => f.cli(oursNs, args), scratchOurs)
-    // Where they differ on purpose (docs/scripting.md): ours prints the deleted container's ID and the
+    // Where they differ on purpose (docs/decisions/scripting.md): ours prints the deleted container's ID and the
     // created namespace's name (checked below), Go prints nothing; the
     // namespaces table lists every namespace (the other test files' too), so only our rows are compared.
     const mine = (rows: string[] | string, name: string) => (rows as string[]).filter((row) => row.startsWith(name) || row.startsWith('NAME'))

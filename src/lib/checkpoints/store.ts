@@ -1,7 +1,7 @@
 /**
  * Checkpoints of a container's task (CRIU through runc) and restoring from them.
  *
- * Where they live (README "Checkpoints: where they live"): in a directory ctr owns, one per checkpoint,
+ * Where they live (docs/guide.md "Checkpoints: where they live"): in a directory ctr owns, one per checkpoint,
  *
  *   $CTR_CHECKPOINT_DIR (default /var/lib/ctr/checkpoints, 0700)/<namespace>/<container>/<name>/
  *     images/          CRIU's image files: CheckpointOptions.image_path, so the daemon writes nothing else
