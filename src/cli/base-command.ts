@@ -9,7 +9,7 @@ import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/conta
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {inFlight} from '../lib/in-flight'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
-import {parseDuration} from './duration'
+import {durationFlag, FlagValueError} from './flag-types'
 import {escapeText} from './output/escape'
 import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
 import {closest} from './suggest'
@@ -31,16 +31,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: 'CONTAINERD_NAMESPACE',
       helpGroup: 'GLOBAL',
     }),
-    'call-timeout': Flags.string({
+    'call-timeout': durationFlag({
       description: 'deadline for each call to containerd (Go duration: 500ms, 10s, 1m30s); 0 for none [default: 10s]',
       env: 'CTR_CALL_TIMEOUT',
       helpGroup: 'GLOBAL',
     }),
-    'connect-timeout': Flags.string({
+    'connect-timeout': durationFlag({
       description: 'give up connecting to containerd after this long (as Go ctr) [default: the call deadline]',
       helpGroup: 'GLOBAL',
     }),
-    timeout: Flags.string({
+    timeout: durationFlag({
       description: `deadline for the whole command, as in Go ctr: streams and attached processes end at it (exit ${EXIT.timeout}) [default: none]`,
       helpGroup: 'GLOBAL',
     }),
@@ -85,13 +85,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (base.namespace === undefined && process.env.CONTAINERD_NAMESPACE === '') base.namespace = ''
     if (base.address === '') throw usageError('address is required: --address / -a or CONTAINERD_ADDRESS is empty')
     if (base.namespace === '') throw usageError('namespace is required: --namespace / -n or CONTAINERD_NAMESPACE is empty')
-    // Parsed here, so a bad value fails before anything runs.
-    this.callTimeoutMs = base['call-timeout'] === undefined ? undefined : parseDuration(base['call-timeout'], '--call-timeout')
-    this.connectTimeoutMs = base['connect-timeout'] === undefined ? undefined : parseDuration(base['connect-timeout'], '--connect-timeout')
-    const totalMs = base.timeout === undefined ? 0 : parseDuration(base.timeout, '--timeout')
+    this.callTimeoutMs = base['call-timeout']?.ms
+    this.connectTimeoutMs = base['connect-timeout']?.ms
+    const totalMs = base.timeout?.ms ?? 0
     if (totalMs > 0) {
       this.deadline = setTimeout(() => {
-        this.timedOut = `--timeout ${base.timeout} reached`
+        this.timedOut = `--timeout ${base.timeout!.text} reached`
         this.abortController.abort(new CtrError('deadline-exceeded', this.timedOut, {exitCode: EXIT.timeout}))
       }, totalMs)
       this.deadline.unref()
@@ -245,6 +244,7 @@ function exitNow(signal: NodeJS.Signals): never {
 /** oclif's parse errors and everything else, as one CtrError. */
 export function toCtrError(error: unknown, commandId?: string, flagNames: readonly string[] = []): CtrError {
   if (error instanceof CtrError) return error
+  if (error instanceof FlagValueError) return error.error
   if (error instanceof Errors.CLIError || (error as {oclif?: unknown})?.oclif) {
     const hint = commandId ? ` (see 'ctr ${commandId.replaceAll(':', ' ')} --help')` : ''
     return new CtrError('usage', `${parseErrorText(error as Errors.CLIError, flagNames)}${hint}`, {cause: error})

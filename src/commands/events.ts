@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
 import type {CompletionHints} from '../cli/completion'
-import {parseDuration} from '../cli/duration'
+import {durationFlag} from '../cli/flag-types'
 import {positionalArgs} from '../cli/positional-args'
 import {requireContainer} from '../lib/containers/containers'
 import type {CtrEvent} from '../lib/events/decode'
@@ -49,7 +49,11 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
     'exit-on': Flags.string({description: "exit when this container's init process exits, with its exit status", helpValue: 'ID'}),
     filter: Flags.string({char: 'f', description: 'containerd filter; repeat for OR', multiple: true}),
     header: Flags.boolean({allowNo: true, description: 'print the column header [default: when stdout is a terminal]'}),
-    heartbeat: Flags.string({default: '15s', description: 'how often a quiet stream checks that containerd still answers (0: never)'}),
+    heartbeat: durationFlag({
+      default: {ms: 15_000, text: '15s'},
+      defaultHelp: async () => '15s',
+      description: 'how often a quiet stream checks that containerd still answers (0: never)',
+    }),
     id: Flags.string({description: 'only events about this container'}),
     json: Flags.boolean({description: 'one JSON object per line'}),
     'no-reconnect': Flags.boolean({description: 'exit non-zero when the stream breaks instead of re-subscribing'}),
@@ -74,7 +78,7 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
         filters: filters.length > 0 ? filters : undefined,
         id: flags.id,
         exitOn: flags['exit-on'],
-        heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
+        heartbeatMs: flags.heartbeat.ms,
         reconnect: !flags['no-reconnect'],
         signal: this.signal,
         onStatus: (status) => reportStatus(status, flags.debug),

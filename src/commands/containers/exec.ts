@@ -8,7 +8,7 @@ import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
 import {spawnExecReaper} from '../../cli/exec-reaper'
 import {write} from '../../cli/output/print'
-import {parseUserSpec} from '../../lib/tasks/users'
+import {userFlag, userIdFlag} from '../../cli/flag-types'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
   static completion: CompletionHints = {containerIds: ['id']}
@@ -29,12 +29,12 @@ The process starts from the container's own process spec (environment, capabilit
     cwd: Flags.string({description: "working directory of the process (absolute; default the container's)"}),
     env: Flags.string({char: 'e', description: 'environment variable KEY=VALUE for the process (repeatable)', multiple: true, multipleNonGreedy: true}),
     'exec-id': Flags.string({description: 'name of the exec process (default: a unique exec-<hex>)'}),
-    gid: Flags.string({char: 'g', description: "group ID of the process (default the container's)"}),
+    gid: userIdFlag({char: 'g', description: "group ID of the process (default the container's)"}),
     id: Flags.string({description: 'container ID to add the process to (required)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the process (needs --attach)'}),
     interactive: Flags.boolean({char: 'i', description: "docker's -i: the same as --attach (stdin, stdout and stderr)"}),
-    uid: Flags.string({description: "user ID of the process (default the container's)"}),
-    user: Flags.string({char: 'u', description: "user of the process: UID, NAME, UID:GID or NAME:GROUP (names from the container's /etc/passwd, /etc/group)"}),
+    uid: userIdFlag({description: "user ID of the process (default the container's)"}),
+    user: userFlag({char: 'u', description: "user of the process: UID, NAME, UID:GID or NAME:GROUP (names from the container's /etc/passwd, /etc/group)"}),
   }
   /** Every word from the first non-flag on is the program's (`exec --id x -a ls -a /`). */
   static programAfter = 0
@@ -62,9 +62,9 @@ The process starts from the container's own process spec (environment, capabilit
           args,
           cwd: flags.cwd,
           env: flags.env,
-          user: flags.user === undefined ? undefined : parseUserSpec(flags.user),
-          uid: parseUserId(flags.uid, '--uid'),
-          gid: parseUserId(flags.gid, '--gid'),
+          user: flags.user,
+          uid: flags.uid,
+          gid: flags.gid,
           terminal: flags.tty,
           consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
         },
@@ -84,10 +84,4 @@ The process starts from the container's own process spec (environment, capabilit
     }
     return result
   }
-}
-
-function parseUserId(text: string | undefined, flag: '--uid' | '--gid'): number | undefined {
-  if (text === undefined) return undefined
-  if (!/^\d+$/.test(text.trim())) throw usageError(`invalid ${flag} "${text}": must be a non-negative integer`)
-  return Number(text.trim())
 }

@@ -7,7 +7,7 @@ import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {type CtrError, usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
-import {parseDuration} from '../../cli/duration'
+import {durationFlag} from '../../cli/flag-types'
 import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
 import {exitOnOutputFailure, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
 
@@ -54,7 +54,7 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
     '<%= config.bin %> containers stats --interval 5s --json web worker',
   ]
   static flags = {
-    interval: Flags.string({default: '1s', description: 'time between samples, e.g. 500ms, 2s'}),
+    interval: durationFlag({default: {ms: 1000, text: '1s'}, defaultHelp: async () => '1s', description: 'time between samples, e.g. 500ms, 2s'}),
     json: Flags.boolean({description: 'one JSON object per container and sample'}),
     'no-stream': Flags.boolean({description: 'print one sample and exit'}),
   }
@@ -62,8 +62,8 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
 
   async run(): Promise<ContainerStats[]> {
     const {flags} = this
-    const intervalMs = parseDuration(flags.interval, '--interval')
-    if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval}": must be at least 100ms`)
+    const intervalMs = flags.interval.ms
+    if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval.text}": must be at least 100ms`)
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
     exitOnOutputFailure()
     const rows = new RowWriter(columns)

@@ -9,6 +9,7 @@ import {randomHex} from '../random-id'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError, EXIT, usageError} from '../containerd/errors'
 import {checkContainerId, deleteContainer} from '../containers/containers'
+import {retry} from '../retry'
 import {startContainer} from '../tasks/start'
 import {type StatsSummary, summarize} from './stats-summary'
 
@@ -105,17 +106,17 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
   }
   await Promise.all(Array.from({length: concurrency}, worker))
 
-  let cleanupErrors = await cleanUp(attempted, concurrency, cleanup)
   // containerd gone (killed, restarting): try those again once it answers, for a bounded time.
-  const retryDeadline = Date.now() + (client.timeoutMs || 10_000)
-  while (cleanupErrors.some((e) => e.unavailable) && Date.now() < retryDeadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    cleanupErrors = await cleanUp(
-      cleanupErrors.map((e) => e.id),
-      concurrency,
-      cleanup,
-    )
-  }
+  let cleanupErrors: CleanupErrors = []
+  let ids: readonly string[] = attempted
+  await retry(
+    async () => {
+      cleanupErrors = await cleanUp(ids, concurrency, cleanup)
+      ids = cleanupErrors.map((e) => e.id)
+      if (cleanupErrors.some((e) => e.unavailable)) throw cleanupErrors
+    },
+    {backoff: {initialMs: 250, maxMs: 250, factor: 1, jitter: 'none'}, withinMs: client.timeoutMs || 10_000},
+  ).catch(() => undefined)
   const notRemoved =
     cleanupErrors.length === 0
       ? ''
@@ -141,8 +142,10 @@ export async function runBench(client: ContainerdClient, options: BenchOptions):
 }
 
 /** Removes every container, `concurrency` at a time; returns the failures (each already tried once). */
-async function cleanUp(ids: readonly string[], concurrency: number, cleanup: CleanupFn): Promise<Array<{id: string; message: string; unavailable: boolean}>> {
-  const errors: Array<{id: string; message: string; unavailable: boolean}> = []
+type CleanupErrors = Array<{id: string; message: string; unavailable: boolean}>
+
+async function cleanUp(ids: readonly string[], concurrency: number, cleanup: CleanupFn): Promise<CleanupErrors> {
+  const errors: CleanupErrors = []
   let next = 0
   const worker = async () => {
     while (next < ids.length) {

@@ -65,5 +65,9 @@ async function restoreError(error: unknown, id: string, name: string, restoreLog
   if (!(error instanceof CtrError) || !/criu|restore failed/i.test(error.message)) return error
   const reason = criuReason(await readFile(restoreLog, 'utf8').catch(() => ''))
   const message = reason ? `criu: ${reason}${criuHint(reason)}` : tidyDaemonMessage(error.message)
-  return new CtrError(error.kind, `restore of container "${id}" from checkpoint "${name}" failed: ${message}`, {cause: error, exitCode: error.exitCode})
+  return new CtrError(error.kind, `restore of container "${id}" from checkpoint "${name}" failed: ${message}`, {
+    cause: error,
+    exitCode: error.exitCode,
+    subject: {type: 'container', id},
+  })
 }

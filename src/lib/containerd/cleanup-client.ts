@@ -5,6 +5,7 @@
 import {VersionDefinition} from '../../gen/containerd/services/version/v1/version'
 import {ContainerdClient} from './client'
 import {CtrError} from './errors'
+import {retry} from '../retry'
 
 /** Deadline of each clean-up call when the caller's client has none (--timeout 0): clean-up never hangs. */
 export const CLEANUP_TIMEOUT_MS = 10_000
@@ -37,26 +38,26 @@ export async function retryWhileUnavailable(
   withinMs: number,
   cleanup: (client: ContainerdClient) => Promise<unknown>,
 ): Promise<boolean> {
-  const deadline = Date.now() + withinMs
-  for (;;) {
-    // A fresh connection each time: the old one waits out grpc-js's reconnect back-off (1 s, 1.6 s, ...).
-    // Each attempt's calls end by the overall deadline: a daemon that accepts but never answers does not
-    // stretch the retries past withinMs.
-    const fresh = new ContainerdClient({
-      address: client.address,
-      namespace: client.namespace,
-      timeoutMs: Math.max(1, Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, deadline - Date.now())),
-    })
-    try {
-      await cleanup(fresh)
-      return true
-    } catch {
-      if (Date.now() + CLEANUP_RETRY_INTERVAL_MS > deadline) return false
-      await new Promise((resolve) => setTimeout(resolve, CLEANUP_RETRY_INTERVAL_MS))
-    } finally {
-      fresh.close()
-    }
-  }
+  const interval = {initialMs: CLEANUP_RETRY_INTERVAL_MS, maxMs: CLEANUP_RETRY_INTERVAL_MS, factor: 1, jitter: 'none'} as const
+  return retry(
+    async (retrier) => {
+      // A fresh connection each time: the old one waits out grpc-js's reconnect back-off (1 s, 1.6 s, ...).
+      // Each attempt's calls end by the overall deadline: a daemon that accepts but never answers does not
+      // stretch the retries past withinMs.
+      const fresh = new ContainerdClient({
+        address: client.address,
+        namespace: client.namespace,
+        timeoutMs: Math.max(1, Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, retrier.remainingMs())),
+      })
+      try {
+        await cleanup(fresh)
+        return true
+      } finally {
+        fresh.close()
+      }
+    },
+    {backoff: interval, withinMs},
+  ).catch(() => false)
 }
 
 /**

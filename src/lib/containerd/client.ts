@@ -229,7 +229,16 @@ export class ContainerdClient {
         // Any status from the server but a deadline or a lost connection means it answered: a later deadline
         // is then a slow call, not a mute daemon.
         if (!error || (error.code !== 4 && error.code !== 14 && error.code !== 1)) this.answered = true
-        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs: timeoutMs ?? undefined, method: methodName(path), answered: this.answered}))
+        if (error)
+          reject(
+            fromGrpcError(error, {
+              address: this.address,
+              timeoutMs: timeoutMs ?? undefined,
+              method: methodName(path),
+              answered: this.answered,
+              cancelledByClient: call.cancelled(),
+            }),
+          )
         else resolvePromise(response)
       })
       call.track(handle)
@@ -253,7 +262,7 @@ export class ContainerdClient {
     const response = new Promise((resolvePromise, reject) => {
       stream = call.channel.makeClientStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options, (error, value) => {
         call.done()
-        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs}))
+        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()}))
         else resolvePromise(value)
       })
     })
@@ -291,7 +300,7 @@ export class ContainerdClient {
       ended = true
     } catch (error) {
       ended = true
-      throw fromGrpcError(error, {address: this.address, timeoutMs})
+      throw fromGrpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()})
     } finally {
       if (!ended) stream.cancel()
       call.done()
@@ -306,7 +315,15 @@ export class ContainerdClient {
     const metadata = new (grpc().Metadata)()
     for (const [key, value] of Object.entries(options?.metadata ?? {})) metadata.set(key, value)
     let handle: CancellableCall | undefined
-    const onAbort = () => handle?.cancel()
+    let cancelled = false
+    // Every cancel of ours goes through here, so a CANCELLED status can be told apart from the server's.
+    const cancel: CancellableCall = {
+      cancel() {
+        cancelled = true
+        handle?.cancel()
+      },
+    }
+    const onAbort = () => cancel.cancel()
     const calls = this.calls
     return {
       channel,
@@ -316,13 +333,14 @@ export class ContainerdClient {
       deserialize: (bytes: Buffer) => method.responseType.decode(bytes),
       track(call) {
         handle = call
-        calls.add(call)
+        calls.add(cancel)
         signal?.addEventListener('abort', onAbort, {once: true})
       },
       done() {
-        if (handle) calls.delete(handle)
+        calls.delete(cancel)
         signal?.removeEventListener('abort', onAbort)
       },
+      cancelled: () => cancelled,
     }
   }
 }
@@ -335,6 +353,8 @@ interface PreparedCall {
   deserialize: (bytes: Buffer) => unknown
   track(call: CancellableCall): void
   done(): void
+  /** Whether ctr cancelled the call (abort, close()): see CallContext.cancelledByClient. */
+  cancelled(): boolean
 }
 
 /** Sends the requests while the call runs; a failing request iterable cancels the call, and its error is the one to report. */

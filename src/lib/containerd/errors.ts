@@ -39,22 +39,40 @@ export const EXIT = {
   terminated: 143,
 } as const
 
+/**
+ * The object an error is about, when a caller needs it: containerd's wording read once, in fromGrpcError
+ * (`container "x" in namespace "n": not found`, `snapshotter not loaded: x`, `ref x locked for 5s`, `task x
+ * not found`), or set by the code that words the error.
+ */
+export interface ErrorSubject {
+  type: 'container' | 'task' | 'snapshotter' | 'locked-ref'
+  id: string
+}
+
 export class CtrError extends Error {
   readonly kind: ErrorKind
   readonly exitCode: number
+  /** What the message names (see ErrorSubject): a caller that would name it again asks this, not the text. */
+  readonly subject?: ErrorSubject
   /**
    * What a failed roll-back may have left in containerd (`container "x" (...; remove with: ...)`), also in
    * the message; kept apart so an interrupted or timed-out command, which prints no error text, still says it.
    */
   readonly left?: string
 
-  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number; left?: string}) {
+  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number; left?: string; subject?: ErrorSubject}) {
     super(message, options?.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'CtrError'
     this.kind = kind
     this.exitCode = options?.exitCode ?? (kind === 'cancelled' ? EXIT.interrupted : EXIT.failure)
     if (options?.left) this.left = options.left
+    if (options?.subject) this.subject = options.subject
   }
+}
+
+/** Whether the error's message already names container `id` (so a caller does not name it again). */
+export function namesContainer(error: CtrError, id: string): boolean {
+  return error.subject?.type === 'container' && error.subject.id === id
 }
 
 export const usageError = (message: string): CtrError => new CtrError('usage', message)
@@ -63,7 +81,8 @@ export const usageError = (message: string): CtrError => new CtrError('usage', m
 export function containerNotFound(ids: string | readonly string[], namespace: string, cause?: unknown): CtrError {
   const list = typeof ids === 'string' ? [ids] : ids
   const names = list.map((id) => `"${id}"`).join(', ')
-  return new CtrError('not-found', `container${list.length > 1 ? 's' : ''} ${names} not found in namespace "${namespace}"`, {cause})
+  const subject = list.length === 1 ? {type: 'container' as const, id: list[0]} : undefined
+  return new CtrError('not-found', `container${list.length > 1 ? 's' : ''} ${names} not found in namespace "${namespace}"`, {cause, subject})
 }
 
 /** gRPC status codes (grpc/status.proto): this module must not load grpc-js (--help and usage errors use it). */
@@ -104,6 +123,11 @@ export interface CallContext {
   method?: string
   /** containerd had answered an earlier call on this connection: a deadline is then a slow call. */
   answered?: boolean
+  /**
+   * The client cancelled this call itself (an abort, close()). A CANCELLED status otherwise is the server
+   * resetting the call (a daemon shutting down): the connection going away, not an interrupt.
+   */
+  cancelledByClient?: boolean
 }
 
 /** Converts anything thrown by a gRPC call into a CtrError with containerd's own text kept. */
@@ -116,42 +140,63 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
 
   const details = (error.details ?? error.message ?? '').trim()
   const prefix = ctx.operation ? `${ctx.operation}: ` : ''
-  switch (error.code) {
+  const options = {cause: error, subject: subjectOf(details)}
+  switch (error.code === GRPC.UNKNOWN ? (errdefsCode(details) ?? error.code) : error.code) {
     case GRPC.UNAVAILABLE:
-      return new CtrError('unavailable', connectionMessage(ctx.address, details), {cause: error})
+      return new CtrError('unavailable', connectionMessage(ctx.address, details), options)
     case GRPC.DEADLINE_EXCEEDED: {
       if (ctx.answered) {
         const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
         return new CtrError(
           'deadline-exceeded',
           `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --call-timeout, or 0 for none)`,
-          {cause: error},
+          options,
         )
       }
       return noAnswer(ctx.address, ctx.timeoutMs, {prefix, cause: error})
     }
     case GRPC.CANCELLED:
-      // Only grpc-js's "Cancelled on client" is ours (an abort, close()); the server resetting the call
-      // ("Call cancelled": a daemon shutting down) is the connection going away, not an interrupt.
-      if (!/Cancelled on client/.test(details)) return new CtrError('unavailable', connectionMessage(ctx.address, 'closed'), {cause: error})
-      return new CtrError('cancelled', `${prefix}cancelled`, {cause: error})
+      if (!ctx.cancelledByClient) return new CtrError('unavailable', connectionMessage(ctx.address, 'closed'), options)
+      return new CtrError('cancelled', `${prefix}cancelled`, options)
     case GRPC.NOT_FOUND:
-      return new CtrError('not-found', prefix + tidyNotFound(details), {cause: error})
+      return new CtrError('not-found', prefix + tidyNotFound(details), options)
     case GRPC.ALREADY_EXISTS:
-      return new CtrError('already-exists', prefix + details, {cause: error})
+      return new CtrError('already-exists', prefix + details, options)
     case GRPC.INVALID_ARGUMENT:
     case GRPC.OUT_OF_RANGE:
-      return new CtrError('invalid-argument', prefix + details, {cause: error})
+      return new CtrError('invalid-argument', prefix + (error.code === GRPC.UNKNOWN ? tidyRuntimeError(details) : details), options)
     case GRPC.FAILED_PRECONDITION:
     case GRPC.ABORTED:
-      return new CtrError('failed-precondition', prefix + details, {cause: error})
+      return new CtrError('failed-precondition', prefix + details, options)
     case GRPC.PERMISSION_DENIED:
-      return new CtrError('permission-denied', prefix + details, {cause: error})
+      return new CtrError('permission-denied', prefix + details, options)
     case GRPC.UNIMPLEMENTED:
-      return new CtrError('unimplemented', `${prefix}not supported by this containerd: ${details}`, {cause: error})
+      return new CtrError('unimplemented', `${prefix}not supported by this containerd: ${details}`, options)
     default:
-      return new CtrError('internal', prefix + tidyRuntimeError(details), {cause: error})
+      return new CtrError('internal', prefix + tidyRuntimeError(details), options)
   }
+}
+
+/**
+ * containerd answers some errors with UNKNOWN and its errdefs class as the message's last word (the events
+ * stream's "failed parsing subscription filters: ...: invalid argument"); Go's client reads it back the same
+ * way (errgrpc.ToNative). Only the class that changes what ctr does is read: a wrong argument is never retried.
+ */
+function errdefsCode(details: string): number | undefined {
+  return /: invalid argument$/.test(details) ? GRPC.INVALID_ARGUMENT : undefined
+}
+
+/** The object containerd's wording names (ErrorSubject). */
+function subjectOf(details: string): ErrorSubject | undefined {
+  const container = /^container "([^"]+)"/.exec(details)
+  if (container) return {type: 'container', id: container[1]}
+  const task = /\btask (\S+) not found/.exec(details)
+  if (task) return {type: 'task', id: task[1]}
+  const snapshotter = /snapshotter not loaded: ([^:\s]+)/.exec(details)
+  if (snapshotter) return {type: 'snapshotter', id: snapshotter[1]}
+  const locked = /\bref (\S+) locked for\b/.exec(details)
+  if (locked) return {type: 'locked-ref', id: locked[1]}
+  return undefined
 }
 
 /**

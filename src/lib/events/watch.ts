@@ -7,10 +7,10 @@
  * - A bad filter fails the stream at once (UNKNOWN "failed parsing subscription filters"): never retried.
  * - Events are best effort, never replayed: a re-subscription leaves a gap, reported through onStatus.
  */
-import {Backoff, type BackoffOptions, DEFAULT_BACKOFF} from '../backoff'
+import {type BackoffOptions, DEFAULT_BACKOFF} from '../backoff'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
-import {sleep} from '../sleep'
+import {Retrier} from '../retry'
 import {EventsDefinition} from '../../gen/containerd/services/events/v1/events'
 import {VersionDefinition} from '../../gen/containerd/services/version/v1/version'
 import {type CtrEvent, decodeEnvelope} from './decode'
@@ -46,7 +46,11 @@ const DEFAULT_HEARTBEAT_MS = 15_000
  */
 export async function* watchEvents(client: ContainerdClient, options: WatchOptions): AsyncGenerator<CtrEvent> {
   const reconnect = options.reconnect ?? true
-  const backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF)
+  const retrier = new Retrier({
+    backoff: options.backoff ?? DEFAULT_BACKOFF,
+    signal: options.signal,
+    onRetry: ({error, attempt, delayMs}) => options.onStatus?.({kind: 'retrying', attempt, delayMs, reason: reasonOf(error)}),
+  })
   const probeTimeoutMs = options.probeTimeoutMs ?? (client.timeoutMs || 10_000)
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
   const signal = options.signal
@@ -59,10 +63,8 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
     try {
       await version.version({}, {timeoutMs: probeTimeoutMs, signal})
     } catch (error) {
-      if (signal?.aborted || !everConnected || !reconnect || !isStreamBreak(error)) throw error
-      const delayMs = backoff.next()
-      options.onStatus?.({kind: 'retrying', attempt: backoff.attempts, delayMs, reason: reasonOf(error)})
-      await sleep(delayMs, signal)
+      if (!everConnected || !reconnect || !isStreamBreak(error)) throw error
+      await retrier.failed(error)
       continue
     }
     if (lostAt) {
@@ -110,7 +112,7 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
       for (;;) {
         const step = await pending
         if (step.done) break
-        backoff.reset()
+        retrier.succeeded()
         lastActivity = Date.now()
         yield decodeEnvelope(step.value)
         pending = iterator.next()
@@ -131,21 +133,21 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
     if (!reconnect) throw new CtrError('unavailable', `event stream lost (${reason})`)
     lostAt = new Date()
     options.onStatus?.({kind: 'lost', reason, at: lostAt})
-    const delayMs = backoff.next()
-    await sleep(delayMs, signal)
+    // The wait before re-subscribing is reported as the loss (above), not as a retry.
+    await retrier.failed(new CtrError('unavailable', reason), () => undefined)
   }
 }
 
-/** The daemon's parse error for a filter, as a usage error in our words (its detail kept). */
+/** The daemon's refusal of a filter (the only argument Subscribe takes), as a usage error in our words (its detail kept). */
 function filterError(error: unknown): unknown {
-  const m = error instanceof CtrError ? /failed parsing subscription filters: (?:filters: )?(.*?)(?:: invalid argument)?$/.exec(error.message) : null
-  return m ? new CtrError('usage', `invalid --filter: ${m[1]}`, {cause: error}) : error
+  if (!(error instanceof CtrError) || error.kind !== 'invalid-argument') return error
+  const detail = error.message.replace(/^.*?failed parsing subscription filters: (?:filters: )?/, '').replace(/: invalid argument$/, '')
+  return new CtrError('usage', `invalid --filter: ${detail}`, {cause: error})
 }
 
 /** Errors that mean "the connection or daemon went away", as opposed to "the request was wrong". */
 function isStreamBreak(error: unknown): boolean {
   if (!(error instanceof CtrError)) return false
-  if (/filter/i.test(error.message)) return false
   return error.kind === 'unavailable' || error.kind === 'deadline-exceeded' || error.kind === 'cancelled' || error.kind === 'internal'
 }
 

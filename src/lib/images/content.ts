@@ -14,7 +14,7 @@ import {ContentDefinition, WriteAction} from '../../gen/containerd/services/cont
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
-import {sleep} from '../sleep'
+import {retry} from '../retry'
 import {sha256Hash} from './digest'
 
 /** Messages of about this size (fewer frames than tar-stream's chunks; larger ones only cost memory). */
@@ -109,14 +109,15 @@ export function digestMismatch(name: string, expected: string, actual: string): 
 export async function writeBlob(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
   // A stable ref another writer holds (another pull of the same blob) is refused at STAT, before any data is
   // read: wait for it, as Go's content.OpenWriter does; it usually ends with the blob committed (ALREADY_EXISTS).
-  const deadline = Date.now() + LOCKED_WAIT_MS
-  for (let delay = 16; ; delay = Math.min(delay * 2, 1000)) {
-    try {
-      return await writeOnce(client, name, options)
-    } catch (error) {
-      if (!(error instanceof RefLocked) || Date.now() > deadline) throw error instanceof RefLocked ? error.cause : error
-      await sleep(Math.random() * delay, options.call.signal)
-    }
+  try {
+    return await retry(() => writeOnce(client, name, options), {
+      retryable: (error) => error instanceof RefLocked,
+      backoff: {initialMs: 16, maxMs: 1000, factor: 2, jitter: 'full'},
+      withinMs: LOCKED_WAIT_MS,
+      signal: options.call.signal,
+    })
+  } catch (error) {
+    throw error instanceof RefLocked ? error.cause : error
   }
 }
 
@@ -228,7 +229,7 @@ async function writeOnce(client: ContainerdClient, name: string, options: WriteB
     ended = true
     credit?.()
     statAnswered(false)
-    if (first && error instanceof CtrError && error.kind === 'unavailable' && /\blocked for\b/.test(error.message))
+    if (first && error instanceof CtrError && error.kind === 'unavailable' && error.subject?.type === 'locked-ref')
       throw new RefLocked(error.message, {cause: error})
     if (from > 0 && error instanceof CtrError && error.kind === 'failed-precondition') {
       // The resumed blob does not have its digest (the ingest's first part was bad): the next try starts over.

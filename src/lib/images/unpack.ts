@@ -179,7 +179,7 @@ async function snapshotExists(client: ContainerdClient, snapshotter: string, key
 
 /** containerd answers an unknown snapshotter with a bare "snapshotter not loaded: NAME: invalid argument". */
 function snapshotterError(error: unknown, snapshotter: string, what: string): unknown {
-  if (error instanceof CtrError && /snapshotter not loaded/.test(error.message)) {
+  if (error instanceof CtrError && error.subject?.type === 'snapshotter') {
     return new CtrError('usage', `snapshotter "${snapshotter}" is not loaded by this containerd`, {cause: error})
   }
   if (error instanceof CtrError) return new CtrError(error.kind, `${what}: ${error.message}`, {cause: error, exitCode: error.exitCode})

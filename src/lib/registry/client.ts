@@ -124,17 +124,17 @@ export class RegistryClient {
     if (error instanceof CtrError) return error
     if (this.options.signal?.aborted) return new CtrError('cancelled', `${what}: cancelled`, {cause: error})
     const cause = (error as {cause?: {code?: string; message?: string}})?.cause
-    const code = cause?.code ?? (error as {code?: string})?.code
-    const reason =
-      code === 'ECONNREFUSED'
-        ? 'connection refused'
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-          ? 'no such host'
-          : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /terminated|other side closed/i.test(String((error as Error)?.message))
-            ? 'the connection was closed'
-            : /wrong version number|EPROTO|ERR_SSL/i.test(`${code} ${cause?.message}`)
-              ? 'it does not speak https (use --plain-http for an http registry)'
-              : (cause?.message ?? (error as Error)?.message ?? String(error))
+    const codes = errorCodes(error)
+    const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code))
+    const reason = has('ECONNREFUSED')
+      ? 'connection refused'
+      : has('ENOTFOUND', 'EAI_AGAIN')
+        ? 'no such host'
+        : has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')
+          ? 'the connection was closed'
+          : has('EPROTO') || codes.some((code) => code.startsWith('ERR_SSL_'))
+            ? 'it does not speak https (use --plain-http for an http registry)'
+            : (cause?.message ?? (error as Error)?.message ?? String(error))
     return new CtrError('unavailable', `registry ${this.domain}: ${reason} (${what})`, {cause: error})
   }
 
@@ -190,4 +190,18 @@ function unauthorized(domain: string, what: string, why: string): CtrError {
 
 function isStream(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (Symbol.asyncIterator in body || body instanceof ReadableStream)
+}
+
+/**
+ * The error codes along a fetch failure's cause chain (undici: TypeError "fetch failed" or "terminated",
+ * caused by a SocketError UND_ERR_SOCKET, a system error ECONNRESET, an OpenSSL ERR_SSL_...): decided by
+ * code, never by text.
+ */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = []
+  for (let current = error, depth = 0; current && depth < 5; current = (current as {cause?: unknown}).cause, depth++) {
+    const code = (current as {code?: unknown}).code
+    if (typeof code === 'string') codes.push(code)
+  }
+  return codes
 }

@@ -9,7 +9,7 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
-import {containerNotFound, CtrError, usageError} from '../containerd/errors'
+import {containerNotFound, CtrError, namesContainer, usageError} from '../containerd/errors'
 import {execExits} from './exec-exits'
 import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
@@ -208,9 +208,10 @@ function tasks(client: ContainerdClient) {
  */
 export function withContainer(error: unknown, id: string): unknown {
   if (!(error instanceof CtrError) || error.kind === 'cancelled' || error.kind === 'unavailable' || error.kind === 'deadline-exceeded') return error
-  if (error.kind === 'not-found' && /task .* not found|no running task/.test(error.message)) {
-    return new CtrError('not-found', `container "${id}" has no running task`, {cause: error})
+  const subject = {type: 'container', id} as const
+  if (error.kind === 'not-found' && error.subject?.type === 'task') {
+    return new CtrError('not-found', `container "${id}" has no running task`, {cause: error, subject})
   }
-  if (error.message.includes(`"${id}"`)) return error
-  return new CtrError(error.kind, `container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
+  if (namesContainer(error, id)) return error
+  return new CtrError(error.kind, `container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode, subject})
 }

@@ -42,16 +42,17 @@ export function processStartError(error: unknown, target: ProcessTarget): CtrErr
   const failure = runtimeFailure(error.message)
   if (!failure) return undefined
   const {id} = target
+  const about = {type: 'container', id} as const
   if (failure.kind === 'cwd') {
     const subject = target.exec ? `cannot exec "${target.command}" in container "${id}"` : `cannot start container "${id}"`
-    return new CtrError('invalid-argument', `${subject}: working directory "${failure.cwd}" ${cwdReason(failure.reason)}`, {cause: error})
+    return new CtrError('invalid-argument', `${subject}: working directory "${failure.cwd}" ${cwdReason(failure.reason)}`, {cause: error, subject: about})
   }
   const command = failure.command || target.command
   const subject = target.exec ? `cannot exec "${command}" in container "${id}"` : `cannot start container "${id}": "${command}"`
   if (failure.kind === 'command-not-found') {
-    return new CtrError('not-found', `${subject}: executable file not found`, {cause: error, exitCode: EXIT.commandNotFound})
+    return new CtrError('not-found', `${subject}: executable file not found`, {cause: error, exitCode: EXIT.commandNotFound, subject: about})
   }
-  return new CtrError('permission-denied', `${subject}: permission denied`, {cause: error, exitCode: EXIT.cannotInvoke})
+  return new CtrError('permission-denied', `${subject}: permission denied`, {cause: error, exitCode: EXIT.cannotInvoke, subject: about})
 }
 
 function cwdReason(reason: string): string {

@@ -29,7 +29,7 @@ import {ownerState, ownerToken} from '../owner'
 import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError, formatMs, noAnswer, usageError} from '../containerd/errors'
+import {CtrError, formatMs, namesContainer, noAnswer, usageError} from '../containerd/errors'
 import {STOP_SIGNAL_LABEL} from './processes'
 import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
@@ -426,7 +426,7 @@ export function startError(error: unknown, id: string, command: string): unknown
   const runtime = processStartError(error, {id, command})
   if (runtime) return runtime
   if (error.kind === 'already-exists') return new CtrError('already-exists', `container "${id}" already exists`, {cause: error})
-  if (error.kind === 'cancelled' || error.message.includes(`"${id}"`)) return error
+  if (error.kind === 'cancelled' || namesContainer(error, id)) return error
   return new CtrError(error.kind, `cannot start container "${id}": ${error.message}`, {cause: error, exitCode: error.exitCode})
 }
 

@@ -5,11 +5,10 @@
  * A daemon restart breaks the Tasks.Wait call but not the task (its shim keeps running): the wait is made
  * again once containerd answers, for up to RECONNECT_LIMIT_MS of continuous unavailability.
  */
-import {Backoff} from '../backoff'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {requireContainer} from '../containers/containers'
-import {sleep} from '../sleep'
+import {Retrier} from '../retry'
 import {getTask, waitTask} from './tasks'
 
 /** How long containerd may stay unreachable during a wait before it fails. */
@@ -37,28 +36,24 @@ export async function waitContainer(
   id: string,
   options: {signal?: AbortSignal; reconnectLimitMs?: number; execId?: string} = {},
 ): Promise<WaitResult> {
-  const backoff = new Backoff()
-  let unavailableSince: number | undefined
+  const retrier = new Retrier({
+    retryable: (error) => error instanceof CtrError && error.kind === 'unavailable',
+    withinMs: options.reconnectLimitMs ?? RECONNECT_LIMIT_MS,
+    signal: options.signal,
+  })
   for (;;) {
     const attempt = Date.now()
     try {
       const {exitStatus, exitedAt} = await waitTask(client, id, {signal: options.signal, execId: options.execId})
       return {id, exitStatus, exitedAt}
     } catch (error) {
-      if (!(error instanceof CtrError)) throw error
-      if (error.kind === 'not-found') {
+      if (error instanceof CtrError && error.kind === 'not-found') {
         const what = options.execId ? `exec process "${options.execId}"` : 'task'
         throw new CtrError('not-found', `container "${id}" has no ${what} any more (deleted while waiting)`, {cause: error})
       }
-      if (error.kind !== 'unavailable' || options.signal?.aborted) throw error
       // A wait that held for a while was connected: this is a new outage, not the old one going on.
-      if (Date.now() - attempt > 1000) {
-        unavailableSince = undefined
-        backoff.reset()
-      }
-      unavailableSince ??= Date.now()
-      if (Date.now() - unavailableSince > (options.reconnectLimitMs ?? RECONNECT_LIMIT_MS)) throw error
-      await sleep(backoff.next(), options.signal)
+      if (Date.now() - attempt > 1000) retrier.succeeded()
+      await retrier.failed(error)
     }
   }
 }

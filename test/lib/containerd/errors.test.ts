@@ -42,6 +42,35 @@ describe('fromGrpcError', () => {
   })
 
   it('gives cancellation the interrupt exit code', () => {
-    expect(fromGrpcError(grpcError(1, 'Cancelled on client'), ctx).exitCode).toBe(EXIT.interrupted)
+    expect(fromGrpcError(grpcError(1, 'Cancelled on client'), {...ctx, cancelledByClient: true}).exitCode).toBe(EXIT.interrupted)
+  })
+
+  it('takes a CANCELLED the client did not ask for as the connection going away, whatever its text', () => {
+    for (const details of ['Call cancelled', 'Cancelled on client']) {
+      const error = fromGrpcError(grpcError(1, details), ctx)
+      expect(error.kind).toBe('unavailable')
+      expect(error.message).toBe('cannot connect to containerd at /run/x.sock: connection lost')
+    }
+    expect(fromGrpcError(grpcError(1, 'Call cancelled'), {...ctx, cancelledByClient: true}).kind).toBe('cancelled')
+  })
+
+  it("reads containerd's errdefs class from an UNKNOWN status, as Go's errgrpc.ToNative does", () => {
+    const error = fromGrpcError(grpcError(2, 'failed parsing subscription filters: filters: parse error: invalid argument'), ctx)
+    expect(error.kind).toBe('invalid-argument')
+    expect(error.message).toBe('failed parsing subscription filters: filters: parse error: invalid argument')
+    expect(fromGrpcError(grpcError(2, 'runc did not terminate: unknown'), ctx).kind).toBe('internal')
+  })
+
+  it('records the object containerd names, so callers need not read the text', () => {
+    const subject = (code: number, details: string) => fromGrpcError(grpcError(code, details), ctx).subject
+    expect(subject(5, 'container "web" in namespace "default": not found')).toEqual({type: 'container', id: 'web'})
+    expect(subject(6, 'container "web": already exists')).toEqual({type: 'container', id: 'web'})
+    expect(subject(5, 'task web not found')).toEqual({type: 'task', id: 'web'})
+    expect(subject(3, 'snapshotter not loaded: zfs: invalid argument')).toEqual({type: 'snapshotter', id: 'zfs'})
+    expect(subject(14, 'ref default/1/layer-sha256:ab locked for 2s (since 2024-01-01): unavailable')).toEqual({
+      type: 'locked-ref',
+      id: 'default/1/layer-sha256:ab',
+    })
+    expect(subject(9, 'cannot delete running task web: failed precondition')).toBeUndefined()
   })
 })

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import type {ContainerdClient} from '../../../src/lib/containerd/client'
-import {CtrError} from '../../../src/lib/containerd/errors'
+import {CtrError, fromGrpcError} from '../../../src/lib/containerd/errors'
 import {watchEvents} from '../../../src/lib/events/watch'
 import {TaskExit} from '../../../src/gen/containerd/events/task'
 import type {Envelope} from '../../../src/gen/containerd/services/events/v1/events'
@@ -85,10 +85,9 @@ describe('watchEvents (scripted fake client)', () => {
   })
 
   it('never retries a filter the daemon rejects', async () => {
-    const bad = new CtrError(
-      'internal',
-      'subscription error: failed parsing subscription filters: filters: parse error: [topic==]: expected value or quoted: invalid argument',
-    )
+    // As containerd answers it (UNKNOWN, errdefs' class as the last word), through the one conversion.
+    const details = 'subscription error: failed parsing subscription filters: filters: parse error: [topic==]: expected value or quoted: invalid argument'
+    const bad = fromGrpcError(Object.assign(new Error(`2 UNKNOWN: ${details}`), {code: 2, details}), {address: '/x.sock'})
     const {client, calls} = fakeClient([true], [{envelopes: [], end: bad}])
     await expect(watchEvents(client, {filters: ['topic=='], backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow(
       'invalid --filter: parse error: [topic==]: expected value or quoted',

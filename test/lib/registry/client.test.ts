@@ -90,3 +90,30 @@ describe('parseChallenge and parseReference', () => {
     expect(() => parseReference('Bad//Ref::')).toThrow(/invalid image reference/)
   })
 })
+
+describe('RegistryClient transport failures, by error code', () => {
+  it('a body cut off mid-way is "the connection was closed"; https to an http registry says so', async () => {
+    const cutting = createServer((_req, res) => {
+      res.writeHead(200, {'content-length': '1000'})
+      res.write(Buffer.alloc(10))
+      setTimeout(() => res.socket?.destroy(), 20)
+    })
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve))
+    const domain = `127.0.0.1:${(cutting.address() as {port: number}).port}`
+    try {
+      const plain = new RegistryClient({domain, repository: 'a/b', plainHttp: true, actions: 'pull', timeoutMs: 5000})
+      const response = await plain.request('/blobs/x', {what: 'layer x'})
+      const read = async () => {
+        for await (const chunk of plain.chunks(response, 'layer x')) void chunk
+      }
+      await expect(read()).rejects.toThrow(`registry ${domain}: the connection was closed (layer x)`)
+      const tls = new RegistryClient({domain, repository: 'a/b', actions: 'pull', timeoutMs: 5000})
+      await expect(tls.request('/blobs/x', {what: 'layer x'})).rejects.toThrow(
+        `registry ${domain}: it does not speak https (use --plain-http for an http registry) (layer x)`,
+      )
+    } finally {
+      cutting.closeAllConnections()
+      await new Promise<void>((resolve) => cutting.close(() => resolve()))
+    }
+  })
+})

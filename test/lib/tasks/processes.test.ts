@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {CtrError} from '../../../src/lib/containerd/errors'
+import {containerNotFound, CtrError, fromGrpcError} from '../../../src/lib/containerd/errors'
 import {checkKillOptions, parsePid, STOP_SIGNAL_LABEL, stopSignalOf, withContainer} from '../../../src/lib/tasks/processes'
 
 describe('kill options', () => {
@@ -27,7 +27,8 @@ describe('stopSignalOf', () => {
 
 describe('withContainer', () => {
   it('turns a missing task into "has no running task"', () => {
-    const error = withContainer(new CtrError('not-found', 'task web not found'), 'web') as CtrError
+    const daemon = fromGrpcError(Object.assign(new Error('5 NOT_FOUND: task web not found'), {code: 5, details: 'task web not found'}), {address: '/s'})
+    const error = withContainer(daemon, 'web') as CtrError
     expect(error.message).toBe('container "web" has no running task')
     expect(error.kind).toBe('not-found')
   })
@@ -36,8 +37,13 @@ describe('withContainer', () => {
     expect((withContainer(new CtrError('internal', 'cannot pause a paused container'), 'web') as CtrError).message).toBe(
       'container "web": cannot pause a paused container',
     )
-    const named = new CtrError('not-found', 'container "web" not found in namespace "n"')
+    const named = containerNotFound('web', 'n')
     expect(withContainer(named, 'web')).toBe(named)
+    // Named by what the error is about, not by its text.
+    const other = new CtrError('internal', 'snapshot "web" is busy')
+    expect((withContainer(other, 'web') as CtrError).message).toBe('container "web": snapshot "web" is busy')
+    const once = withContainer(other, 'web')
+    expect(withContainer(once, 'web')).toBe(once)
     const lost = new CtrError('unavailable', 'cannot connect to containerd at /x: no such file')
     expect(withContainer(lost, 'web')).toBe(lost)
   })
