@@ -87,12 +87,14 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const tasks = client.service(TasksDefinition)
   const {spec: container, labels: recorded} = await containerRecord(client, id)
   const initPid = await requireRunning(client, id)
-  // Touching the container reaps its detached execs that exited (and frees a reused ID held by one of them).
-  const {labels} = await reapExecs(client, id, {labels: recorded})
   const resolved = options.user ? await containerUser(client, options.user, id, initPid) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
+  // Touching the container reaps its detached execs that exited: alongside this exec (best effort, awaited
+  // before returning), or first when its ID is one of them, so the ID is free.
+  const reaping = reapExecs(client, id, {labels: recorded}).catch(() => ({labels: recorded}))
+  const {labels} = options.execId !== undefined && DETACHED_EXEC_LABEL_PREFIX + options.execId in recorded ? await reaping : {labels: recorded}
   let created = false
   let marked = false
   let started = false
@@ -175,6 +177,7 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal, marked)
     await io?.close()
     forgetExec?.()
+    await reaping
   }
 }
 
