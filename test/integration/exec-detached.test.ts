@@ -97,6 +97,11 @@ describe('detached execs: nothing of ctr waits for them', () => {
     expect((await psAll('d2')).map((p) => p.execId)).toEqual(['d2'])
     expect((await cli(['containers', 'exec', '--id', 'd2', '--exec-id', 'long', 'sleep', '1000'])).code).toBe(0)
     expectOneLineError(await cli(['containers', 'exec', '--id', 'd2', '--exec-id', 'long', 'true']), /container "d2" already has a running exec process "long"/)
+    // a detached exec that cannot start leaves no mark (nor process) behind
+    expect((await cli(['containers', 'exec', '--id', 'd2', '--exec-id', 'bad', '/nosuch'])).code).toBe(127)
+    const {labels} = JSON.parse((await cli(['containers', 'info', '--json', 'd2'])).stdout) as {labels: Record<string, string>}
+    expect(Object.keys(labels).filter((key) => key.startsWith('io.ctr.exec.'))).toEqual(['io.ctr.exec.long'])
+    expect((await f.go(['tasks', 'exec', '--exec-id', 'bad', 'd2', 'true'])).code).toBe(0)
     expect(ctrDescendants()).toEqual([])
   })
 
