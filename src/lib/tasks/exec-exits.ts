@@ -31,7 +31,7 @@ import {type ProcessStatus, processStatus} from './status'
 export const DETACHED_EXEC_LABEL_PREFIX = 'io.ctr.exec.'
 export const EXEC_EXIT_LABEL_PREFIX = 'io.ctr.exec-exit.'
 /**
- * Records kept per container: the newest by exit time. A soft cap: two reapers pruning at the same moment
+ * Records kept per container: the newest by exit time. A soft cap: two ctrs pruning at the same moment
  * may leave one more.
  */
 export const MAX_EXEC_EXITS = 32
