@@ -197,7 +197,7 @@ export {
   type ProcessEntry,
 } from './lib/tasks/processes'
 export {execProcess, type ExecOptions, type ExecResult} from './lib/tasks/exec'
-export {deleteExec, execExits, MAX_EXEC_EXITS, reapExec, type DeleteExecResult, type ExecExit} from './lib/tasks/exec-exits'
+export {deleteExec, execExits, MAX_EXEC_EXITS, reapExecs, type DeleteExecResult, type ExecExit} from './lib/tasks/exec-exits'
 export {parseSignal, signalName} from './lib/tasks/signals'
 export {waitTask, type ExitStatus} from './lib/tasks/tasks'
 export {createCheckpoint, type CreateCheckpointOptions} from './lib/checkpoints/create'

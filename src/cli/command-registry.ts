@@ -16,7 +16,6 @@ import ContainersLogs from '../commands/containers/logs'
 import ContainersPause from '../commands/containers/pause'
 import ContainersPrune from '../commands/containers/prune'
 import ContainersPs from '../commands/containers/ps'
-import ContainersReapExec from '../commands/containers/reap-exec'
 import ContainersResume from '../commands/containers/resume'
 import ContainersStart from '../commands/containers/start'
 import ContainersStats from '../commands/containers/stats'
@@ -49,7 +48,6 @@ export const COMMANDS = {
   'containers:pause': ContainersPause,
   'containers:prune': ContainersPrune,
   'containers:ps': ContainersPs,
-  'containers:reap-exec': ContainersReapExec,
   'containers:resume': ContainersResume,
   'containers:start': ContainersStart,
   'containers:stats': ContainersStats,

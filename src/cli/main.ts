@@ -205,7 +205,7 @@ function commandShapes(): Record<string, CommandShape> {
   return shapes
 }
 
-/** Hidden commands (ctr's own, such as containers reap-exec) are neither listed nor suggested. */
+/** Hidden commands (Go's `tasks`, kept for its scripts) are neither listed nor suggested. */
 function visibleCommandIds(ids: Iterable<string>): string[] {
   return [...ids].filter((id) => !(COMMANDS as Record<string, {hidden?: boolean}>)[id]?.hidden)
 }

@@ -6,7 +6,6 @@ import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
-import {spawnExecReaper} from '../../cli/exec-reaper'
 import {write} from '../../cli/output/print'
 import {userFlag, userIdFlag} from '../../cli/flag-types'
 
@@ -14,7 +13,7 @@ export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
   static completion: CompletionHints = {containerIds: ['id']}
   static description = `Run another process in a running container
 
-The process starts from the container's own process spec (environment, capabilities, limits) with the given overrides. With --attach, ctr wires its stdin, stdout and stderr to the process, forwards the signals it receives (unless --tty), and exits with the process's exit code (128+N if killed by signal N). Without it, ctr prints the exec ID and leaves the process running; its output is discarded. Once a detached process exits, ctr (a small process of its own, started in the background) deletes it from containerd, so the ID can be used again, and keeps its exit status for 'ctr containers ps --all'. An --exec-id whose process has exited but was never deleted (Go ctr's -d) is used again.`
+The process starts from the container's own process spec (environment, capabilities, limits) with the given overrides. With --attach, ctr wires its stdin, stdout and stderr to the process, forwards the signals it receives (unless --tty), and exits with the process's exit code (128+N if killed by signal N). Without it, ctr prints the exec ID and leaves the process running; its output is discarded. Nothing of ctr's waits for a detached process: once it has exited, the next ctr command that touches the container (exec, ps, delete --exec-id) keeps its exit status for 'ctr containers ps --all' and deletes it from containerd, so the ID can be used again. An --exec-id whose process has exited but was never deleted (Go ctr's -d) is used again.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> containers exec --id redis -a redis-cli ping',
@@ -77,7 +76,6 @@ The process starts from the container's own process spec (environment, capabilit
       ),
     )
     if (result.exitStatus === undefined) {
-      spawnExecReaper(this.client, result)
       if (!this.jsonEnabled()) write(result.execId)
     } else {
       process.exitCode = result.exitStatus

@@ -1,14 +1,18 @@
 /**
- * Exec processes after they exit. containerd keeps an exited exec process (and so its ID) until someone
- * calls Tasks.DeleteProcess or the task goes, and it has no call that lists a task's exec processes: ListPids
- * sees only live PIDs. So ctr keeps what is worth knowing of an exited detached exec on the container record,
- * one label each (`io.ctr.exec-exit.<exec ID>` = `{"pid":…,"exitStatus":…,"exitedAt":…,"initPid":…}`, about
- * the newest MAX_EXEC_EXITS), and removes the process itself:
+ * Exec processes after they exit. containerd keeps an exited exec process (and so its ID, and its exit
+ * status) until someone calls Tasks.DeleteProcess or the task goes, and it has no call that lists a task's
+ * exec processes: ListPids sees only live PIDs. So ctr remembers on the container record, one label each:
  *
- * - reapExec (run by the CLI in a detached process after a detached `exec`, or by library users): waits for
- *   the exit, records it, deletes the process, so its ID can be used again at once;
- * - `ps --all` lists the records beside the live processes (listProcesses);
- * - deleteExec (`containers delete --exec-id`) removes a record, or an exec process of any origin.
+ * - the detached execs it started and has not reaped yet (`io.ctr.exec.<exec ID>` = `{"initPid":…}`), set
+ *   by execProcess before Tasks.Start;
+ * - what is worth knowing of those that exited (`io.ctr.exec-exit.<exec ID>` =
+ *   `{"pid":…,"exitStatus":…,"exitedAt":…,"initPid":…}`, about the newest MAX_EXEC_EXITS).
+ *
+ * Nothing waits for a detached exec: reapExecs, run whenever ctr next touches the container (exec, ps,
+ * delete --exec-id), asks containerd about each one remembered, and for those that exited records the exit
+ * and deletes the process, so its ID can be used again. `ps --all` lists the records beside the live
+ * processes (listProcesses); deleteExec (`containers delete --exec-id`) removes a record, or an exec process
+ * of any origin.
  *
  * Labels, not extensions: containerd 1.6 can delete one label through Update's `labels.<key>` mask (an empty
  * value), but never an extension key.
@@ -22,11 +26,12 @@ import {sleep} from '../sleep'
 import {checkExecId} from './exec-spec'
 import {SIGKILL} from './signals'
 import {type ProcessStatus, processStatus} from './status'
-import {waitContainer} from './wait'
 
+/** A detached exec ctr started and has not reaped: its ID, and the task's init PID when it started. */
+export const DETACHED_EXEC_LABEL_PREFIX = 'io.ctr.exec.'
 export const EXEC_EXIT_LABEL_PREFIX = 'io.ctr.exec-exit.'
 /**
- * Records kept per container: the newest by exit time. A soft cap: two reapers pruning at the same moment
+ * Records kept per container: the newest by exit time. A soft cap: two ctrs pruning at the same moment
  * may leave one more.
  */
 export const MAX_EXEC_EXITS = 32
@@ -73,45 +78,84 @@ function hasExited(process: Process): boolean {
   return processStatus(process.status) === 'stopped' || (process.exitedAt?.getTime() ?? 0) > 0
 }
 
-/**
- * Waits for a started exec process to exit, then deletes it and records its exit on the container. The PID
- * from Tasks.Start tells this process from a newer one given the same exec ID: a reaper that starts late
- * (the ID already reused) or finds the process deleted by someone else (`delete --exec-id`, a reuse) ends
- * quietly, leaving any record to them, as it does when the container goes first.
- */
-export async function reapExec(
-  client: ContainerdClient,
-  target: {id: string; execId: string; pid: number},
-  options: {signal?: AbortSignal} = {},
-): Promise<ExecExit | undefined> {
-  const {id, execId, pid} = target
-  const tasks = client.service(TasksDefinition)
-  const get = (exec: string) => tasks.get({containerId: id, execId: exec}).then((r) => r.process)
-  try {
-    const [before, init] = await Promise.all([get(execId), get('')])
-    if (before?.pid !== pid) return undefined
-    await waitContainer(client, id, {execId, signal: options.signal})
-    const after = await get(execId)
-    if (after?.pid !== pid || !hasExited(after)) return undefined
-    // Deleted first, recorded after: whoever's DeleteProcess succeeds is the one that reports the exit.
-    const deleted = await tasks.deleteProcess({containerId: id, execId})
-    if (deleted.pid !== pid) return undefined
-    const exit: ExecExit = {execId, pid, exitStatus: deleted.exitStatus, exitedAt: deleted.exitedAt, initPid: init?.pid}
-    await recordExecExit(client, id, exit)
-    return exit
-  } catch (error) {
-    if (error instanceof CtrError && error.kind === 'not-found') return undefined
-    throw error
-  }
+/** The labels that mark `execId` as a detached exec of the task whose init is `initPid`, still to be reaped. */
+export function detachedExecLabel(execId: string, initPid: number): Record<string, string> {
+  return {[DETACHED_EXEC_LABEL_PREFIX + execId]: JSON.stringify({initPid})}
 }
 
-/** Adds one record, ranked with the others: the oldest beyond MAX_EXEC_EXITS go (each its own label key). */
-async function recordExecExit(client: ContainerdClient, id: string, exit: ExecExit): Promise<void> {
-  const {labels} = await requireContainer(client, id)
-  const ranked = newestFirst([...execExits(labels).filter((old) => old.execId !== exit.execId), exit])
-  const kept = ranked.slice(0, MAX_EXEC_EXITS)
+/** The detached execs marked among a container's labels (detachedExecLabel). */
+function detachedExecs(labels: Record<string, string>): Array<{execId: string; initPid?: number}> {
+  return Object.entries(labels).flatMap(([key, value]) => {
+    if (!key.startsWith(DETACHED_EXEC_LABEL_PREFIX)) return []
+    let initPid: unknown
+    try {
+      initPid = (JSON.parse(value) as {initPid?: unknown}).initPid
+    } catch {
+      // a mark ctr did not write: still a name to ask containerd about
+    }
+    return [{execId: key.slice(DETACHED_EXEC_LABEL_PREFIX.length), initPid: typeof initPid === 'number' ? initPid : undefined}]
+  })
+}
+
+/**
+ * Reaps the container's detached execs that have exited: for each marked one, Tasks.Get; one that exited is
+ * deleted, then its exit recorded (whoever's DeleteProcess succeeds is the one that records it, so two ctrs
+ * reaping at once never both do); one containerd no longer has (deleted by another client, the task gone)
+ * loses its mark; a live or never-started one keeps it. All marks and records change in one Update. Returns
+ * the exits recorded, and the container's labels as they are after that Update (`labels`, when given, are
+ * the container's as just read: saves reading them again). A process ctr cannot ask about now is left for
+ * the next time.
+ *
+ * One narrow window remains, as with any lazy clean-up by several clients: an ID freed here and used again
+ * by another ctr before this Update lands loses its newer mark (the newer process then stays in containerd
+ * once it exits, until its ID is used again or `delete --exec-id`).
+ */
+export async function reapExecs(
+  client: ContainerdClient,
+  id: string,
+  options: {labels?: Record<string, string>} = {},
+): Promise<{exits: ExecExit[]; labels: Record<string, string>}> {
+  const labels = options.labels ?? (await requireContainer(client, id)).labels
+  const marked = detachedExecs(labels)
+  if (marked.length === 0) return {exits: [], labels}
+  const tasks = client.service(TasksDefinition)
+  const update: Record<string, string> = {}
+  const exits: ExecExit[] = []
+  await Promise.all(
+    marked.map(async ({execId, initPid}) => {
+      try {
+        const process = await tasks
+          .get({containerId: id, execId})
+          .then((r) => r.process)
+          .catch(unlessNotFound)
+        if (process && !hasExited(process)) return
+        const deleted = process ? await tasks.deleteProcess({containerId: id, execId}).catch(unlessNotFound) : undefined
+        update[DETACHED_EXEC_LABEL_PREFIX + execId] = ''
+        if (deleted) exits.push({execId, pid: deleted.pid, exitStatus: deleted.exitStatus, exitedAt: deleted.exitedAt, initPid})
+      } catch {
+        // containerd could not say (or delete) now: the mark stays for the next reap
+      }
+    }),
+  )
+  Object.assign(update, exitRecordLabels(labels, exits))
+  if (Object.keys(update).length > 0) await setLabels(client, id, update)
+  const after = {...labels, ...update}
+  for (const [key, value] of Object.entries(update)) if (value === '') delete after[key]
+  return {exits, labels: after}
+}
+
+/**
+ * The label changes that add `exits` to the records in `labels`, ranked with them: the oldest beyond
+ * MAX_EXEC_EXITS go (each its own label key). A soft cap: two ctrs recording at the same moment may leave one
+ * more.
+ */
+function exitRecordLabels(labels: Record<string, string>, exits: ExecExit[]): Record<string, string> {
+  if (exits.length === 0) return {}
+  const added = new Set(exits.map((exit) => exit.execId))
+  const ranked = newestFirst([...execExits(labels).filter((old) => !added.has(old.execId)), ...exits])
   const update: Record<string, string> = Object.fromEntries(ranked.slice(MAX_EXEC_EXITS).map((old) => [EXEC_EXIT_LABEL_PREFIX + old.execId, '']))
-  if (kept.includes(exit)) {
+  for (const exit of ranked.slice(0, MAX_EXEC_EXITS)) {
+    if (!exits.includes(exit)) continue
     update[EXEC_EXIT_LABEL_PREFIX + exit.execId] = JSON.stringify({
       pid: exit.pid,
       exitStatus: exit.exitStatus,
@@ -119,19 +163,22 @@ async function recordExecExit(client: ContainerdClient, id: string, exit: ExecEx
       initPid: exit.initPid,
     })
   }
-  if (Object.keys(update).length > 0) await setLabels(client, id, update)
+  return update
 }
 
-/** Drops the record of `execId` if the container's `labels` have one; true if they had. */
+/**
+ * Drops the record of `execId` and its mark as a detached exec, those of them the container's `labels` have;
+ * true if there was a record.
+ */
 export async function forgetExecExit(client: ContainerdClient, id: string, execId: string, labels: Record<string, string>): Promise<boolean> {
-  if (!(EXEC_EXIT_LABEL_PREFIX + execId in labels)) return false
-  await setLabels(client, id, {[EXEC_EXIT_LABEL_PREFIX + execId]: ''})
-  return true
+  const keys = [EXEC_EXIT_LABEL_PREFIX + execId, DETACHED_EXEC_LABEL_PREFIX + execId].filter((key) => key in labels)
+  if (keys.length > 0) await setLabels(client, id, Object.fromEntries(keys.map((key) => [key, ''])))
+  return EXEC_EXIT_LABEL_PREFIX + execId in labels
 }
 
 /**
  * What removeExecProcess found: it deleted the process; there was none; another client deleted it as it
- * went (its reaper); or it is still busy (running, or paused) and was left alone.
+ * went (another ctr's reapExecs); or it is still busy (running, or paused) and was left alone.
  */
 export type ExecRemoval = {result: 'deleted' | 'absent' | 'deleted-by-another'} | {result: 'busy'; status: ProcessStatus}
 
@@ -177,7 +224,7 @@ export interface DeleteExecResult {
   removed: Array<'process' | 'record'>
 }
 
-/** How long deleteExec waits for the record of a reaper that deleted the process just before it did. */
+/** How long deleteExec waits for the record of another ctr's reapExecs that deleted the process just before it did. */
 const REAPER_RECORD_WAIT_MS = 2000
 
 /**
@@ -186,7 +233,7 @@ const REAPER_RECORD_WAIT_MS = 2000
  */
 export async function deleteExec(client: ContainerdClient, id: string, execId: string, options: {force?: boolean} = {}): Promise<DeleteExecResult> {
   checkExecId(execId)
-  await requireContainer(client, id)
+  await reapExecs(client, id)
   const removal = await removeExecProcess(client, id, execId, {force: options.force})
   if (removal.result === 'busy') {
     throw new CtrError(
@@ -194,10 +241,11 @@ export async function deleteExec(client: ContainerdClient, id: string, execId: s
       `container "${id}": exec process "${execId}" is ${removal.status}: stop it first (ctr containers kill --exec-id ${execId} ${id}) or use --force`,
     )
   }
-  const key = EXEC_EXIT_LABEL_PREFIX + execId
+  const mark = DETACHED_EXEC_LABEL_PREFIX + execId
   let {labels} = await requireContainer(client, id)
-  // Its reaper got there first: it writes the record right after its DeleteProcess; that goes too.
-  for (const until = Date.now() + REAPER_RECORD_WAIT_MS; removal.result === 'deleted-by-another' && !(key in labels) && Date.now() < until;) {
+  // Another ctr reaping it got there first: its one Update (record written, mark dropped) follows its
+  // DeleteProcess; the record goes too.
+  for (const until = Date.now() + REAPER_RECORD_WAIT_MS; removal.result === 'deleted-by-another' && mark in labels && Date.now() < until;) {
     await sleep(50)
     labels = (await requireContainer(client, id)).labels
   }

@@ -2,7 +2,8 @@
  * Running another process in a running container: Tasks.Exec → Tasks.Wait → Tasks.Start → (output, exit) →
  * Tasks.DeleteProcess, as Go ctr's `tasks exec` does. Wait is called before Start so a fast exit is never
  * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
- * a full pipe nobody reads, and are left running: reapExec (exec-exits.ts) removes them once they exit.
+ * a full pipe nobody reads, and are left running, marked on the container: the next ctr to touch it records
+ * their exits and deletes them (reapExecs, exec-exits.ts). Nothing of ctr's waits for them.
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
@@ -11,9 +12,10 @@ import {withCleanupClient} from '../containerd/cleanup-client'
 import {trackInFlight} from '../in-flight'
 import {cleanUpAfterLostConnection} from './start'
 import type {ContainerdClient} from '../containerd/client'
+import {setLabels} from '../containers/containers'
 import {CtrError} from '../containerd/errors'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
-import {forgetExecExit, removeExecProcess} from './exec-exits'
+import {DETACHED_EXEC_LABEL_PREFIX, detachedExecLabel, EXEC_EXIT_LABEL_PREFIX, forgetExecExit, reapExecs, removeExecProcess} from './exec-exits'
 import {withContainer} from './processes'
 import {processStartError} from './runtime-errors'
 import {processStatus} from './status'
@@ -83,13 +85,18 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   const {id} = options
   const execId = options.execId ?? newExecId()
   const tasks = client.service(TasksDefinition)
-  const {spec: container, labels} = await containerRecord(client, id)
-  const pid = await requireRunning(client, id)
-  const resolved = options.user ? await containerUser(client, options.user, id, pid) : {}
+  const {spec: container, labels: recorded} = await containerRecord(client, id)
+  const initPid = await requireRunning(client, id)
+  const resolved = options.user ? await containerUser(client, options.user, id, initPid) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
 
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
+  // Touching the container reaps its detached execs that exited: alongside this exec (best effort, awaited
+  // before returning), or first when its ID is one of them, so the ID is free.
+  const reaping = reapExecs(client, id, {labels: recorded}).catch(() => ({labels: recorded}))
+  const {labels} = options.execId !== undefined && DETACHED_EXEC_LABEL_PREFIX + options.execId in recorded ? await reaping : {labels: recorded}
   let created = false
+  let marked = false
   let started = false
   let exited: Promise<{exitStatus: number; exitedAt?: Date}> | undefined
   let exitStatus: number | undefined
@@ -107,8 +114,8 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     }
     await tasks.exec(request).catch(async (error) => {
       if (!(error instanceof CtrError && error.kind === 'already-exists')) throw execError(error, id, execId)
-      // The ID is held by a process that exited and was never deleted (Go ctr's detached execs, ours before
-      // reapExec got to it): it is done with, so the ID is free to use again.
+      // The ID is held by a process that exited and was never deleted (Go ctr's detached execs): it is done
+      // with, so the ID is free to use again.
       const removal = await removeExecProcess(client, id, execId)
       if (removal.result === 'busy') {
         throw new CtrError('already-exists', `container "${id}" already has a ${removal.status} exec process "${execId}"`, {cause: error})
@@ -118,8 +125,17 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       })
     })
     created = true
-    // An ID used again: its old exit record (exec-exits.ts) would describe another process.
-    if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels).catch(() => undefined)
+    if (io) {
+      // An ID used again: its old exit record (exec-exits.ts) would describe another process.
+      if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels).catch(() => undefined)
+    } else {
+      // Marked before it starts, so no detached exec runs unknown to the next reap; the old record goes too.
+      await setLabels(client, id, {
+        ...detachedExecLabel(execId, initPid),
+        ...(EXEC_EXIT_LABEL_PREFIX + execId in labels ? {[EXEC_EXIT_LABEL_PREFIX + execId]: ''} : {}),
+      })
+      marked = true
+    }
     forgetExec = trackInFlight(`exec "${execId}" in container "${id}"`)
     if (io) {
       const waitSignal = hooks.signal ? AbortSignal.any([hooks.signal, waitAbort.signal]) : waitAbort.signal
@@ -158,9 +174,10 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     forwarding?.stop()
     waitAbort.abort()
     // A detached exec that started is left running; anything else we created is ours to remove.
-    if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal)
+    if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal, marked)
     await io?.close()
     forgetExec?.()
+    await reaping
   }
 }
 
@@ -168,8 +185,10 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
  * Deletes an exec process, killing it first if it may still run (ctr was interrupted or a stream failed).
  * Uses a fresh connection when the command's own was aborted by Ctrl-C, so clean-up still reaches containerd.
  */
-async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal): Promise<void> {
+async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal, marked = false): Promise<void> {
   await withCleanupClient(client, signal, async (cleanup) => {
+    // A detached exec that never started: its mark (exec-exits.ts) goes with it.
+    if (marked) await setLabels(cleanup, id, {[DETACHED_EXEC_LABEL_PREFIX + execId]: ''}).catch(() => undefined)
     // Exited or never started: straight to DeleteProcess (one call on every attached exec's way out).
     if (mayRun) await removeExecProcess(cleanup, id, execId, {force: true, waitMs: 5000}).catch(() => undefined)
     else

@@ -10,7 +10,7 @@ import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
 import {containerNotFound, CtrError, namesContainer, usageError} from '../containerd/errors'
-import {execExits} from './exec-exits'
+import {execExits, reapExecs} from './exec-exits'
 import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
 
@@ -128,22 +128,28 @@ export async function resumeTask(client: ContainerdClient, id: string): Promise<
 /**
  * Every process of the container's task (the init, exec processes and their children), by PID. With `all`,
  * also the processes that exited: the init of a stopped task, and the exec processes ctr recorded on exit
- * (exec-exits.ts), after the live ones, newest first.
+ * (exec-exits.ts), after the live ones, newest first. Listing reaps the detached execs that exited first.
  */
 export async function listProcesses(client: ContainerdClient, id: string, options: {all?: boolean} = {}): Promise<ProcessEntry[]> {
   const service = tasks(client)
-  const [pids, init, labels] = await Promise.all([
+  const [pids, init, recorded] = await Promise.all([
     service.listPids({containerId: id}),
     service.get({containerId: id}),
-    options.all
-      ? client
-          .service(ContainersDefinition)
-          .get({id})
-          .then((r) => r.container?.labels ?? {})
-      : undefined,
+    client
+      .service(ContainersDefinition)
+      .get({id})
+      .then((r) => r.container?.labels ?? {})
+      // Without --all the labels only serve the reap: a failure here is the other calls' to report.
+      .catch((error) => (options.all ? Promise.reject(error) : undefined)),
   ]).catch((error) => {
     throw withContainer(error, id)
   })
+  // An exec that exits between ListPids and here is listed live, without a status (as one deleted meanwhile).
+  const reaped = recorded
+    ? await reapExecs(client, id, {labels: recorded}).catch((error) => {
+        throw withContainer(error, id)
+      })
+    : undefined
   const entries = pids.processes.map((p) => {
     const isInit = p.pid === init.process?.pid
     return {pid: p.pid, execId: isInit ? id : execIdOf(p.info), init: isInit}
@@ -159,7 +165,8 @@ export async function listProcesses(client: ContainerdClient, id: string, option
         return {...entry, status: exec ? processStatus(exec.process?.status) : undefined}
       }),
   )
-  if (!labels) return live
+  const labels = reaped?.labels
+  if (!options.all || !labels) return live
   const exited: ProcessEntry[] = []
   const initProcess = init.process
   if (initProcess && processStatus(initProcess.status) === 'stopped') {
