@@ -63,6 +63,8 @@ export class ContainerProcess {
   /** Known once created (init) or started (exec). */
   pid = 0
   private state: 'created' | 'started' | 'exited' = 'created'
+  /** Start was cut off (deadline, Ctrl-C, connection lost): the process may run although Start never answered. */
+  private mayRun = false
   private forwarding?: () => void
   /** Its removal on the caller's undo stack, until deleted or kept. */
   private step?: UndoStep
@@ -154,6 +156,7 @@ export class ContainerProcess {
       return pid
     } catch (error) {
       failed = true
+      if (error instanceof CtrError && ['cancelled', 'deadline-exceeded', 'unavailable'].includes(error.kind)) this.mayRun = true
       throw error
     } finally {
       // Forwarded signals of a process that never ran are dropped; ctr's own interrupt is acted on.
@@ -201,7 +204,7 @@ export class ContainerProcess {
       return
     }
     // Exited or never started: straight to DeleteProcess (one call on every attached exec's way out).
-    if (this.state === 'started') await removeExecProcess(client, this.containerId, this.execId, {force: true, waitMs: 5000})
+    if (this.state === 'started' || this.mayRun) await removeExecProcess(client, this.containerId, this.execId, {force: true, waitMs: 5000})
     else await this.delete(client).catch(unlessGone)
   }
 }

@@ -9,7 +9,6 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {Mount} from '../../gen/containerd/types/mount'
-import type {AttachedIo} from './attach'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
 import {
   defaultSpec,
@@ -29,7 +28,7 @@ import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
 import {UndoStack, type UndoStep, withLeftover} from '../containerd/undo'
 import {STOP_SIGNAL_LABEL} from './processes'
-import {ContainerProcess, lostConnection, runAttached} from './process'
+import {ContainerProcess, lostConnection, type ProcessIo, runAttached} from './process'
 import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
 import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
@@ -113,7 +112,7 @@ export interface RunOptions extends Omit<StartOptions, 'log'> {
    * Creates the process's stdio given the FIFO name and whether there is a terminal, e.g.
    * `(name, terminal) => attachStdio(client, {name, terminal})`.
    */
-  attach: (name: string, terminal: boolean) => Promise<AttachedIo>
+  attach: (name: string, terminal: boolean) => Promise<ProcessIo>
   /** Give the process a terminal (the spec's process.terminal also asks for one). */
   tty?: boolean
   /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
@@ -198,7 +197,7 @@ interface Stage {
 
 interface Made {
   process: ContainerProcess
-  io?: AttachedIo
+  io?: ProcessIo
   started: Omit<StartedContainer, 'pid'>
   /** The start mark's value (owner.ts), if one was set. */
   owner?: string
