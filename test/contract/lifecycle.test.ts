@@ -281,7 +281,7 @@ function fakeExecs(options: {startAnswer?: Promise<void>; exitOnStart?: number} 
     processes.delete(execId)
     return {}
   })
-  return {processes, started: started.promise}
+  return {processes, started: started.promise, end}
 }
 
 const exec = (options: {signal?: AbortSignal; io?: ProcessIo | null; args?: string[]} = {}) =>
@@ -321,8 +321,11 @@ describe('execProcess', () => {
   })
 
   it('Tasks.Start fails: the created process is deleted; runc\'s "not found" is exit 127', async () => {
-    fakeExecs()
-    fake.handle('Tasks.Start', () => {
+    const execs = fakeExecs()
+    fake.handle('Tasks.Start', async ({execId}) => {
+      // As runc does it: the process's exit reaches ctr (Wait answers) before Start's error.
+      execs.end(execId, 255)
+      await new Promise((resolve) => setTimeout(resolve, 100))
       throw statusError(grpc.status.UNKNOWN, 'OCI runtime exec failed: exec: "nosuch": executable file not found in $PATH: unknown')
     })
     const io = standInIo()

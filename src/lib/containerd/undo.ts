@@ -9,6 +9,10 @@
  * deadlines. While containerd cannot be reached (killed, restarting) a step is retried until it answers
  * again, for at most the call deadline (CLEANUP_TIMEOUT_MS with none). What could not be undone is
  * returned, so the error can name it.
+ *
+ * A class of our own rather than the `disposablestack` polyfill: what unwinding needs beyond calling the
+ * disposers in reverse (a fresh connection, the probe, the retries, the list of what is left, steps that
+ * stop being ours once a start succeeds) is all ours anyway, and the polyfill pulls in es-shims' runtime.
  */
 import type {ContainerdClient} from './client'
 import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from './cleanup-client'

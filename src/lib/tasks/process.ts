@@ -65,6 +65,7 @@ export class ContainerProcess {
   private state: 'created' | 'started' | 'exited' = 'created'
   /** Start was cut off (deadline, Ctrl-C, connection lost): the process may run although Start never answered. */
   private mayRun = false
+  private startAnswered = false
   private forwarding?: () => void
   /** Its removal on the caller's undo stack, until deleted or kept. */
   private step?: UndoStep
@@ -111,8 +112,9 @@ export class ContainerProcess {
     return {containerId: this.containerId, execId: this.execId}
   }
 
+  /** Tasks.Start has answered (the process ran; it may have exited since). */
   get started(): boolean {
-    return this.state !== 'created'
+    return this.startAnswered
   }
 
   /** Tasks.Wait, no deadline: call it before start() so a fast exit is not missed. Never unhandled. */
@@ -151,6 +153,7 @@ export class ContainerProcess {
     try {
       const {pid} = await startTask(this.client, this.containerId, {execId: this.execId, signal: options.signal})
       this.pid = pid
+      this.startAnswered = true
       if (this.state === 'created') this.state = 'started'
       await options.ready?.(pid)
       return pid
