@@ -6,7 +6,7 @@
  * say what was undone, and in which order.
  */
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import * as grpc from '@grpc/grpc-js'
@@ -19,7 +19,6 @@ import type {ProcessIo} from '../../src/lib/tasks/process'
 import {Status} from '../../src/gen/containerd/types/task/task'
 import {EXIT_STATUS_LABEL} from '../../src/lib/containers/containers'
 import {runContainer, startContainer} from '../../src/lib/tasks/start'
-import {makeBundle} from '../helpers/bundle'
 import {exited} from '../helpers/line-reader'
 import {spawnCli} from '../helpers/run-cli'
 import {type FakeContainerd, startFakeContainerd, statusError} from '../helpers/fake-containerd'
@@ -44,7 +43,10 @@ let client: ContainerdClient
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ctr-lifecycle-'))
-  bundle = await makeBundle(join(tmp, 'bundle'))
+  // The fake runs nothing: a spec and an empty root are a bundle (makeBundle's chown needs root).
+  bundle = join(tmp, 'bundle')
+  await mkdir(join(bundle, 'rootfs'), {recursive: true})
+  await writeFile(join(bundle, 'config.json'), JSON.stringify({ociVersion: '1.0.2', process: {args: ['sh'], cwd: '/'}, root: {path: 'rootfs'}, linux: {}}))
 })
 
 afterAll(async () => {
