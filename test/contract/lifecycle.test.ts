@@ -437,3 +437,23 @@ describe('ctr containers start --attach, signalled while Tasks.Start is under wa
     expect(existsSync(stdout)).toBe(false)
   })
 })
+
+describe('ctr containers start --attach, interrupted during Tasks.Create (the built CLI)', () => {
+  it('exits 130 and rolls back: task, FIFOs, record', async () => {
+    const reached = signalled()
+    fake.handle('Tasks.Create', async ({containerId}) => {
+      fake.addContainer(NS, containerId, {task: 'created'})
+      reached.resolve()
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      return {pid: fake.tasks.get(`${NS}/${containerId}`)!.pid}
+    })
+    const child = spawnCli(['containers', 'start', '-a', 'c1', bundle], {address: fake.address, namespace: NS})
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    await reached.promise
+    child.kill('SIGINT')
+    expect(await exited(child), stderr).toEqual({code: 130, signal: null})
+    expect(changes()).toEqual(['Containers.Create', 'Tasks.Create', 'Tasks.Kill', 'Tasks.Delete', 'Containers.Delete'])
+    expect(existsSync(fake.requests('Tasks.Create')[0].request.stdout)).toBe(false)
+  })
+})
