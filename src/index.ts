@@ -81,7 +81,7 @@ export class Containerd {
      * stdio, unless `log: {}` (the CLI's default) or `log: {path}` keeps its output in a log file. Resolves once
      * its process runs; a failed start leaves nothing behind.
      */
-    start: (options: Omit<StartOptions, 'attach' | 'tty' | 'consoleSize'>): Promise<StartedContainer> => startContainer(this.client, options),
+    start: (options: StartOptions): Promise<StartedContainer> => startContainer(this.client, options),
     /** Deletes a container (and its exited task, and its log unless `keepLog`); `force` kills a live one first. */
     delete: (id: string, options: DeleteOptions = {}): Promise<{id: string}> => deleteContainer(this.client, id, options),
     /** Everything containerd holds about the container (spec decoded), its log path and its task's state. */
@@ -183,7 +183,9 @@ export {streamEvents} from './lib/events/exit-wait'
 export {cpuPercent, decodeMetrics, readMetrics, watchStats, type ContainerStats, type MetricsSample} from './lib/metrics/metrics'
 export {Backoff, backoffDelay, type BackoffOptions} from './lib/backoff'
 export {deleteContainer, listContainers, parseFilters, type ContainerFilter, type ContainerInfo, type ContainerStatus} from './lib/containers/containers'
-export {runAttached, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/tasks/start'
+export {runContainer, startContainer, type RunOptions, type RunResult, type StartedContainer, type StartOptions} from './lib/tasks/start'
+export {ContainerProcess, runAttached, type ProcessIo, type RunAttachedOptions} from './lib/tasks/process'
+export {UndoStack, type Leftover} from './lib/containerd/undo'
 export {attachStdio, type AttachedIo} from './lib/tasks/attach'
 export {
   killTask,

@@ -8,7 +8,7 @@ import {stripVTControlCharacters} from 'node:util'
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {inFlight} from '../lib/in-flight'
-import {HeldUntilStarted} from '../lib/tasks/held-until-started'
+import {takeSignals} from '../lib/signal-owners'
 import {durationFlag, FlagValueError} from './flag-types'
 import {escapeText} from './output/escape'
 import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
@@ -55,16 +55,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Aborted when ctr's terminal hangs up (SIGHUP) during an attached session: pass to attachStdio's hangUp. */
   protected readonly hangUp = new AbortController()
   private clientInstance?: ContainerdClient
-  private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
+  /** Gives SIGINT/SIGTERM/SIGHUP back; an attached process takes them on top while it forwards or holds them. */
+  private releaseSignals?: () => void
   private stopWatchingOutput?: () => void
-  /** Set while an attached session runs (withSignalHandoff): it handles a broken stdout itself. */
+  /** Set while an attached session runs (whileAttached): it handles a broken stdout itself. */
   private attachedSession = false
 
   public async init(): Promise<void> {
     await super.init()
-    process.on('SIGINT', this.onSignal)
-    process.on('SIGTERM', this.onSignal)
-    process.on('SIGHUP', this.onSignal)
+    this.releaseSignals = takeSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], (signal) => this.interrupt(signal))
     // stdout broke (print.ts has said so): stop the command; an attached session ends itself (attach.ts).
     this.stopWatchingOutput = onOutputFailure((failure) => {
       if (!this.attachedSession) this.abortController.abort(failure)
@@ -123,50 +122,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.abortController.signal
   }
 
-  /** Set while an attached process runs with signal forwarding: SIGINT/SIGTERM go to it, not to ctr's abort. */
-  private forwardingSignals = false
-  /** Set while Tasks.Start is under way: an interrupt then is held, and acted on once it answers. */
-  private heldInterrupt?: HeldUntilStarted<NodeJS.Signals>
-
   /**
-   * Runs an attached start or exec, handing ctr's SIGINT/SIGTERM to the container's process from just
-   * before Tasks.Start (onStarting) when it forwards signals; an interrupt that arrives while Start is under
-   * way and is not forwarded is held until Start answers (onStarted). Whatever way the body ends, ctr's own
-   * handling comes back, and a held interrupt is acted on.
+   * Runs an attached start or exec: a broken stdout or a hang-up ends the session (attach.ts), not the
+   * command. Which signals reach ctr meanwhile is the process handle's business (lib/tasks/process.ts).
    */
-  protected async withSignalHandoff<T>(body: (hooks: {onStarting(forwarding: boolean): void; onStarted(): void}) => Promise<T>): Promise<T> {
-    const release = () => {
-      const held = this.heldInterrupt
-      this.heldInterrupt = undefined
-      void held?.release()
-    }
+  protected async whileAttached<T>(body: () => Promise<T>): Promise<T> {
     this.attachedSession = true
     try {
-      return await body({
-        onStarting: (forwarding) => {
-          this.forwardingSignals = forwarding
-          this.heldInterrupt = new HeldUntilStarted((signal) => this.interrupt(signal), 'first')
-        },
-        onStarted: release,
-      })
+      return await body()
     } finally {
-      this.forwardingSignals = false
       this.attachedSession = false
-      release()
     }
   }
 
   /**
-   * Default reaction to SIGINT/SIGTERM: cancel in-flight calls; the command then unwinds through its own
-   * clean-up. A second signal exits at once. While an attached process gets ctr's signals
-   * (withSignalHandoff), they are its alone.
+   * Default reaction to SIGINT/SIGTERM/SIGHUP: cancel in-flight calls; the command then unwinds through its
+   * own clean-up. A second signal exits at once. While an attached process forwards ctr's signals, or holds
+   * them across Tasks.Start, they do not come here (signal-owners.ts).
    */
   protected interrupt(signal: NodeJS.Signals): void {
-    if (this.forwardingSignals) return
-    if (this.heldInterrupt) {
-      this.heldInterrupt.push(signal)
-      return
-    }
     if (this.interruptedBy) exitNow(signal)
     this.interruptedBy = signal
     const reason = new CtrError('cancelled', signal === 'SIGHUP' ? 'hung up' : 'interrupted', {exitCode: exitCodeFor(signal)})
@@ -206,15 +180,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async finally(error: Error | undefined): Promise<unknown> {
-    process.off('SIGINT', this.onSignal)
-    process.off('SIGTERM', this.onSignal)
+    this.releaseSignals?.()
     clearTimeout(this.deadline)
     // A command that ended quietly on the abort (a stream) still says why it ended.
     if (this.timedOut && !error) {
       process.stderr.write(`ctr: ${this.timedOut}\n`)
       process.exitCode = EXIT.timeout
     }
-    process.off('SIGHUP', this.onSignal)
     this.stopWatchingOutput?.()
     const failure = outputFailure()
     if (failure) process.exitCode = failure.exitCode

@@ -52,29 +52,27 @@ The process starts from the container's own process spec (environment, capabilit
     if (flags.tty && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
     const id = flags.id
-    const result = await this.withSignalHandoff((handoff) =>
-      execProcess(
-        this.client,
-        {
-          id,
-          execId: flags['exec-id'],
-          args,
-          cwd: flags.cwd,
-          env: flags.env,
-          user: flags.user,
-          uid: flags.uid,
-          gid: flags.gid,
-          terminal: flags.tty,
-          consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
-        },
-        {
-          io: attach ? (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}) : undefined,
-          forwardSignals: attach && !flags.tty,
-          ...handoff,
-          signal: this.signal,
-        },
-      ),
-    )
+    const options = {
+      id,
+      execId: flags['exec-id'],
+      args,
+      cwd: flags.cwd,
+      env: flags.env,
+      user: flags.user,
+      uid: flags.uid,
+      gid: flags.gid,
+      terminal: flags.tty,
+      consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
+    }
+    const result = attach
+      ? await this.whileAttached(() =>
+          execProcess(this.client, options, {
+            io: (execId, terminal) => attachStdio(this.client, {name: execId, terminal, hangUp: this.hangUp.signal}),
+            forwardSignals: !flags.tty,
+            signal: this.signal,
+          }),
+        )
+      : await execProcess(this.client, options, {signal: this.signal})
     if (result.exitStatus === undefined) {
       if (!this.jsonEnabled()) write(result.execId)
     } else {

@@ -9,7 +9,7 @@ import {positionalArgs} from '../../cli/positional-args'
 import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
-import {runAttached, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
+import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
   static args = {
@@ -73,37 +73,38 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
   }
 
-  async run(): Promise<RunResult | Omit<StartedContainer, 'io' | 'exited'>> {
+  async run(): Promise<RunResult | StartedContainer> {
     const {args, flags} = this
-    if (flags.tty && flags.attach && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
+    // The flag rules, checked here once: the library's options cannot express these combinations.
+    if (flags.tty && !flags.attach) {
+      throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
+    }
+    if (flags.tty && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
-    const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
     if (flags.attach && (flags['log-path'] !== undefined || flags['log-opt'] || flags['no-log']))
       throw usageError('--log-path, --log-opt and --no-log are for detached starts (attached, the output comes to ctr)')
+    const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
     const rotation = parseLogOptions(flags['log-opt'] ?? [])
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
-    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, tty: flags.tty, restore, signal: this.signal}
+    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {
-        const log = flags['no-log'] ? undefined : {path: flags['log-path'], ...rotation}
-        const {io: _io, exited: _exited, ...started} = await startContainer(this.client, {...options, log})
-        return started
+        return await startContainer(this.client, {...options, log: flags['no-log'] ? undefined : {path: flags['log-path'], ...rotation}})
       } finally {
         spinner.stop()
       }
     }
-    const proxy = !flags['no-sig-proxy']
-    const result = await this.withSignalHandoff((handoff) =>
-      runAttached(this.client, {
+    const result = await this.whileAttached(() =>
+      runContainer(this.client, {
         ...options,
         attach: (name, terminal) => attachStdio(this.client, {name, terminal, hangUp: this.hangUp.signal}),
+        tty: flags.tty,
         rm: flags.rm,
         consoleSize: process.stdout.isTTY ? {width: process.stdout.columns, height: process.stdout.rows} : undefined,
-        proxySignals: proxy,
-        ...handoff,
+        proxySignals: !flags['no-sig-proxy'],
       }),
     )
     process.exitCode = result.exitStatus

@@ -6,8 +6,9 @@
  *   await tasks.create({containerId: id, ...io.paths, terminal})        // or tasks.exec({execId, ...})
  *   const exited = tasks.wait(...); await tasks.start(...)
  *   await io.started({containerId: id, execId: ''})                     // stdin, raw mode, window size
- *   const stop = proxySignals((signal) => tasks.kill({containerId: id, signal}))   // non-TTY only
- *   await exited; await io.drained(); stop(); await io.close()         // close() on every path
+ *   await exited; await io.drained(); await io.close()                 // close() on every path
+ *
+ * (process.ts runAttached does this sequence, with the signal hand-off, for start and exec.)
  *
  * Stdin EOF becomes Tasks.CloseIO; with a terminal, ctr's stdin is put in raw mode from the start (Ctrl-C is
  * then a byte for the container, not a signal for ctr) and the window size follows SIGWINCH through
@@ -20,7 +21,6 @@ import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {ContainerdClient} from '../containerd/client'
 import type {CtrError} from '../containerd/errors'
 import {writeFailure} from '../write-failure'
-import {HeldUntilStarted} from './held-until-started'
 import {createFifos, type StdioPaths} from './stdio'
 
 /** How long after the process exits its remaining output may take to arrive (a child that inherited the
@@ -197,32 +197,6 @@ export async function exitOrEnd<E>(
   await kill(first.end.signal).catch(() => undefined)
   await Promise.race([exited.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, END_GRACE_MS).unref())])
   return {end: first.end}
-}
-
-/**
- * Passes each of PROXIED_SIGNALS that ctr receives to the process (e.g. `(n) => tasks.kill({containerId,
- * signal: n})`); returns the function that stops it. A failed forward (the process just exited) is ignored.
- */
-export function proxySignals(kill: (signal: number) => Promise<unknown>, signals: readonly NodeJS.Signals[] = PROXIED_SIGNALS): () => void {
-  const listeners = signals.map((name) => {
-    const listener = () => void kill(constants.signals[name]).catch(() => undefined)
-    process.on(name, listener)
-    return [name, listener] as const
-  })
-  return () => {
-    for (const [name, listener] of listeners) process.off(name, listener)
-  }
-}
-
-/**
- * proxySignals from just before Tasks.Start, for start --attach and exec --attach: the process may write
- * (and the user react to it) before Start answers, so forwarding begins then; what arrives before release()
- * (Start has answered, the process runs) is held and delivered in order.
- */
-export function forwardSignalsAcrossStart(kill: (signal: number) => Promise<unknown>): {release(): Promise<void>; stop(): void} {
-  const held = new HeldUntilStarted<number>((signal) => kill(signal).catch(() => undefined))
-  const stop = proxySignals(async (signal) => held.push(signal))
-  return {release: () => held.release(), stop}
 }
 
 /**

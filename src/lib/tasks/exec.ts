@@ -2,24 +2,21 @@
  * Running another process in a running container: Tasks.Exec → Tasks.Wait → Tasks.Start → (output, exit) →
  * Tasks.DeleteProcess, as Go ctr's `tasks exec` does. Wait is called before Start so a fast exit is never
  * missed. Detached execs get null stdio (all paths empty: the shim discards output), so they never block on
- * a full pipe nobody reads, and are left running, marked on the container: the next ctr to touch it records
- * their exits and deletes them (reapExecs, exec-exits.ts). Nothing of ctr's waits for them.
+ * a full pipe nobody reads, and are left running: reapExec (exec-exits.ts) removes them once they exit.
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import {exitOrEnd, forwardSignalsAcrossStart, type SessionEnd} from './attach'
-import {withCleanupClient} from '../containerd/cleanup-client'
-import {trackInFlight} from '../in-flight'
-import {cleanUpAfterLostConnection} from './start'
 import type {ContainerdClient} from '../containerd/client'
 import {setLabels} from '../containers/containers'
 import {CtrError} from '../containerd/errors'
+import {type Leftover, UndoStack, withLeftover} from '../containerd/undo'
 import {checkExecId, checkOverrides, deriveProcessSpec, type ExecOverrides, newExecId, type OciProcess} from './exec-spec'
 import {DETACHED_EXEC_LABEL_PREFIX, detachedExecLabel, EXEC_EXIT_LABEL_PREFIX, forgetExecExit, reapExecs, removeExecProcess} from './exec-exits'
+import {ContainerProcess, type ExecRequest, lostConnection, type ProcessIo, runAttached} from './process'
 import {withContainer} from './processes'
 import {processStartError} from './runtime-errors'
 import {processStatus} from './status'
-import {NULL_STDIO, type StdioPaths} from './stdio'
+import {NULL_STDIO} from './stdio'
 import {resolveUser, type UserSpec} from './users'
 
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
@@ -33,34 +30,17 @@ export interface ExecOptions extends ExecOverrides {
   user?: UserSpec
 }
 
-/** The stdio of an attached exec: attach.ts's attachStdio, or any stand-in of the same shape (tests). */
-export interface ExecIo {
-  /** FIFO paths (or '' for none) for Tasks.Exec; read ends must already be open. */
-  readonly paths: StdioPaths
-  /** Called once the process has started: wire stdin (EOF → CloseIO), terminal mode and size. */
-  started(target: {containerId: string; execId: string}): Promise<void>
-  /** Resolves when the process's output has been copied, or after a grace period. */
-  drained(): Promise<void>
-  /** Removes FIFOs and restores the terminal; safe to call more than once and on every path. */
-  close(): Promise<void>
-  /** Resolves if the session must end before the process does (stdout failed, hang-up); see attach.ts. */
-  readonly ended?: Promise<SessionEnd>
-  endedBy?(): SessionEnd | undefined
-}
+/** The stdio of an attached exec (process.ts ProcessIo). */
+export type ExecIo = ProcessIo
 
 export interface ExecHooks {
   /** Creates the stdio for an attached exec (FIFOs with read ends open). Without it the exec is detached. */
-  io?: (execId: string, terminal: boolean) => Promise<ExecIo>
-  /** Forward the signals ctr receives (attach.ts PROXIED_SIGNALS) to the attached process while it runs. */
-  forwardSignals?: boolean
+  io?: (execId: string, terminal: boolean) => Promise<ProcessIo>
   /**
-   * Attached only: called just before Tasks.Start, with whether ctr's signals now go to the process. The
-   * process may print (and the user react) before Start answers: the command should stop treating those
-   * signals as its own abort from here, and hold its other interrupts until onStarted.
+   * Attached only: forward the signals ctr receives (attach.ts PROXIED_SIGNALS) to the process while it runs;
+   * without it, ctr's own interrupt is held while Tasks.Start is under way (process.ts StartSignals).
    */
-  onStarting?: (forwarding: boolean) => void
-  /** Called once the process runs and its stdio is wired. */
-  onStarted?: () => void
+  forwardSignals?: boolean
   /** The command's abort signal (Ctrl-C): stops waiting; clean-up then uses a fresh connection. */
   signal?: AbortSignal
 }
@@ -80,39 +60,37 @@ export function checkExecOptions(options: ExecOptions): void {
   checkOverrides(options)
 }
 
+/**
+ * Tasks.Exec → (attached: runAttached) → Tasks.DeleteProcess. Whatever was created is on one undo stack:
+ * on every path but a detached exec that started, the process is removed (killed first if it may still
+ * run), on a fresh connection after Ctrl-C, retried while containerd is away.
+ */
 export async function execProcess(client: ContainerdClient, options: ExecOptions, hooks: ExecHooks = {}): Promise<ExecResult> {
   checkExecOptions(options)
   const {id} = options
   const execId = options.execId ?? newExecId()
-  const tasks = client.service(TasksDefinition)
   const {spec: container, labels: recorded} = await containerRecord(client, id)
   const initPid = await requireRunning(client, id)
   const resolved = options.user ? await containerUser(client, options.user, id, initPid) : {}
   const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
 
+  const undo = new UndoStack()
   const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
+  if (io) undo.defer(() => io.close(), {local: true})
   // Touching the container reaps its detached execs that exited: alongside this exec (best effort, awaited
   // before returning), or first when its ID is one of them, so the ID is free.
   const reaping = reapExecs(client, id, {labels: recorded}).catch(() => ({labels: recorded}))
-  const {labels} = options.execId !== undefined && DETACHED_EXEC_LABEL_PREFIX + options.execId in recorded ? await reaping : {labels: recorded}
-  let created = false
-  let marked = false
-  let started = false
-  let exited: Promise<{exitStatus: number; exitedAt?: Date}> | undefined
-  let exitStatus: number | undefined
-  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
-  let forgetExec: (() => void) | undefined
-  // Wait is cancelled through this once the process is deleted on a failure path.
-  const waitAbort = new AbortController()
+  let process: ContainerProcess | undefined
   try {
-    const request = {
+    const {labels} = options.execId !== undefined && DETACHED_EXEC_LABEL_PREFIX + options.execId in recorded ? await reaping : {labels: recorded}
+    const request: ExecRequest = {
       containerId: id,
       execId,
-      ...(io?.paths ?? NULL_STDIO),
+      stdio: io?.paths ?? NULL_STDIO,
       terminal: Boolean(options.terminal),
       spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
     }
-    await tasks.exec(request).catch(async (error) => {
+    process = await ContainerProcess.exec(client, request, undo).catch(async (error) => {
       if (!(error instanceof CtrError && error.kind === 'already-exists')) throw execError(error, id, execId)
       // The ID is held by a process that exited and was never deleted (Go ctr's detached execs): it is done
       // with, so the ID is free to use again.
@@ -120,11 +98,10 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       if (removal.result === 'busy') {
         throw new CtrError('already-exists', `container "${id}" already has a ${removal.status} exec process "${execId}"`, {cause: error})
       }
-      await tasks.exec(request).catch((again) => {
+      return ContainerProcess.exec(client, request, undo).catch((again) => {
         throw execError(again, id, execId)
       })
     })
-    created = true
     if (io) {
       // An ID used again: its old exit record (exec-exits.ts) would describe another process.
       if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels).catch(() => undefined)
@@ -134,69 +111,35 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
         ...detachedExecLabel(execId, initPid),
         ...(EXEC_EXIT_LABEL_PREFIX + execId in labels ? {[EXEC_EXIT_LABEL_PREFIX + execId]: ''} : {}),
       })
-      marked = true
+      undo.defer((c) => setLabels(c, id, {[DETACHED_EXEC_LABEL_PREFIX + execId]: ''})) // a start that fails: no mark
     }
-    forgetExec = trackInFlight(`exec "${execId}" in container "${id}"`)
-    if (io) {
-      const waitSignal = hooks.signal ? AbortSignal.any([hooks.signal, waitAbort.signal]) : waitAbort.signal
-      exited = tasks.wait({containerId: id, execId}, {timeoutMs: null, signal: waitSignal})
-      exited.catch(() => undefined) // observed below; a start failure must not leave an unhandled rejection
-    }
-    // Forwarding begins just before Tasks.Start, as for an attached start (forwardSignalsAcrossStart).
-    if (io && hooks.forwardSignals) forwarding = forwardSignalsAcrossStart((signal) => tasks.kill({containerId: id, execId, signal}))
-    if (io) hooks.onStarting?.(Boolean(hooks.forwardSignals))
-    const {pid} = await tasks.start({containerId: id, execId}).catch((error) => {
-      throw processStartError(error, {id, command: options.args[0], exec: true}) ?? withContainer(error, id)
-    })
-    started = true
-    if (!io || !exited) return {id, execId, pid}
-
-    await io.started({containerId: id, execId})
-    await forwarding?.release()
-    hooks.onStarted?.()
-    const outcome = await exitOrEnd(exited, io, (signal) => tasks.kill({containerId: id, execId, signal})).catch(async (error) => {
-      if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
-      throw await cleanUpAfterLostConnection(client, error, `exec "${execId}" in container "${id}"`, async (c) => {
-        await removeExecProcess(c, id, execId, {force: true})
+    const startError = (error: unknown) =>
+      process?.started ? error : (processStartError(error, {id, command: options.args[0], exec: true}) ?? withContainer(error, id))
+    if (!io) {
+      const pid = await process.start({signal: hooks.signal}).catch((error) => {
+        throw startError(error)
       })
+      undo.dismiss() // a detached exec runs on: the next ctr that touches the container reaps it (exec-exits.ts)
+      return {id, execId, pid}
+    }
+    const {exitStatus, exitedAt} = await runAttached(process, io, {forwardSignals: hooks.forwardSignals, signal: hooks.signal}).catch((error) => {
+      throw startError(error)
     })
-    // stdout broke or the terminal hung up: the process was told; `finally` kills what is left and deletes it.
-    if (outcome.end) throw outcome.end.error
-    const status = outcome.exit
-    exitStatus = status.exitStatus
-    // Output still in the pipes arrives after the exit (drained() gives up after a grace period, so a
-    // background child holding them open cannot hang ctr).
-    await io.drained()
-    const late = io.endedBy?.()
-    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
-    return {id, execId, pid, exitStatus, exitedAt: status.exitedAt}
+    await undo.unwind(client) // DeleteProcess, then the FIFOs
+    return {id, execId, pid: process.pid, exitStatus, exitedAt}
+  } catch (error) {
+    const left = await undo.unwind(client, {failure: error, signal: hooks.signal})
+    if (process?.started && error instanceof CtrError && error.kind === 'unavailable') throw lostConnection(error, process.label, left)
+    throw withLeftover(client, error, execLeftover(id, execId, left))
   } finally {
-    forwarding?.stop()
-    waitAbort.abort()
-    // A detached exec that started is left running; anything else we created is ours to remove.
-    if (created && (io || !started)) await removeExec(client, id, execId, started && exitStatus === undefined, hooks.signal, marked)
-    await io?.close()
-    forgetExec?.()
     await reaping
   }
 }
 
-/**
- * Deletes an exec process, killing it first if it may still run (ctr was interrupted or a stream failed).
- * Uses a fresh connection when the command's own was aborted by Ctrl-C, so clean-up still reaches containerd.
- */
-async function removeExec(client: ContainerdClient, id: string, execId: string, mayRun: boolean, signal?: AbortSignal, marked = false): Promise<void> {
-  await withCleanupClient(client, signal, async (cleanup) => {
-    // A detached exec that never started: its mark (exec-exits.ts) goes with it.
-    if (marked) await setLabels(cleanup, id, {[DETACHED_EXEC_LABEL_PREFIX + execId]: ''}).catch(() => undefined)
-    // Exited or never started: straight to DeleteProcess (one call on every attached exec's way out).
-    if (mayRun) await removeExecProcess(cleanup, id, execId, {force: true, waitMs: 5000}).catch(() => undefined)
-    else
-      await cleanup
-        .service(TasksDefinition)
-        .deleteProcess({containerId: id, execId})
-        .catch(() => undefined)
-  })
+/** What an exec's roll-back could not remove, in one phrase with how to remove it. */
+function execLeftover(id: string, execId: string, left: Leftover | undefined): {what: string; why: Leftover['why']} | undefined {
+  if (!left) return undefined
+  return {what: `exec process "${execId}" in container "${id}" (remove with: ctr containers delete --force --exec-id ${execId} ${id})`, why: left.why}
 }
 
 /** The container's own spec (Containers.Get → spec Any JSON): its process; and its labels (exec exit records). */

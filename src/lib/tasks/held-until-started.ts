@@ -1,8 +1,9 @@
 /**
  * Signals that arrive while Tasks.Start is under way are held until it has answered, then delivered in
  * order: acting on them at once would cut the Start off half-way (leaving a process nobody waits for) or
- * signal a process that does not run yet. One mechanism for the signals ctr forwards to an attached
- * process (forwardSignalsAcrossStart) and for ctr's own interrupt (the base command's withSignalHandoff).
+ * signal a process that does not run yet. One mechanism, used by ContainerProcess.start (process.ts) for
+ * the signals ctr forwards to an attached process and for ctr's own interrupt (then handed on to the owner
+ * below it, signal-owners.ts).
  */
 export class HeldUntilStarted<S> {
   private held: S[] | undefined = []

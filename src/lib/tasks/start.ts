@@ -6,10 +6,9 @@
  * nothing behind. A library function: no oclif, no shared state, safe to run concurrently on one client.
  */
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
-import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
-import {type AttachedIo, exitOrEnd, forwardSignalsAcrossStart} from './attach'
+import type {Mount} from '../../gen/containerd/types/mount'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
 import {
   defaultSpec,
@@ -22,20 +21,18 @@ import {
   resolveImageUser,
 } from '../containers/image-source'
 import {DEFAULT_SNAPSHOTTER} from '../images/unpack'
-import type {Mount} from '../../gen/containerd/types/mount'
-import {deleteContainer, EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
-import {createLease, deleteDeadLeases, type Lease} from '../images/lease'
+import {BUNDLE_LABEL, checkContainerId, deleteContainer, EXIT_STATUS_LABEL, setLabels} from '../containers/containers'
+import {createLease, deleteDeadLeases} from '../images/lease'
 import {ownerState, ownerToken} from '../owner'
-import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS, retryWhileUnavailable, withCleanupClient} from '../containerd/cleanup-client'
-import {trackInFlight} from '../in-flight'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError, formatMs, namesContainer, noAnswer, usageError} from '../containerd/errors'
+import {CtrError, namesContainer, usageError} from '../containerd/errors'
+import {UndoStack, type UndoStep, withLeftover} from '../containerd/undo'
 import {STOP_SIGNAL_LABEL} from './processes'
+import {ContainerProcess, lostConnection, type ProcessIo, runAttached} from './process'
 import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
-import {BUNDLE_LABEL, checkContainerId} from '../containers/containers'
 import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
-import {createTask, deleteTask, type ExitStatus, getTask, removeTask, startTask, waitTask} from './tasks'
+import {getTask} from './tasks'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
 /**
@@ -59,19 +56,9 @@ export interface StartOptions {
   args?: readonly string[]
   /** KEY=VALUE entries added to (or replacing those of) the bundle's or the image's environment. */
   env?: readonly string[]
-  /** Give the process a terminal (needs attach). Attached, the spec's process.terminal also asks for one. */
-  tty?: boolean
   /**
-   * Attach the process's stdio: creates it given the FIFO name and whether there is a terminal, e.g.
-   * `(name, terminal) => attachStdio(client, {name, terminal})`. Without it the container runs detached
-   * with no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
-   */
-  attach?: (name: string, terminal: boolean) => Promise<AttachedIo>
-  /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
-  consoleSize?: {width: number; height: number}
-  /**
-   * Detached only: keep stdout and stderr in a log file (logs/files.ts; its path goes in LOG_LABEL). Without it a
-   * detached container has no stdio at all.
+   * Keep stdout and stderr in a log file (logs/files.ts; its path goes in LOG_LABEL). Without it a detached
+   * container has no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
    */
   log?: LogOptions
   /** More container labels (BUNDLE_LABEL is always set). */
@@ -83,8 +70,6 @@ export interface StartOptions {
   restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
   signal?: AbortSignal
-  /** Called just before Tasks.Start, once the terminal decision is made (runAttached proxies signals from here). */
-  beforeStart?: (container: {id: string; terminal: boolean}) => void
 }
 
 export interface StartedContainer {
@@ -98,158 +83,47 @@ export interface StartedContainer {
   namespace: string
   pid: number
   terminal: boolean
-  /** Detached with a log: the log file. */
+  /** With a log: the log file. */
   logPath?: string
-  /** Attached only: the stdio, already wired (stdin, raw mode, window size). Close it when done. */
-  io?: AttachedIo
-  /** Attached only: the exit of the process (Tasks.Wait, begun before Start). */
-  exited?: Promise<ExitStatus>
 }
 
 /**
- * Creates and starts the container; resolves once its process runs. Rolls back on any failure. An ID taken by
- * what a SIGKILLed ctr left half-started (reclaimDeadStart) is cleaned up and the start goes ahead.
+ * Creates and starts the container detached; resolves once its process runs. Rolls back on any failure. An
+ * ID taken by what a SIGKILLed ctr left half-started (reclaimDeadStart) is cleaned up and the start goes ahead.
  */
 export async function startContainer(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
-  const {id} = options
-  checkContainerId(id)
-  if (options.tty && !options.attach) {
-    throw usageError('--tty needs --attach (a detached container has no terminal to talk to, and its log file cannot hold one)')
-  }
-  if (options.log && options.attach) throw usageError('--log-path is for detached starts (attached, the output comes to ctr)')
-  checkEnv(options.env ?? [])
-  try {
-    return await startOnce(client, options)
-  } catch (error) {
-    if (!(error instanceof CtrError && error.kind === 'already-exists')) throw error
-    if (!(await reclaimDeadStart(client, id, options.signal).catch(() => false))) throw error
-    return startOnce(client, options)
-  }
-}
-
-async function startOnce(client: ContainerdClient, options: StartOptions): Promise<StartedContainer> {
-  const {id} = options
-  const call = {signal: options.signal}
-  const source = options.image ? await imageSource(client, {...options, image: options.image}, call) : await bundleSource(client, options)
-  const {spec, terminal} = source
-  if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
-  if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
-  if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
-  const removeOurSnapshot = async () => {
-    if (source.snapshot) await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, source.snapshot!.snapshotter, id)).catch(() => undefined)
-  }
-  const log = await (options.log ? prepareLog(client.namespace, id, options.log) : undefined)?.catch(async (error) => {
-    await removeOurSnapshot()
-    await source.lease?.release().catch(() => undefined)
-    throw error
+  return withIdReclaimed(client, options, async () => {
+    const undo = new UndoStack()
+    const stage: Stage = {}
+    try {
+      const made = await createContainer(client, options, undo, stage)
+      const pid = await made.process.start({signal: options.signal})
+      await clearStartingMark(client, made)
+      undo.dismiss() // started: the container is the user's now
+      return {...made.started, pid}
+    } catch (error) {
+      throw await rolledBack(client, undo, error, options, stage)
+    }
   })
-
-  const owner = ownerToken()
-  await client
-    .service(ContainersDefinition)
-    .create(
-      {
-        container: {
-          id,
-          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {}), ...(owner ? {[STARTING_LABEL]: owner} : {})},
-          runtime: {name: RUNC_RUNTIME},
-          spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
-          ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
-        },
-      },
-      call,
-    )
-    .catch(async (error) => {
-      // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
-      const left =
-        error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')
-          ? await rollback(client, id, {recordMayExist: true, taskMayExist: false, snapshot: Boolean(source.snapshot), failure: error, signal: options.signal})
-          : undefined
-      // A duplicate ID: the snapshot under that key (Prepare refused it) is not ours either.
-      if (!left) await removeOurSnapshot()
-      await log?.discard()
-      throw failedStart(client, error, left, id, spec.process.args[0])
-    })
-    .finally(() => source.lease?.release().catch(() => undefined)) // the container record holds the snapshot now
-  // From here on, everything is ours to roll back.
-  const forget = trackInFlight(`container "${id}"`)
-  let io: AttachedIo | undefined
-  let taskMayExist = false
-  const waitAbort = new AbortController()
-  try {
-    io = await options.attach?.(id, terminal)
-    taskMayExist = true // a Create that timed out may still have made the task
-    await createTask(
-      client,
-      {
-        id,
-        stdio: io?.paths ?? log?.stdio,
-        terminal,
-        checkpoint: options.restore?.checkpoint,
-        options: options.restore?.options,
-        rootfs: source.snapshot?.mounts,
-      },
-      call,
-    ).catch((error) => {
-      // The container record is new (ours), so an existing task is a stale one: a shim left by an earlier
-      // start that was cut off (containerd 1.6 keeps it under the ID). Not "container already exists".
-      if (error instanceof CtrError && error.kind === 'already-exists') {
-        taskMayExist = false // not ours: leave it alone
-        throw new CtrError(
-          'already-exists',
-          `task "${id}" already exists in containerd (left by an earlier start that was cut off; containerd removes it when restarted): ${error.message}`,
-          {cause: error},
-        )
-      }
-      throw error
-    })
-    let exited: Promise<ExitStatus> | undefined
-    if (io) {
-      exited = waitTask(client, id, {signal: options.signal ? AbortSignal.any([options.signal, waitAbort.signal]) : waitAbort.signal})
-      exited.catch(() => undefined) // observed by the caller; a failed start must not leave it unhandled
-    }
-    options.beforeStart?.({id, terminal})
-    const {pid} = await startTask(client, id, call)
-    // Started: no longer a half-start another ctr may clean up once this one is gone.
-    if (owner) await setLabels(client, id, {[STARTING_LABEL]: ''}).catch(() => undefined)
-    await io?.started({containerId: id, execId: ''})
-    forget() // started: the container is the user's now (runAttached tracks an attached one itself)
-    return {
-      id,
-      bundle: source.bundle ?? '',
-      ...(source.snapshot ? {image: source.snapshot.image, snapshot: {snapshotter: source.snapshot.snapshotter, key: id}} : {}),
-      namespace: client.namespace,
-      pid,
-      terminal,
-      ...(log ? {logPath: log.path} : {}),
-      io,
-      exited,
-    }
-  } catch (error) {
-    waitAbort.abort()
-    const left = await rollback(client, id, {taskMayExist, snapshot: Boolean(source.snapshot), failure: error, signal: options.signal})
-    if (!left) await removeOurSnapshot()
-    await io?.close()
-    forget()
-    await log?.discard()
-    throw failedStart(client, options.restore?.explain ? await options.restore.explain(error) : error, left, id, spec.process.args[0])
-  }
 }
 
-export interface RunOptions extends StartOptions {
-  attach: NonNullable<StartOptions['attach']>
+export interface RunOptions extends Omit<StartOptions, 'log'> {
+  /**
+   * Creates the process's stdio given the FIFO name and whether there is a terminal, e.g.
+   * `(name, terminal) => attachStdio(client, {name, terminal})`.
+   */
+  attach: (name: string, terminal: boolean) => Promise<ProcessIo>
+  /** Give the process a terminal (the spec's process.terminal also asks for one). */
+  tty?: boolean
+  /** Initial terminal size (spec process.consoleSize), so the process never sees 0x0 before ResizePty. */
+  consoleSize?: {width: number; height: number}
   /** Delete the container after its process exits. */
   rm?: boolean
-  /** Pass the signals ctr receives to the process (attach.PROXIED_SIGNALS) while it runs; not with a terminal. */
-  proxySignals?: boolean
   /**
-   * Called just before Tasks.Start, with whether ctr's signals now go to the process. The process may
-   * print (and the user react) before Start answers: a command should hold its own interrupts from here
-   * until onStarted, rather than cut the Start off half-way.
+   * Pass the signals ctr receives to the process (attach.PROXIED_SIGNALS) while it runs; not with a terminal.
+   * Otherwise ctr's own interrupt is held while Tasks.Start is under way, then acted on (process.ts).
    */
-  onStarting?: (proxying: boolean) => void
-  /** Called once Tasks.Start has answered and the process runs. */
-  onStarted?: () => void
+  proxySignals?: boolean
 }
 
 export interface RunResult {
@@ -264,157 +138,201 @@ export interface RunResult {
 }
 
 /**
- * `start --attach`: starts the container with its stdio wired to ours, waits for the exit and for its
- * output, deletes the task (and with rm the container). Aborted while the process runs (ctr interrupted
- * without proxying, e.g. in a terminal), it detaches: the container keeps running, ctr lets go of it.
+ * `start --attach`: starts the container with its stdio wired to ours (process.ts runAttached), waits for
+ * the exit and for its output, deletes the task (and with rm the container). Aborted while the process runs
+ * (ctr interrupted without proxying, e.g. in a terminal), it detaches: the container keeps running, ctr lets
+ * go of it. A session end (stdout broke, hang-up) or a lost connection removes the task (and with rm the
+ * container) through the undo stack.
  */
-export async function runAttached(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
-  const kill = (signal: number) => client.service(TasksDefinition).kill({containerId: options.id, execId: '', signal, all: false})
-  let forwarding: ReturnType<typeof forwardSignalsAcrossStart> | undefined
-  const beforeStart = ({terminal}: {terminal: boolean}) => {
-    // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
-    const proxying = Boolean(options.proxySignals) && !terminal
-    if (proxying) forwarding = forwardSignalsAcrossStart(kill)
-    options.onStarting?.(proxying)
-  }
-  let started: StartedContainer
-  try {
-    started = await startContainer(client, {...options, beforeStart})
-  } catch (error) {
-    forwarding?.stop()
-    throw error
-  }
-  const {id, io, exited} = started
-  const forget = trackInFlight(`container "${id}"`)
-  try {
-    await forwarding?.release()
-    options.onStarted?.()
-    const outcome = await exitOrEnd(exited!, io!, kill).catch(async (error) => {
-      if (!(error instanceof CtrError && error.kind === 'unavailable')) throw error
-      throw await cleanUpAfterLostConnection(client, error, `container "${id}"`, async (c) => {
-        await removeTask(c, id)
-        if (options.rm) await deleteStarted(c, id, started)
+export async function runContainer(client: ContainerdClient, options: RunOptions): Promise<RunResult> {
+  return withIdReclaimed(client, options, async () => {
+    const undo = new UndoStack()
+    const stage: Stage = {}
+    let made: Made | undefined
+    try {
+      made = await createContainer(client, options, undo, stage)
+      const {process, io, started} = made
+      const {id} = options
+      const {exitStatus, exitedAt} = await runAttached(process, io!, {
+        // In a terminal Ctrl-C is a byte for the process (raw mode), not a signal for ctr: nothing to forward.
+        forwardSignals: Boolean(options.proxySignals) && !started.terminal,
+        signal: options.signal,
+        afterStart: async () => {
+          await clearStartingMark(client, made!)
+          // Started: the record (and snapshot) are the user's, unless --rm makes them ours to delete.
+          if (!options.rm) made!.keepContainer()
+        },
       })
-    })
-    if (outcome.end) {
-      // stdout broke or the terminal hung up: the process was told (SIGPIPE/SIGHUP); clean up as after an exit.
-      await removeTask(client, id)
-      if (options.rm) await deleteStarted(client, id, started)
-      throw outcome.end.error
+      await process.delete()
+      if (options.rm) {
+        made.keepContainer()
+        await client.service(ContainersDefinition).delete({id})
+        if (started.snapshot) await removeSnapshot(client, started.snapshot.snapshotter, started.snapshot.key)
+      }
+      // Without its task the container would list as created (never started): keep that it ran, and how it ended.
+      else await markExited(client, id, exitStatus)
+      await undo.unwind(client) // the FIFOs
+      return {id, bundle: started.bundle, pid: process.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
+    } catch (error) {
+      const process = made?.process
+      if (!process?.started) throw await rolledBack(client, undo, error, options, stage)
+      // Interrupted while it runs (not forwarding) or --timeout: ctr detaches, the container runs on.
+      if (options.signal?.aborted) {
+        process.keep()
+        made!.keepContainer()
+      }
+      const left = await undo.unwind(client, {failure: error, signal: options.signal})
+      if (error instanceof CtrError && error.kind === 'unavailable') throw lostConnection(error, process.label, left)
+      throw error
     }
-    const {exitStatus, exitedAt} = outcome.exit
-    await io!.drained()
-    await deleteTask(client, id)
-    if (options.rm) await deleteStarted(client, id, started)
-    // Without its task the container would list as created (never started): keep that it ran, and how it ended.
-    else await markExited(client, id, exitStatus)
-    const late = io!.endedBy()
-    if (late) throw late.error // stdout broke after the process had written its last (`| head -1`)
-    return {id, bundle: started.bundle, pid: started.pid, exitStatus, exitedAt, removed: Boolean(options.rm)}
-  } finally {
-    forwarding?.stop()
-    await io!.close()
-    forget()
+  })
+}
+
+/** How far a start got: from `command` on (Containers.Create), a failure is worded as a failed start. */
+interface Stage {
+  command?: string
+  /** Containers.Create answered: a restore's failure is explained from here. */
+  created?: boolean
+}
+
+interface Made {
+  process: ContainerProcess
+  io?: ProcessIo
+  started: Omit<StartedContainer, 'pid'>
+  /** The start mark's value (owner.ts), if one was set. */
+  owner?: string
+  /** The container record and its snapshot are the user's now: no longer removed when the undo stack unwinds. */
+  keepContainer(): void
+}
+
+/** Checks, then runs `once`; a duplicate ID left by a SIGKILLed ctr's half-start is reclaimed and `once` run again. */
+async function withIdReclaimed<T>(client: ContainerdClient, options: StartOptions, once: () => Promise<T>): Promise<T> {
+  checkContainerId(options.id)
+  checkEnv(options.env ?? [])
+  try {
+    return await once()
+  } catch (error) {
+    if (!(error instanceof CtrError && error.kind === 'already-exists')) throw error
+    if (!(await reclaimDeadStart(client, options.id, options.signal).catch(() => false))) throw error
+    return once()
   }
 }
 
-/** --rm: the container record, then the snapshot it was started on (an image's), if any. */
-async function deleteStarted(client: ContainerdClient, id: string, started: StartedContainer): Promise<void> {
-  await client.service(ContainersDefinition).delete({id})
-  if (started.snapshot) await removeSnapshot(client, started.snapshot.snapshotter, started.snapshot.key)
+/**
+ * The source (bundle, or image: lease and snapshot) → log file → Containers.Create → (attached: FIFOs, read
+ * ends open) → Tasks.Create (with a deadline), each recorded on `undo` as it is created.
+ */
+/** What a start is made from: a detached start's options, or an attached one's. */
+type SourceOptions = StartOptions & Partial<Pick<RunOptions, 'attach' | 'tty' | 'consoleSize'>>
+
+async function createContainer(client: ContainerdClient, options: SourceOptions, undo: UndoStack, stage: Stage): Promise<Made> {
+  const {id} = options
+  const call = {signal: options.signal}
+  const source = options.image ? await imageSource(client, {...options, image: options.image}, undo, call) : await bundleSource(client, options)
+  const {spec, terminal} = source
+  if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
+  if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
+  const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
+  if (log) undo.defer(() => log.discard(), {local: true})
+
+  const owner = ownerToken()
+  stage.command = spec.process.args[0]
+  const containers = client.service(ContainersDefinition)
+  const deleteRecord = (c: ContainerdClient) => c.service(ContainersDefinition).delete({id}).catch(unlessNotFound)
+  try {
+    await containers.create(
+      {
+        container: {
+          id,
+          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {}), ...(owner ? {[STARTING_LABEL]: owner} : {})},
+          runtime: {name: RUNC_RUNTIME},
+          spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
+          ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
+        },
+      },
+      call,
+    )
+  } catch (error) {
+    // Cut off by Ctrl-C or a deadline, the create may have happened after all; a duplicate ID is not ours.
+    if (error instanceof CtrError && (error.kind === 'cancelled' || error.kind === 'deadline-exceeded')) {
+      undo.defer(deleteRecord, {what: 'maybe its record', inFlight: `container "${id}"`})
+    }
+    throw error
+  }
+  stage.created = true
+  // The container record holds the snapshot now: the start's lease can go.
+  await source.lease?.release()
+  const record = undo.defer(deleteRecord, {what: 'its record', inFlight: `container "${id}"`})
+  const io = await options.attach?.(id, terminal)
+  if (io) undo.defer(() => io.close(), {local: true})
+  const process = await ContainerProcess.task(
+    client,
+    {
+      id,
+      stdio: io?.paths ?? log?.stdio,
+      terminal,
+      checkpoint: options.restore?.checkpoint,
+      options: options.restore?.options,
+      rootfs: source.snapshot?.mounts,
+    },
+    undo,
+    call,
+  ).catch((error) => {
+    // The container record is new (ours), so an existing task is a stale one: a shim left by an earlier
+    // start that was cut off (containerd 1.6 keeps it under the ID). Not "container already exists".
+    if (error instanceof CtrError && error.kind === 'already-exists') {
+      throw new CtrError(
+        'already-exists',
+        `task "${id}" already exists in containerd (left by an earlier start that was cut off; containerd removes it when restarted): ${error.message}`,
+        {cause: error},
+      )
+    }
+    throw error
+  })
+  return {
+    process,
+    io,
+    owner,
+    started: {
+      id,
+      bundle: source.bundle ?? '',
+      ...(source.snapshot ? {image: source.snapshot.image, snapshot: {snapshotter: source.snapshot.snapshotter, key: id}} : {}),
+      namespace: client.namespace,
+      terminal,
+      ...(log ? {logPath: log.path} : {}),
+    },
+    keepContainer() {
+      record.dismiss()
+      source.snapshot?.step.dismiss()
+    },
+  }
+}
+
+/** Started: no longer a half-start another ctr may clean up once this one is gone. */
+async function clearStartingMark(client: ContainerdClient, made: Made): Promise<void> {
+  if (made.owner) await setLabels(client, made.started.id, {[STARTING_LABEL]: ''}).catch(() => undefined)
+}
+
+/**
+ * Unwinds what a failed start created and words its error: before Containers.Create as it is, from there as
+ * a failed start (startError) naming what the roll-back could not remove.
+ */
+async function rolledBack(client: ContainerdClient, undo: UndoStack, error: unknown, options: StartOptions, stage: Stage): Promise<unknown> {
+  const left = await undo.unwind(client, {failure: error, signal: options.signal})
+  if (stage.command === undefined) return error
+  const {id} = options
+  const failure = stage.created && options.restore?.explain ? await options.restore.explain(error) : error
+  const leftover = left && {what: `container "${id}" (${left.what.join(', ')}; remove with: ctr containers delete --force ${id})`, why: left.why}
+  return withLeftover(client, failure, leftover, (cause) => startError(cause, id, stage.command!))
+}
+
+function unlessNotFound(error: unknown): void {
+  if (!(error instanceof CtrError && error.kind === 'not-found')) throw error
 }
 
 async function markExited(client: ContainerdClient, id: string, exitStatus: number): Promise<void> {
   await setLabels(client, id, {[EXIT_STATUS_LABEL]: String(exitStatus)}).catch(() => undefined) // best effort: the listing then says created
-}
-
-/** What a roll-back could not remove, and why: containerd answered nothing, or could not be reached. */
-interface Leftover {
-  what: string
-  why: 'silent' | 'unreachable'
-}
-
-/**
- * Removes what a failed start created, on a fresh connection if the caller's was aborted (Ctrl-C). After a
- * call went unanswered (its deadline passed, or ctr was interrupted or timed out while waiting), it first
- * checks that containerd answers at all (PROBE_TIMEOUT_MS): a paused or hung daemon gets no more full call
- * deadlines. When containerd is unreachable (killed, restarting) the roll-back is retried until it answers
- * again, for at most the call deadline (CLEANUP_TIMEOUT_MS with none). Resolves with what may be left if it
- * could not finish.
- */
-async function rollback(
-  client: ContainerdClient,
-  id: string,
-  options: {
-    taskMayExist: boolean
-    /** Containers.Create was cut off: the record exists only if containerd went on with it. */
-    recordMayExist?: boolean
-    snapshot: boolean
-    failure: unknown
-    signal?: AbortSignal
-  },
-): Promise<Leftover | undefined> {
-  const {taskMayExist} = options
-  const parts = [
-    options.recordMayExist ? 'maybe its record' : 'its record',
-    ...(taskMayExist ? ['maybe a task and its shim'] : []),
-    ...(options.snapshot ? ['its snapshot'] : []),
-  ]
-  const what = `container "${id}" (${parts.join(', ')}; remove with: ctr containers delete --force ${id})`
-  const budget = client.timeoutMs || CLEANUP_TIMEOUT_MS
-  const unanswered = (options.failure instanceof CtrError && options.failure.kind === 'deadline-exceeded') || Boolean(options.signal?.aborted)
-  if (unanswered && (await daemonAnswers(client, Math.min(budget, PROBE_TIMEOUT_MS))) === 'silent') return {what, why: 'silent'}
-  const undo = async (cleanup: ContainerdClient) => {
-    if (taskMayExist) await removeTask(cleanup, id)
-    await cleanup
-      .service(ContainersDefinition)
-      .delete({id})
-      .catch((error) => {
-        if (!(error instanceof CtrError && error.kind === 'not-found')) throw error
-      })
-  }
-  const done = await withCleanupClient(client, options.signal, (cleanup) =>
-    undo(cleanup).then(
-      () => true,
-      (error) => (error instanceof CtrError && (error.kind === 'unavailable' || error.kind === 'deadline-exceeded') ? false : true),
-    ),
-  )
-  if (done) return undefined
-  if (await retryWhileUnavailable(client, budget, undo)) return undefined
-  return {what, why: 'unreachable'}
-}
-
-/**
- * The error of a failed start (startError), saying what its roll-back could not remove. When containerd answered
- * nothing at all, a deadline is worded as such (not as a slow call of a daemon that answers).
- */
-function failedStart(client: ContainerdClient, error: unknown, left: Leftover | undefined, id: string, command: string): unknown {
-  const cause =
-    left?.why === 'silent' && error instanceof CtrError && error.kind === 'deadline-exceeded'
-      ? noAnswer(client.address, client.timeoutMs || undefined, {cause: error})
-      : error
-  const failure = startError(cause, id, command)
-  if (!left || !(failure instanceof CtrError)) return failure
-  const tail =
-    left.why === 'silent'
-      ? `containerd did not answer the clean-up within ${formatMs(Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, PROBE_TIMEOUT_MS))}; may be left: ${left.what}`
-      : `containerd could not be reached to clean up, left: ${left.what}`
-  return new CtrError(failure.kind, `${failure.message}; ${tail}`, {cause: failure, exitCode: failure.exitCode, left: tail})
-}
-
-/**
- * The daemon went away while an attached process ran: retry the clean-up (`cleanup`) until it answers again,
- * for at most the call deadline; the error then says what was done or what may still be running.
- */
-export async function cleanUpAfterLostConnection(
-  client: ContainerdClient,
-  error: CtrError,
-  running: string,
-  cleanup: (client: ContainerdClient) => Promise<unknown>,
-): Promise<CtrError> {
-  const done = await retryWhileUnavailable(client, client.timeoutMs || CLEANUP_TIMEOUT_MS, cleanup)
-  const tail = done ? `containerd answered again and ${running} was stopped and cleaned up` : `${running} may still be running`
-  return new CtrError(error.kind, `${error.message}; ${tail}`, {cause: error, exitCode: error.exitCode})
 }
 
 /**
@@ -435,15 +353,15 @@ interface PreparedSource {
   terminal: boolean
   /** Absolute real path of the bundle. */
   bundle?: string
-  /** From an image: the snapshot prepared under the container's ID (ours to remove on failure). */
-  snapshot?: {image: string; snapshotter: string; mounts: Mount[]}
+  /** From an image: the snapshot prepared under the container's ID (its removal is on the undo stack). */
+  snapshot?: {image: string; snapshotter: string; mounts: Mount[]; step: UndoStep}
   /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
-  lease?: Lease
+  lease?: {release(): Promise<void>}
   /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
   labels: Record<string, string>
 }
 
-async function bundleSource(client: ContainerdClient, options: StartOptions): Promise<PreparedSource> {
+async function bundleSource(client: ContainerdClient, options: SourceOptions): Promise<PreparedSource> {
   const bundle = await loadBundle(options.bundle ?? '')
   // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
   // default) then runs without one rather than failing or blocking on a console nobody drains.
@@ -455,10 +373,10 @@ async function bundleSource(client: ContainerdClient, options: StartOptions): Pr
 
 /**
  * From an image: its config for this platform, its unpacked layers (Snapshots.Stat of the chain ID), a new
- * writable snapshot under the container's ID (Prepare), and the default spec with the image's process. Any
- * failure after Prepare removes the snapshot.
+ * writable snapshot under the container's ID (Prepare, under a lease), and the default spec with the
+ * image's process. Lease and snapshot are recorded on `undo`.
  */
-async function imageSource(client: ContainerdClient, options: StartOptions & {image: string}, call: CallOptions): Promise<PreparedSource> {
+async function imageSource(client: ContainerdClient, options: SourceOptions & {image: string}, undo: UndoStack, call: CallOptions): Promise<PreparedSource> {
   const {id, image} = options
   const snapshotter = options.snapshotter || DEFAULT_SNAPSHOTTER
   const config = await imageConfig(client, image, call)
@@ -469,28 +387,34 @@ async function imageSource(client: ContainerdClient, options: StartOptions & {im
   // collector may take the new snapshot before the container record refers to it (1 start in 3 of 100 at
   // once failed "failed to mount rootfs component"). The lease expires by itself if ctr is killed.
   const lease = await createLease(client, {prefix: 'ctr-start', expiresInMs: START_LEASE_EXPIRY_MS, signal: options.signal})
-  const mounts = await prepareSnapshot(client, snapshotter, id, parent, {...call, metadata: lease.metadata}).catch(async (error) => {
-    await lease.release().catch(() => undefined)
+  const leaseStep = undo.defer(() => lease.release())
+  const mounts = await prepareSnapshot(client, snapshotter, id, parent, {...call, metadata: lease.metadata}).catch((error) => {
     if (error instanceof CtrError && error.kind === 'already-exists') {
       throw new CtrError('already-exists', `container "${id}" already exists (snapshot "${id}" exists in ${snapshotter})`, {cause: error})
     }
     throw error
   })
-  try {
-    const c = config.config ?? {}
-    const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
-    const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
-    const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
-    const terminal = Boolean(options.attach) && Boolean(options.tty)
-    const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
-    // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
-    // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
-    // Go ctr's run sets the label for every image container (WithImageStopSignal): kill and stop read it.
-    return {spec, terminal, snapshot: {image, snapshotter, mounts}, lease, labels: {[STOP_SIGNAL_LABEL]: imageStopSignal(config)}}
-  } catch (error) {
-    await withCleanupClient(client, options.signal, (c) => removeSnapshot(c, snapshotter, id)).catch(() => undefined)
-    await lease.release().catch(() => undefined)
-    throw error
+  const step = undo.defer((c) => removeSnapshot(c, snapshotter, id), {what: 'its snapshot'})
+  const c = config.config ?? {}
+  const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
+  const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
+  const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
+  const terminal = Boolean(options.attach) && Boolean(options.tty)
+  const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
+  // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
+  // at <bundle>/rootfs. runc refuses a spec with no root at all ("root must be specified").
+  // Go ctr's run sets the label for every image container (WithImageStopSignal): kill and stop read it.
+  return {
+    spec,
+    terminal,
+    snapshot: {image, snapshotter, mounts, step},
+    lease: {
+      release: async () => {
+        leaseStep.dismiss()
+        await lease.release().catch(() => undefined)
+      },
+    },
+    labels: {[STOP_SIGNAL_LABEL]: imageStopSignal(config)},
   }
 }
 
