@@ -10,6 +10,7 @@ import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {inFlight} from '../lib/in-flight'
 import {takeSignals} from '../lib/signal-owners'
 import {durationFlag, FlagValueError} from './flag-types'
+import {errorText} from './error-text'
 import {escapeText} from './output/escape'
 import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
 import {closest} from './suggest'
@@ -173,7 +174,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     const ctrError = toCtrError(error, this.id, Object.keys({...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags}))
     if (ctrError.kind !== 'cancelled' || !this.interruptedBy) {
-      process.stderr.write(`ctr: ${escapeText(ctrError.message)}\n`)
+      process.stderr.write(`ctr: ${errorText(ctrError)}\n`)
     }
     if (this.debugEnabled()) process.stderr.write(`${debugDetails(error)}\n`)
     process.exitCode = ctrError.exitCode

@@ -3,7 +3,7 @@
  * non-zero if any failed, as Go ctr's `delete` does. Duplicates are acted on once.
  */
 import {CtrError} from '../lib/containerd/errors'
-import {escapeText} from './output/escape'
+import {errorText} from './error-text'
 import {write} from './output/print'
 
 export interface EachResult<T> {
@@ -30,6 +30,6 @@ export async function forEachId<T>(ids: readonly string[], fn: (id: string) => P
 
 /** One `ctr: <message>` line per failure on stderr; the exit code for the run (0 if none failed). */
 export function reportFailures(failures: EachResult<unknown>['failures'], stream: NodeJS.WriteStream = process.stderr): number {
-  for (const {error} of failures) write(`ctr: ${escapeText(error.message)}`, stream)
+  for (const {error} of failures) write(`ctr: ${errorText(error)}`, stream)
   return failures.length === 0 ? 0 : failures[0].error.exitCode
 }

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
+import {errorText} from './error-text'
 import {escapeText} from './output/escape'
 import {guardOutput} from './output/print'
 import {commandsFor, commandWordCount} from './run-commands'
@@ -142,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     // Errors from before a command runs (unknown command, help failures): one line, ctr's exit code.
     if (error instanceof CtrError) {
-      process.stderr.write(`ctr: ${escapeText(error.message)}\n`)
+      process.stderr.write(`ctr: ${errorText(error)}\n`)
       process.exitCode = error.exitCode
     } else if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit

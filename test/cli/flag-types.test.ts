@@ -2,6 +2,7 @@ import {Parser} from '@oclif/core'
 import {describe, expect, it} from 'vitest'
 
 import {toCtrError} from '../../src/cli/base-command'
+import {errorText} from '../../src/cli/error-text'
 import {durationFlag, userFlag, userIdFlag} from '../../src/cli/flag-types'
 
 const flags = {timeout: durationFlag(), uid: userIdFlag(), user: userFlag()}
@@ -29,6 +30,6 @@ describe('flag types (Flags.custom)', () => {
     const error = toCtrError(await parseError(argv), 'containers:exec')
     expect(error.kind).toBe('usage')
     expect(error.exitCode).toBe(125)
-    expect(error.message).toBe(expected)
+    expect(errorText(error)).toBe(expected) // as ctr prints it: a library option named as its flag
   })
 })

@@ -76,7 +76,7 @@ describe('ctr containers delete', () => {
     expect(result.code).toBe(125)
     expect(result.stdout).toBe('d-a\n')
     expect(result.stderr).toBe(
-      `ctr: container "missing-1" not found in namespace "${f.namespace}"\nctr: container "d-b" is running: stop it first (ctr containers kill) or use --force\nctr: container "missing-2" not found in namespace "${f.namespace}"\n`,
+      `ctr: container "missing-1" not found in namespace "${f.namespace}"\nctr: container "d-b" is running: stop it first (kill it) or use --force\nctr: container "missing-2" not found in namespace "${f.namespace}"\n`,
     )
     expect(await goContainers()).toEqual(['d-b'])
     expect(await f.cli(['containers', 'delete', '-f', 'd-b'])).toMatchObject({code: 0, stdout: 'd-b\n'})

@@ -227,7 +227,7 @@ describe('exec processes after they exit', () => {
     expectOneLineError(await x2(['--exec-id', 'long', 'true']), /container "x2" already has a running exec process "long"/)
     expectOneLineError(
       await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2']),
-      /container "x2": exec process "long" is running: stop it first \(ctr containers kill --exec-id long x2\) or use --force/,
+      /container "x2": exec process "long" is running: stop it first \(kill it\) or use --force/,
     )
     expect(await f.cli(['containers', 'delete', '--force', '--exec-id', 'long', 'x2'])).toMatchObject({code: 0, stdout: 'long\n'})
     expectOneLineError(await f.cli(['containers', 'delete', '--exec-id', 'long', 'x2', 'w2']), /--exec-id takes exactly one container ID, got 2/)

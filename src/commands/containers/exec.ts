@@ -51,6 +51,7 @@ The process starts from the container's own process spec (environment, capabilit
     // docker's words: a terminal needs one to read from.
     if (flags.tty && !process.stdin.isTTY) throw usageError('the input device is not a TTY (drop -t, or run from a terminal)')
     const args = positionalArgs(await this.parse(ContainersExec), " (put the command after '--'; see 'ctr containers exec --help')")
+    if (args.length === 0 || args[0] === '') throw usageError('missing command: give it after the flags, e.g. `--id ID -- sh -c "echo hi"`')
     const id = flags.id
     const options = {
       id,

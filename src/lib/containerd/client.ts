@@ -19,7 +19,7 @@ import type * as GrpcJs from '@grpc/grpc-js'
 import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 
-import {CtrError, formatMs, fromGrpcError} from './errors'
+import {CtrError, formatMs, fromGrpcError, optionError} from './errors'
 import {setMaxListeners} from 'node:events'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
@@ -150,7 +150,9 @@ export class ContainerdClient {
     this.ready ??= new Promise<void>((resolveReady, reject) => {
       this.connect().waitForReady(Date.now() + ms, (error) => {
         if (error)
-          reject(new CtrError('unavailable', `cannot connect to containerd at ${this.address}: no connection within ${formatMs(ms)} (--connect-timeout)`))
+          reject(
+            optionError('unavailable', (o) => `cannot connect to containerd at ${this.address}: no connection within ${formatMs(ms)} (${o('connectTimeout')})`),
+          )
         else resolveReady()
       })
     })

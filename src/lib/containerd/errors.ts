@@ -59,15 +59,57 @@ export class CtrError extends Error {
    * the message; kept apart so an interrupted or timed-out command, which prints no error text, still says it.
    */
   readonly left?: string
+  /**
+   * For an error about options the caller gave: the message with the options named as the caller knows them
+   * (the CLI: `--filter`); `message` names them in the library's words (`filter`). See optionError.
+   */
+  readonly render?: (name: OptionNamer) => string
 
-  constructor(kind: ErrorKind, message: string, options?: {cause?: unknown; exitCode?: number; left?: string; subject?: ErrorSubject}) {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    options?: {cause?: unknown; exitCode?: number; left?: string; subject?: ErrorSubject; render?: (name: OptionNamer) => string},
+  ) {
     super(message, options?.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'CtrError'
     this.kind = kind
     this.exitCode = options?.exitCode ?? (kind === 'cancelled' ? EXIT.interrupted : EXIT.failure)
     if (options?.left) this.left = options.left
     if (options?.subject) this.subject = options.subject
+    if (options?.render) this.render = options.render
   }
+}
+
+/** Names an option of a library call (its key in the options object) for a message. */
+export type OptionNamer = (option: string) => string
+
+/** The library's own words for its options, where the key is not plain English. */
+const OPTION_WORDS: Record<string, string> = {
+  pid: 'PID',
+  all: 'all processes',
+  execId: 'exec ID',
+  env: 'environment',
+  uid: 'UID',
+  gid: 'GID',
+  cwd: 'working directory',
+  allPlatforms: 'all platforms',
+  baseName: 'base name',
+  indexName: 'index name',
+  maxConcurrentDownloads: 'download concurrency',
+  callTimeout: 'call timeout',
+  connectTimeout: 'connect timeout',
+}
+
+/** The library's wording of an option: `execId` → `exec ID`. */
+export const optionWords: OptionNamer = (option) => OPTION_WORDS[option] ?? option
+
+/**
+ * An error about the options of a library call, worded through `name`, so the library speaks its domain
+ * (`invalid filter "x"`) and a caller with other names for them (the CLI's flags) renders its own
+ * (`invalid --filter "x"`) from the same structure, not by rewriting text.
+ */
+export function optionError(kind: ErrorKind, render: (name: OptionNamer) => string, options: {cause?: unknown} = {}): CtrError {
+  return new CtrError(kind, render(optionWords), {...options, render})
 }
 
 /** Whether the error's message already names container `id` (so a caller does not name it again). */
@@ -147,11 +189,9 @@ export function fromGrpcError(error: unknown, ctx: CallContext): CtrError {
     case GRPC.DEADLINE_EXCEEDED: {
       if (ctx.answered) {
         const within = ctx.timeoutMs ? ` within ${formatMs(ctx.timeoutMs)}` : ''
-        return new CtrError(
-          'deadline-exceeded',
-          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise --call-timeout, or 0 for none)`,
-          options,
-        )
+        const render = (o: OptionNamer) =>
+          `${prefix}${ctx.method ?? 'a call'} did not finish${within}: containerd at ${ctx.address} answers, but this call was slow (raise ${o('callTimeout')}, or 0 for none)`
+        return new CtrError('deadline-exceeded', render(optionWords), {...options, render})
       }
       return noAnswer(ctx.address, ctx.timeoutMs, {prefix, cause: error})
     }
@@ -205,9 +245,13 @@ function subjectOf(details: string): ErrorSubject | undefined {
  */
 export function noAnswer(address: string, timeoutMs: number | undefined, options: {prefix?: string; cause?: unknown} = {}): CtrError {
   const after = timeoutMs ? ` after ${formatMs(timeoutMs)}` : ''
-  return new CtrError('deadline-exceeded', `${options.prefix ?? ''}containerd at ${address} did not answer${after} (raise --call-timeout, or 0 for none)`, {
-    cause: options.cause,
-  })
+  return optionError(
+    'deadline-exceeded',
+    (o) => `${options.prefix ?? ''}containerd at ${address} did not answer${after} (raise ${o('callTimeout')}, or 0 for none)`,
+    {
+      cause: options.cause,
+    },
+  )
 }
 
 /** `container "x" in namespace "n": not found` → `container "x" not found in namespace "n"`. */

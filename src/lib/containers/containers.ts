@@ -5,7 +5,7 @@
 import {removeSnapshot} from './image-source'
 import {ContainersDefinition, type Container} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
-import {containerNotFound, CtrError, usageError} from '../containerd/errors'
+import {containerNotFound, CtrError, optionError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 import {removeLog} from '../logs/files'
 import type {ProcessStatus} from '../tasks/status'
@@ -126,7 +126,7 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   const task = await getTask(client, id)
   // A created task never ran (docker removes those without -f too); stopped ones are just records.
   if (task && !options.force && task.status !== 'stopped' && task.status !== 'created') {
-    throw new CtrError('failed-precondition', `container "${id}" is ${task.status}: stop it first (ctr containers kill) or use --force`)
+    throw optionError('failed-precondition', (o) => `container "${id}" is ${task.status}: stop it first (kill it) or use ${o('force')}`)
   }
   if (task) await removeTask(client, id)
   await containers.delete({id}).catch((error) => {

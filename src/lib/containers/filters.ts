@@ -16,7 +16,7 @@
  *   (`status=stopped,id=redis`), and `label` is accepted for `labels` (`label==k` is `labels."k"`).
  * Both kinds given together must both hold. A text that does not parse is a usage error, never an empty list.
  */
-import {usageError} from '../containerd/errors'
+import {optionError} from '../containerd/errors'
 import type {ProcessStatus} from '../tasks/status'
 
 export const CONTAINER_STATUSES: readonly ProcessStatus[] = ['created', 'running', 'paused', 'pausing', 'stopped', 'unknown']
@@ -65,7 +65,7 @@ function parseDockerFilter(text: string): ContainerFilter {
   const eq = text.indexOf('=')
   const key = text.slice(0, eq)
   const value = text.slice(eq + 1)
-  const bad = (why: string) => usageError(`invalid --filter "${text}": ${why}`)
+  const bad = (why: string) => optionError('usage', (o) => `invalid ${o('filter')} "${text}": ${why}`)
   if (key === 'status') {
     if (!(CONTAINER_STATUSES as readonly string[]).includes(value)) throw bad(`status must be one of ${CONTAINER_STATUSES.join(', ')}`)
     return {key, value}
@@ -90,7 +90,7 @@ interface Selector {
 
 /** One containerd filter string → its selectors, split into the daemon's and ctr's `status`. */
 function parseAlternative(text: string): FilterAlternative {
-  const bad = (why: string) => usageError(`invalid --filter "${text}": ${why}`)
+  const bad = (why: string) => optionError('usage', (o) => `invalid ${o('filter')} "${text}": ${why}`)
   const selectors = parseSelectors(text, bad)
   const daemon: string[] = []
   const status: FilterAlternative['status'] = []

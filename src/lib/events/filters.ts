@@ -9,7 +9,7 @@
  * - A syntax error fails the stream at once (UNKNOWN "failed parsing subscription filters"); a malformed regex
  *   gives no error and no events, so regexes are checked here first.
  */
-import {usageError} from '../containerd/errors'
+import {optionError} from '../containerd/errors'
 
 export interface FilterOptions {
   namespace: string
@@ -55,7 +55,7 @@ export function checkFilter(filter: string): void {
     const m = /^\s*((?:"(?:[^"\\]|\\.)*"|[^=!~\s"])+)\s*(==|!=|~=)\s*(.*?)\s*$/.exec(selector)
     if (!m) {
       if (!/^\s*(?:"(?:[^"\\]|\\.)*"|[\w.])+\s*$/.test(selector)) {
-        throw usageError(`invalid --filter "${filter}": expected field==value, field!=value or field~=regex`)
+        throw optionError('usage', (o) => `invalid ${o('filter')} "${filter}": expected field==value, field!=value or field~=regex`)
       }
       continue
     }
@@ -73,9 +73,8 @@ export function checkFilter(filter: string): void {
     try {
       new RegExp(pattern)
     } catch (error) {
-      throw usageError(
-        `invalid --filter "${filter}": bad regular expression ${JSON.stringify(pattern)} (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`,
-      )
+      const why = (error as Error).message.replace(/^Invalid regular expression: /, '')
+      throw optionError('usage', (o) => `invalid ${o('filter')} "${filter}": bad regular expression ${JSON.stringify(pattern)} (${why})`)
     }
   }
 }

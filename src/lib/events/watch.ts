@@ -9,7 +9,7 @@
  */
 import {type BackoffOptions, DEFAULT_BACKOFF} from '../backoff'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 import {Retrier} from '../retry'
 import {EventsDefinition} from '../../gen/containerd/services/events/v1/events'
 import {VersionDefinition} from '../../gen/containerd/services/version/v1/version'
@@ -142,7 +142,7 @@ export async function* watchEvents(client: ContainerdClient, options: WatchOptio
 function filterError(error: unknown): unknown {
   if (!(error instanceof CtrError) || error.kind !== 'invalid-argument') return error
   const detail = error.message.replace(/^.*?failed parsing subscription filters: (?:filters: )?/, '').replace(/: invalid argument$/, '')
-  return new CtrError('usage', `invalid --filter: ${detail}`, {cause: error})
+  return optionError('usage', (o) => `invalid ${o('filter')}: ${detail}`, {cause: error})
 }
 
 /** Errors that mean "the connection or daemon went away", as opposed to "the request was wrong". */

@@ -3,7 +3,7 @@
  * registry being pulled from): its index(es) down to the manifests that match, every blob they name
  * required, and the `containerd.io/gc.ref.content.*` labels each parent needs to keep its children.
  */
-import {usageError} from '../containerd/errors'
+import {optionError, usageError} from '../containerd/errors'
 import type {Descriptor} from './content'
 import {configPlatform, type ImageConfig, type ImageManifest, parseIndex, parseManifest} from './layout'
 import {childrenGcLabels, isIndexType, isManifestType} from './media-types'
@@ -93,7 +93,10 @@ export async function resolveImage(
   await walk(candidate.target, 0)
   if (manifests.length === 0) {
     const has = [...new Set(seenPlatforms.map((p) => formatPlatform(p)))].sort().join(', ') || 'none'
-    throw usageError(`${what} has no manifest for ${matcher.description} (it has ${has}); choose one with --platform or use --all-platforms`)
+    throw optionError(
+      'usage',
+      (o) => `${what} has no manifest for ${matcher.description} (it has ${has}); choose one with ${o('platform')} or use ${o('allPlatforms')}`,
+    )
   }
   return {candidate, manifests}
 }

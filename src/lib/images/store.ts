@@ -5,7 +5,7 @@
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import {ImagesDefinition, type Image} from '../../gen/containerd/services/images/v1/images'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 import {readBlob} from './content'
 import {configPlatform, parseConfig, parseIndex, parseManifest} from './layout'
 import {isConfigType, isIndexType, isManifestType} from './media-types'
@@ -174,9 +174,9 @@ export async function removeImage(client: ContainerdClient, name: string, option
     const users = await containersUsing(client, name, options.signal)
     if (users.length > 0) {
       const list = users.length > 3 ? `${users.slice(0, 3).join(', ')} and ${users.length - 3} more` : users.join(', ')
-      throw new CtrError(
+      throw optionError(
         'failed-precondition',
-        `image "${name}" is used by container${users.length > 1 ? 's' : ''} ${list} (delete them first, or use --force)`,
+        (o) => `image "${name}" is used by container${users.length > 1 ? 's' : ''} ${list} (delete them first, or use ${o('force')})`,
       )
     }
   }

@@ -10,7 +10,7 @@
  */
 import {NamespacesDefinition} from '../../gen/containerd/services/namespaces/v1/namespace'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 
 export interface NamespaceInfo {
   name: string
@@ -29,7 +29,7 @@ export function parseLabels(texts: readonly string[]): Record<string, string> {
   for (const text of texts) {
     const eq = text.indexOf('=')
     const key = eq < 0 ? text : text.slice(0, eq)
-    if (!key) throw usageError(`invalid --label "${text}": use KEY=VALUE`)
+    if (!key) throw optionError('usage', (o) => `invalid ${o('label')} "${text}": use KEY=VALUE`)
     labels[key] = eq < 0 ? '' : text.slice(eq + 1)
   }
   return labels

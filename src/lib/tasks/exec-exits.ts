@@ -20,7 +20,7 @@
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Process} from '../../gen/containerd/types/task/task'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 import {requireContainer, setLabels} from '../containers/containers'
 import {sleep} from '../sleep'
 import {checkExecId} from './exec-spec'
@@ -236,9 +236,9 @@ export async function deleteExec(client: ContainerdClient, id: string, execId: s
   await reapExecs(client, id)
   const removal = await removeExecProcess(client, id, execId, {force: options.force})
   if (removal.result === 'busy') {
-    throw new CtrError(
+    throw optionError(
       'failed-precondition',
-      `container "${id}": exec process "${execId}" is ${removal.status}: stop it first (ctr containers kill --exec-id ${execId} ${id}) or use --force`,
+      (o) => `container "${id}": exec process "${execId}" is ${removal.status}: stop it first (kill it) or use ${o('force')}`,
     )
   }
   const mark = DETACHED_EXEC_LABEL_PREFIX + execId

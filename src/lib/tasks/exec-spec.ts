@@ -5,7 +5,7 @@
 import {randomHex} from '../random-id'
 import {posix} from 'node:path'
 
-import {usageError} from '../containerd/errors'
+import {optionError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 
 /** The parts of an OCI runtime-spec `process` this module reads or writes; the rest passes through. */
@@ -39,39 +39,43 @@ export function newExecId(): string {
 export function checkExecId(execId: string): void {
   // Exec IDs follow containerd's identifier rule too.
   if (!isIdentifier(execId)) {
-    throw usageError(`invalid --exec-id "${execId}": use 1-${MAX_IDENTIFIER_LENGTH} letters and digits, separated by single '.', '_' or '-'`)
+    throw optionError(
+      'usage',
+      (o) => `invalid ${o('execId')} "${execId}": use 1-${MAX_IDENTIFIER_LENGTH} letters and digits, separated by single '.', '_' or '-'`,
+    )
   }
 }
 
 /**
- * Checks `--env` entries. A bad entry is named by its position, never by its text: it may hold a secret
+ * Checks the environment entries. A bad entry is named by its position, never by its text: it may hold a secret
  * (`-e TOKEN` where `-e TOKEN=...` was meant).
  */
 export function checkEnv(env: readonly string[]): void {
   env.forEach((entry, index) => {
     const eq = entry.indexOf('=')
-    if (eq <= 0) throw usageError(`invalid --env entry #${index + 1}: expected KEY=VALUE with a non-empty KEY`)
-    if (entry.includes('\0')) throw usageError(`invalid --env entry #${index + 1}: contains a NUL byte`)
+    if (eq <= 0) throw optionError('usage', (o) => `invalid ${o('env')} entry #${index + 1}: expected KEY=VALUE with a non-empty KEY`)
+    if (entry.includes('\0')) throw optionError('usage', (o) => `invalid ${o('env')} entry #${index + 1}: contains a NUL byte`)
   })
 }
 
-export function checkId(name: '--uid' | '--gid', value: number | undefined): void {
+export function checkId(name: 'uid' | 'gid', value: number | undefined): void {
   if (value === undefined) return
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw usageError(`invalid ${name} ${value}: must be a non-negative integer`)
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    throw optionError('usage', (o) => `invalid ${o(name)} ${value}: must be a non-negative integer`)
 }
 
 /** Validates the overrides; called before anything is sent to containerd. */
 export function checkOverrides(overrides: ExecOverrides): void {
   if (overrides.args.length === 0 || overrides.args[0] === '') {
-    throw usageError('missing command: give it after the flags, e.g. `--id ID -- sh -c "echo hi"`')
+    throw usageError('missing command: give the program to run and its arguments')
   }
   // runc rejects a relative cwd only when the process starts, with a less helpful message.
   if (overrides.cwd !== undefined && !posix.isAbsolute(overrides.cwd)) {
-    throw usageError(`invalid --cwd "${overrides.cwd}": must be an absolute path inside the container`)
+    throw optionError('usage', (o) => `invalid ${o('cwd')} "${overrides.cwd}": must be an absolute path inside the container`)
   }
   checkEnv(overrides.env ?? [])
-  checkId('--uid', overrides.uid)
-  checkId('--gid', overrides.gid)
+  checkId('uid', overrides.uid)
+  checkId('gid', overrides.gid)
 }
 
 /** The container's `process` with the overrides applied; the input is not modified. */

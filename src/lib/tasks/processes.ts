@@ -9,7 +9,7 @@ import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {ContainerdClient} from '../containerd/client'
-import {containerNotFound, CtrError, namesContainer, usageError} from '../containerd/errors'
+import {containerNotFound, CtrError, namesContainer, optionError} from '../containerd/errors'
 import {execExits, reapExecs} from './exec-exits'
 import {parseSignal, SIGTERM} from './signals'
 import {type ProcessStatus, processStatus} from './status'
@@ -55,16 +55,17 @@ export interface ProcessEntry {
 
 /** `--pid` text → a non-negative integer, or a usage error naming it. */
 export function parsePid(text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw usageError(`invalid --pid "${text}": must be a non-negative integer`)
+  if (!/^\d+$/.test(text.trim())) throw optionError('usage', (o) => `invalid ${o('pid')} "${text}": must be a non-negative integer`)
   return Number(text.trim())
 }
 
 /** Validates kill options before anything is sent, so a bad flag fails once, not once per container. */
 export function checkKillOptions(options: KillOptions): void {
   const pid = options.pid ?? 0
-  if (!Number.isInteger(pid) || pid < 0) throw usageError(`invalid --pid ${pid}: must be a non-negative integer`)
-  if (pid !== 0 && options.all) throw usageError('--pid and --all cannot be used together')
-  if (options.execId !== undefined && (pid !== 0 || options.all)) throw usageError('--exec-id cannot be used with --pid or --all')
+  if (!Number.isInteger(pid) || pid < 0) throw optionError('usage', (o) => `invalid ${o('pid')} ${pid}: must be a non-negative integer`)
+  if (pid !== 0 && options.all) throw optionError('usage', (o) => `${o('pid')} and ${o('all')} cannot be used together`)
+  if (options.execId !== undefined && (pid !== 0 || options.all))
+    throw optionError('usage', (o) => `${o('execId')} cannot be used with ${o('pid')} or ${o('all')}`)
 }
 
 export async function killTask(client: ContainerdClient, id: string, options: KillOptions = {}): Promise<KillResult> {
@@ -103,7 +104,10 @@ export function stopSignalOf(container: {id: string; labels: Readonly<Record<str
   try {
     return parseSignal(label)
   } catch {
-    throw new CtrError('invalid-argument', `container "${container.id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give --signal)`)
+    throw optionError(
+      'invalid-argument',
+      (o) => `container "${container.id}" has a stop signal ctr does not know: ${JSON.stringify(label)} (give a ${o('signal')})`,
+    )
   }
 }
 
@@ -192,9 +196,9 @@ async function execIdForPid(client: ContainerdClient, id: string, pid: number): 
   if (!found) throw new CtrError('not-found', `no process with PID ${pid} in container "${id}"`)
   const execId = execIdOf(found.info)
   if (!execId) {
-    throw new CtrError(
+    throw optionError(
       'invalid-argument',
-      `PID ${pid} in container "${id}" is neither its init nor an exec process (containerd can signal only those; try --all)`,
+      (o) => `PID ${pid} in container "${id}" is neither its init nor an exec process (containerd can signal only those; try ${o('all')})`,
     )
   }
   return execId

@@ -9,7 +9,7 @@
 import {constants as fsConstants} from 'node:fs'
 import {type FileHandle, open, readlink, stat} from 'node:fs/promises'
 
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 
 export interface UserSpec {
   /** A number or a name; undefined: the container's. */
@@ -22,7 +22,7 @@ export function parseUserSpec(text: string): UserSpec {
   const [user, group, ...rest] = text.split(':')
   const name = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/
   if (rest.length > 0 || !name.test(user) || (group !== undefined && !name.test(group))) {
-    throw usageError(`invalid --user "${text}": use UID, NAME, UID:GID or NAME:GROUP`)
+    throw optionError('usage', (o) => `invalid ${o('user')} "${text}": use UID, NAME, UID:GID or NAME:GROUP`)
   }
   return {user, group}
 }

@@ -280,7 +280,7 @@ describe('connection failures: one line naming the socket and the cause', () => 
     try {
       const error = await failure(client({socket, timeoutMs: 200}).service(VersionDefinition).version({}))
       expect(error.kind).toBe('deadline-exceeded')
-      expect(error.message).toBe(`containerd at ${socket} did not answer after 200ms (raise --call-timeout, or 0 for none)`)
+      expect(error.message).toBe(`containerd at ${socket} did not answer after 200ms (raise call timeout, or 0 for none)`)
       expect(Date.now() - started).toBeLessThan(2000)
     } finally {
       for (const s of sockets) s.destroy()

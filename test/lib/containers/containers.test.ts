@@ -15,9 +15,9 @@ describe('parseFilters', () => {
     ])
   })
   for (const [text, message] of [
-    ['colour=red', /invalid --filter "colour=red": unknown field "colour"/],
-    ['status=sleeping', /invalid --filter "status=sleeping": status must be one of created, running/],
-    ['status', /invalid --filter "status"/],
+    ['colour=red', /invalid filter "colour=red": unknown field "colour"/],
+    ['status=sleeping', /invalid filter "status=sleeping": status must be one of created, running/],
+    ['status', /invalid filter "status"/],
     ['id=', /id needs a value/],
     ['label=', /label needs a key/],
   ] as const) {

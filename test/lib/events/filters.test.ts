@@ -43,6 +43,6 @@ describe('checkFilter', () => {
   ])('refuses %s', (f, message) => expect(() => checkFilter(f)).toThrow(message))
 
   it('is applied by buildFilters, naming the filter', () => {
-    expect(() => buildFilters({namespace: 'n', filters: ['topic~="("']})).toThrow(/^invalid --filter "topic~="\("": bad regular expression/)
+    expect(() => buildFilters({namespace: 'n', filters: ['topic~="("']})).toThrow(/^invalid filter "topic~="\("": bad regular expression/)
   })
 })

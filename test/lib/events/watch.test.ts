@@ -90,7 +90,7 @@ describe('watchEvents (scripted fake client)', () => {
     const bad = fromGrpcError(Object.assign(new Error(`2 UNKNOWN: ${details}`), {code: 2, details}), {address: '/x.sock'})
     const {client, calls} = fakeClient([true], [{envelopes: [], end: bad}])
     await expect(watchEvents(client, {filters: ['topic=='], backoff: fast, heartbeatMs: 0}).next()).rejects.toThrow(
-      'invalid --filter: parse error: [topic==]: expected value or quoted',
+      'invalid filter: parse error: [topic==]: expected value or quoted',
     )
     expect(calls.subscribe).toBe(1)
   })

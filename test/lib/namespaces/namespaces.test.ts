@@ -7,6 +7,6 @@ describe('parseLabels', () => {
     expect(parseLabels(['a=1', 'b', 'c=x=y', 'a=2'])).toEqual({a: '2', b: '', c: 'x=y'})
   })
   it('refuses an empty key as a usage error', () => {
-    expect(() => parseLabels(['=v'])).toThrow('invalid --label "=v": use KEY=VALUE')
+    expect(() => parseLabels(['=v'])).toThrow('invalid label "=v": use KEY=VALUE')
   })
 })

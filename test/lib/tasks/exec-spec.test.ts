@@ -79,13 +79,13 @@ describe('deriveProcessSpec', () => {
 
   it('rejects a relative cwd naming it', () => {
     expect(usageMessage(() => deriveProcessSpec(containerProcess, {args: ['pwd'], cwd: 'tmp'}))).toBe(
-      'invalid --cwd "tmp": must be an absolute path inside the container',
+      'invalid working directory "tmp": must be an absolute path inside the container',
     )
   })
 
   it.each([['NOEQUALS'], ['=value'], ['']])('rejects env entry %j by position without echoing it', (bad) => {
     const message = usageMessage(() => deriveProcessSpec(containerProcess, {args: ['env'], env: ['OK=1', bad]}))
-    expect(message).toMatch(/^invalid --env entry #2: expected KEY=VALUE/)
+    expect(message).toMatch(/^invalid environment entry #2: expected KEY=VALUE/)
     if (bad) expect(message).not.toContain(bad)
   })
 
@@ -94,9 +94,9 @@ describe('deriveProcessSpec', () => {
     expect(message).not.toContain('s3cr3t')
   })
 
-  it.each([[-1], [1.5], [2 ** 32], [Number.NaN]])('rejects uid/gid %d naming the flag', (bad) => {
-    expect(usageMessage(() => deriveProcessSpec(containerProcess, {args: ['id'], uid: bad}))).toMatch(/^invalid --uid/)
-    expect(usageMessage(() => deriveProcessSpec(containerProcess, {args: ['id'], gid: bad}))).toMatch(/^invalid --gid/)
+  it.each([[-1], [1.5], [2 ** 32], [Number.NaN]])('rejects uid/gid %d naming the option', (bad) => {
+    expect(usageMessage(() => deriveProcessSpec(containerProcess, {args: ['id'], uid: bad}))).toMatch(/^invalid UID/)
+    expect(usageMessage(() => deriveProcessSpec(containerProcess, {args: ['id'], gid: bad}))).toMatch(/^invalid GID/)
   })
 })
 
@@ -119,6 +119,6 @@ describe('exec IDs', () => {
   it.each(['a', 'my-exec', 'x.y_z-1', 'A'.repeat(76)])('accepts %j', (id) => expect(() => checkExecId(id)).not.toThrow())
 
   it.each(['', 'bad id', '-lead', 'trail-', 'a--b', 'a/b', 'A'.repeat(77), 'ü'])('rejects %j naming it', (id) => {
-    expect(usageMessage(() => checkExecId(id))).toContain(`invalid --exec-id "${id}"`)
+    expect(usageMessage(() => checkExecId(id))).toContain(`invalid exec ID "${id}"`)
   })
 })

@@ -4,14 +4,14 @@ import {containerNotFound, CtrError, fromGrpcError} from '../../../src/lib/conta
 import {checkKillOptions, parsePid, STOP_SIGNAL_LABEL, stopSignalOf, withContainer} from '../../../src/lib/tasks/processes'
 
 describe('kill options', () => {
-  it('parses --pid as a non-negative integer', () => {
+  it('parses the PID as a non-negative integer', () => {
     expect(parsePid('0')).toBe(0)
     expect(parsePid('4242')).toBe(4242)
     for (const bad of ['-1', 'x', '1.5', '', '0x10']) expect(() => parsePid(bad)).toThrow(`invalid --pid "${bad}"`)
   })
 
-  it('refuses --pid with --all', () => {
-    expect(() => checkKillOptions({pid: 5, all: true})).toThrow('--pid and --all cannot be used together')
+  it('refuses a PID with all processes', () => {
+    expect(() => checkKillOptions({pid: 5, all: true})).toThrow('PID and all processes cannot be used together')
     expect(() => checkKillOptions({pid: 0, all: true})).not.toThrow()
   })
 })
