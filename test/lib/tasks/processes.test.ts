@@ -7,7 +7,7 @@ describe('kill options', () => {
   it('parses the PID as a non-negative integer', () => {
     expect(parsePid('0')).toBe(0)
     expect(parsePid('4242')).toBe(4242)
-    for (const bad of ['-1', 'x', '1.5', '', '0x10']) expect(() => parsePid(bad)).toThrow(`invalid --pid "${bad}"`)
+    for (const bad of ['-1', 'x', '1.5', '', '0x10']) expect(() => parsePid(bad)).toThrow(`invalid PID "${bad}"`)
   })
 
   it('refuses a PID with all processes', () => {
