@@ -5,7 +5,7 @@
  * After every test: no veth on the bridge, no new iptables rule, no host-local lease, no record.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdir, mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -219,6 +219,33 @@ describe('attachNetworks / detachNetworks with the real plugins', () => {
     } finally {
       await rm(join(paths.confDir, `${broken}.conflist`), {force: true})
       await rm(join('/var/lib/cni/networks', broken), {recursive: true, force: true})
+    }
+  })
+
+  it('a record left by a ctr killed during the first plugin (ADD begun, no result saved) is completed by the next detach', async () => {
+    // The record keeps each plugin's result as the ADD goes (onResult), so only a ctr killed during the first
+    // plugin leaves none: here the bridge's veth, address, masquerade rules and lease, which its DEL finds
+    // from the namespace. (The firewall plugin's DEL needs a prevResult: it runs after the first result.)
+    const short = `ctrt-${tag}-br`
+    const confList = {
+      cniVersion: '1.0.0',
+      name: short,
+      plugins: [{type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: {type: 'host-local', ranges: [[{subnet: `${subnetPrefix}0/24`}]]}}],
+    }
+    await writeFile(join(paths.confDir, `${short}.conflist`), JSON.stringify(confList))
+    const space = await netns('killed')
+    try {
+      await attachNetworks({namespace, containerId: 'killed', netns: space.path, networks: [short], paths})
+      expect(await leases(short)).toHaveLength(1)
+      const file = join(paths.stateDir, namespace, 'killed.json')
+      const record = JSON.parse(await readFile(file, 'utf8'))
+      delete record.networks[0].result
+      await writeFile(file, JSON.stringify(record), {mode: 0o600})
+      expect(await detachNetworks(namespace, 'killed', paths)).toEqual([short])
+      expect(await leases(short)).toEqual([])
+    } finally {
+      await rm(join(paths.confDir, `${short}.conflist`), {force: true})
+      await rm(join('/var/lib/cni/networks', short), {recursive: true, force: true})
     }
   })
 

@@ -34,6 +34,7 @@ export interface AttachedNetwork {
   portMappings: PortMapping[]
   /** Its ADD began: DEL is due even without a result. */
   started: boolean
+  /** The ADD's result; during the ADD, the last plugin's so far (what a DEL after a killed ctr is given). */
   result?: CniResult
 }
 
@@ -214,8 +215,11 @@ export async function attachNetworks(options: AttachOptions): Promise<NetworkAtt
       await withNetworkLock(paths, network.name, async () => {
         network.started = true
         await writeRecord(file, record)
-        network.result = await addNetwork(network.config, attachment, {dirs: paths.pluginDirs, signal: options.signal})
-        await writeRecord(file, record)
+        const onResult = async (partial: CniResult) => {
+          network.result = partial
+          await writeRecord(file, record)
+        }
+        network.result = await addNetwork(network.config, attachment, {dirs: paths.pluginDirs, signal: options.signal, onResult})
       })
     }
   } catch (error) {

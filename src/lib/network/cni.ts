@@ -207,6 +207,8 @@ export interface ChainOptions {
   /** Plugin directories (default pluginDirs()). */
   dirs?: readonly string[]
   signal?: AbortSignal
+  /** Told each plugin's result as the ADD goes: a caller's cache then lets a later DEL undo a killed ADD. */
+  onResult?: (result: CniResult) => Promise<void>
 }
 
 async function resolvePlugins(list: NetworkConfList, dirs: readonly string[]): Promise<{paths: string[]; cniPath: string[]}> {
@@ -235,6 +237,7 @@ export async function addNetwork(list: NetworkConfList, attachment: Attachment, 
     try {
       const config = pluginConfig(list, plugin, attachment, result)
       result = (await runPlugin({path: paths[index], command: 'ADD', config, attachment, cniPath, signal: options.signal})) ?? result
+      if (result && options.onResult) await options.onResult(result)
     } catch (error) {
       await deleteWith(list, attachment, result, paths, cniPath).catch(() => undefined)
       throw inNetwork(list, error)
