@@ -2,7 +2,8 @@
 # Installs the system packages the integration tests need: containerd (daemon + Go `ctr` probe), runc, criu,
 # a static busybox (copied into test bundles), zsh (the zsh completion tests), and for the pull/push tests
 # docker-registry (the distribution registry 2.8), skopeo (puts test images into it, inspects what ctr
-# pushed) and apache2-utils (htpasswd, for the registry with basic auth). Idempotent: a fast no-op when
+# pushed) and apache2-utils (htpasswd, for the registry with basic auth), containernetworking-plugins
+# (the CNI plugins in /usr/lib/cni) and iptables (the bridge, portmap and firewall plugins run it). Idempotent: a fast no-op when
 # everything is present.
 # Never starts the system containerd or registry service (there is no systemd here; the tests run a private
 # daemon and private registries).
@@ -18,6 +19,8 @@ command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+[ -x /usr/sbin/iptables ] || missing+=(iptables)
 # The bundles need a *static* busybox at /bin/busybox (busybox-static); a dynamic one would not run in a
 # rootfs without libc.
 if [ ! -x /bin/busybox ] || ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
@@ -26,7 +29,7 @@ fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root (or: sudo apt-get install -y containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils)" >&2
+  echo "install-deps: missing ${missing[*]}; run as root (or: sudo apt-get install -y containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables)" >&2
   exit 1
 fi
 echo "install-deps: installing ${missing[*]} ..." >&2
@@ -42,7 +45,7 @@ fi
 cleanup() { if [ -n "$created_policy" ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 log=$(mktemp)
-if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils; } >"$log" 2>&1; then
+if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables; } >"$log" 2>&1; then
   cat "$log" >&2
   rm -f "$log"
   echo "install-deps: apt-get failed" >&2

@@ -29,6 +29,9 @@ import ImagesRm from '../commands/images/rm'
 import Namespaces from '../commands/namespaces/index'
 import NamespacesCreate from '../commands/namespaces/create'
 import NamespacesDelete from '../commands/namespaces/delete'
+import Networks from '../commands/networks/index'
+import NetworksCreate from '../commands/networks/create'
+import NetworksRm from '../commands/networks/rm'
 import Run from '../commands/run'
 import Tasks from '../commands/tasks/index'
 import Version from '../commands/version'
@@ -61,6 +64,9 @@ export const COMMANDS = {
   namespaces: Namespaces,
   'namespaces:create': NamespacesCreate,
   'namespaces:delete': NamespacesDelete,
+  networks: Networks,
+  'networks:create': NetworksCreate,
+  'networks:rm': NetworksRm,
   run: Run,
   tasks: Tasks,
   version: Version,

@@ -29,7 +29,11 @@ let checkpointDir: string
 let imageArchive: string
 const IMAGE = 'example.com/output/tiny:1'
 
-const cli = (args: string[], options: RunOptions = {}) => f.cli(args, {...options, env: {CTR_CHECKPOINT_DIR: checkpointDir, ...options.env}})
+const cli = (args: string[], options: RunOptions = {}) =>
+  f.cli(args, {
+    ...options,
+    env: {CTR_CHECKPOINT_DIR: checkpointDir, CNI_CONF_DIR: join(checkpointDir, 'cni'), CTR_NET_DIR: join(checkpointDir, 'net'), ...options.env},
+  })
 
 beforeAll(async () => {
   f = await setupFixture('output')
@@ -106,6 +110,13 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   },
   {id: 'namespaces', args: () => ['namespaces', '--json'], check: (v) => expect(v).toContainEqual({name: `${f.namespace}-j`, labels: {}})},
   {id: 'namespaces:delete', args: () => ['namespaces', 'delete', '--json', `${f.namespace}-j`], check: (v) => expect(v).toEqual([{name: `${f.namespace}-j`}])},
+  {id: 'networks:create', args: () => ['networks', 'create', '--json', 'out-net'], check: (v) => expect(v).toMatchObject({name: 'out-net', ctrMade: true})},
+  {
+    id: 'networks',
+    args: () => ['networks', '--json'],
+    check: (v) => expect(v).toMatchObject([{name: 'out-net', subnets: [expect.stringMatching(/^10\.8\./)]}]),
+  },
+  {id: 'networks:rm', args: () => ['networks', 'rm', '--json', 'out-net'], check: (v) => expect(v).toMatchObject([{name: 'out-net'}])},
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {
