@@ -207,6 +207,7 @@ export async function writeArchive(client: ContainerdClient, plan: ExportPlan, s
   // Loaded here, not with the bundle: only an export writes tar.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pack = (require('tar-stream') as typeof TarStream).pack()
+  pack.on('error', () => undefined)
   // The writer (sink) failing stops the reader (the store) and the other way round.
   const stop = new AbortController()
   const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason), {once: true}))
@@ -217,13 +218,17 @@ export async function writeArchive(client: ContainerdClient, plan: ExportPlan, s
     stop.abort(error)
     throw error
   })
+  consume.catch(() => undefined) // awaited at the end; `stopped` carries its failure meanwhile
   try {
     for (const entry of entries) {
       signal?.throwIfAborted()
       let settle!: (error?: Error | null) => void
       const written = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
+      written.catch(() => undefined) // awaited below; it may fail first (an abort destroys the entry)
       const header = {name: entry.name, mode: entry.mode, type: entry.type, size: entry.size, mtime: new Date(0), uid: 0, gid: 0}
       const sinkEntry = pack.entry(header, (error) => settle(error))
+      // Its failures come through the callback (and an abort through our own calls): no 'error' may go unheard.
+      sinkEntry.on('error', () => undefined)
       if (entry.data) {
         for await (const chunk of entry.data()) {
           if (!sinkEntry.write(chunk)) await Promise.race([new Promise<void>((r) => sinkEntry.once('drain', () => r())), stopped])
