@@ -22,10 +22,14 @@ import ContainersStats from '../commands/containers/stats'
 import ContainersWait from '../commands/containers/wait'
 import Events from '../commands/events'
 import Images from '../commands/images/index'
+import ImagesExport from '../commands/images/export'
 import ImagesImport from '../commands/images/import'
+import ImagesInspect from '../commands/images/inspect'
+import ImagesPrune from '../commands/images/prune'
 import ImagesPull from '../commands/images/pull'
 import ImagesPush from '../commands/images/push'
 import ImagesRm from '../commands/images/rm'
+import ImagesTag from '../commands/images/tag'
 import Namespaces from '../commands/namespaces/index'
 import NamespacesCreate from '../commands/namespaces/create'
 import NamespacesDelete from '../commands/namespaces/delete'
@@ -57,10 +61,14 @@ export const COMMANDS = {
   'containers:wait': ContainersWait,
   events: Events,
   images: Images,
+  'images:export': ImagesExport,
   'images:import': ImagesImport,
+  'images:inspect': ImagesInspect,
+  'images:prune': ImagesPrune,
   'images:pull': ImagesPull,
   'images:push': ImagesPush,
   'images:rm': ImagesRm,
+  'images:tag': ImagesTag,
   namespaces: Namespaces,
   'namespaces:create': NamespacesCreate,
   'namespaces:delete': NamespacesDelete,

@@ -126,7 +126,23 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   },
   {id: 'images:import', args: () => ['images', 'import', '--json', imageArchive], check: (v) => expect(v).toMatchObject([{name: IMAGE, created: true}])},
   {id: 'images', args: () => ['images', '--json'], check: (v) => expect(v).toMatchObject([{name: IMAGE, platforms: ['linux/amd64']}])},
+  {
+    id: 'images:tag',
+    args: () => ['images', 'tag', '--json', IMAGE, 'example.com/out/tagged:1'],
+    check: (v) => expect(v).toMatchObject([{name: 'example.com/out/tagged:1', source: IMAGE}]),
+  },
+  {id: 'images:inspect', args: () => ['images', 'inspect', '--json', IMAGE], check: (v) => expect(v).toMatchObject([{name: IMAGE, platform: 'linux/amd64'}])},
+  {
+    id: 'images:export',
+    args: () => ['images', 'export', '--json', join(checkpointDir, 'out-export.tar'), IMAGE],
+    check: (v) => expect(v).toMatchObject([{name: IMAGE}]),
+  },
   {id: 'images:rm', args: () => ['images', 'rm', '--json', '--sync', IMAGE], check: (v) => expect(v).toMatchObject([{name: IMAGE}])},
+  {
+    id: 'images:prune',
+    args: () => ['images', 'prune', '--json', '--all'],
+    check: (v) => expect(v).toEqual([{name: 'example.com/out/tagged:1', digest: expect.any(String)}]),
+  },
   {id: 'containers:prune', args: () => ['containers', 'prune', '--json'], check: (v) => expect(v).toEqual([])},
 ]
 

@@ -167,7 +167,7 @@ export function bestManifest(resolved: Resolved, matcher: PlatformMatcher): Reso
   return resolved.manifests.filter((m) => matcher.match(m.platform)).sort((a, b) => matcher.rank(a.platform) - matcher.rank(b.platform))[0]
 }
 
-async function snapshotExists(client: ContainerdClient, snapshotter: string, key: string, call: CallOptions): Promise<boolean> {
+export async function snapshotExists(client: ContainerdClient, snapshotter: string, key: string, call: CallOptions): Promise<boolean> {
   try {
     await client.service(SnapshotsDefinition).stat({snapshotter, key}, call)
     return true
