@@ -96,7 +96,7 @@ describe('runImageTransaction', () => {
     })
     for (const operation of ['import', 'pull'] as const) {
       const run = runImageTransaction(client, {operation}, async () => Promise.reject(new CtrError('not-found', 'blob x not found')))
-      const error = await run.catch((e: unknown) => e as CtrError)
+      const error = (await run.catch((e: unknown) => e)) as CtrError
       expect(error).toBeInstanceOf(CtrError)
       expect(error.kind).toBe('not-found')
       expect(error.message).toMatch(
