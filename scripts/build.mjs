@@ -19,7 +19,7 @@ const common = {
   logLevel: 'warning',
 }
 
-const [cli] = await Promise.all([
+const [cli, , library] = await Promise.all([
   // The CLI bundles everything for start-up speed, except typescript: oclif requires it only to run .ts
   // sources in development (src/cli/main.ts turns that off), and bundling it made dist/cli.js 12 MB (+180 ms).
   // Minified (a smaller file reads and compiles faster); with --debug, bin/run.js maps stack traces back
@@ -30,7 +30,8 @@ const [cli] = await Promise.all([
     outfile: 'dist/cli.js',
     // @grpc/proto-loader (and protobufjs under it) serves grpc-js's channelz and ORCA services, which ctr
     // never starts; left out, the bundle is ≈120 KB smaller (less to read and compile at every start-up).
-    external: ['typescript', '@grpc/proto-loader'],
+    // @bufbuild/protobuf is the package's one runtime dependency (docs/layout.md, "Dependencies"): installed, never bundled.
+    external: ['typescript', '@grpc/proto-loader', '@bufbuild/protobuf'],
     minifyWhitespace: true,
     minifySyntax: true,
     minifyIdentifiers: true,
@@ -41,16 +42,18 @@ const [cli] = await Promise.all([
   }),
   // The log writer containerd's shim starts for each detached container (src/logger.ts): Node built-ins only.
   build({...common, entryPoints: ['src/logger.ts'], outfile: 'dist/logger.js', sourcemap: false, minifyWhitespace: true}),
-  // Runtime dependencies stay external for the library.
-  build({...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', packages: 'external'}),
+  // The library bundles grpc-js and tar-stream as the CLI does, and neither bundles @bufbuild/protobuf (the
+  // installed one: its types are in the library's declarations): each package is installed or bundled, not
+  // both (docs/layout.md, "Dependencies").
+  build({...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', external: ['@grpc/proto-loader', '@bufbuild/protobuf'], metafile: true}),
 ])
 
-writeFileSync('dist/THIRD-PARTY-NOTICES.md', thirdPartyNotices(Object.keys(cli.metafile.inputs)))
+writeFileSync('dist/THIRD-PARTY-NOTICES.md', thirdPartyNotices([...Object.keys(cli.metafile.inputs), ...Object.keys(library.metafile.inputs)]))
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {stdio: 'inherit'})
 
 /**
- * The licences of every package dist/cli.js bundles, each with its full licence text, from the esbuild
+ * The licences of every package dist/cli.js and dist/index.js bundle, each with its full licence text, from the esbuild
  * metafile (so it lists exactly what is in the bundle). Chosen over `legalComments: 'linked'`, which only
  * carries the `/*! @license` comments some packages have, not the LICENSE files most of them ship.
  */
@@ -75,7 +78,7 @@ function thirdPartyNotices(inputs) {
   return [
     '# Third-party notices',
     '',
-    `dist/cli.js bundles these ${unique.length} packages (found by esbuild's metafile at build time).`,
+    `dist/cli.js and dist/index.js bundle these ${unique.length} packages (found by esbuild's metafiles at build time).`,
     '',
     ...unique.map((s) => `## ${s.name} ${s.version} (${s.license})\n\n\`\`\`\n${s.text}\n\`\`\`\n`),
   ].join('\n')

@@ -10,7 +10,9 @@
  * stream. Writes are pipelined: the next request goes out before the last response is in (the offsets are
  * checked as responses come), so a blob streams at the socket's pace rather than one round trip a chunk.
  */
-import {ContentDefinition, WriteAction} from '../../gen/containerd/services/content/v1/content'
+import {PassThrough} from 'node:stream'
+
+import {ContentDefinition, WriteAction, type WriteContentRequest, type WriteContentResponse} from '../../gen/containerd/services/content/v1/content'
 import {LeasesDefinition} from '../../gen/containerd/services/leases/v1/leases'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
@@ -126,148 +128,214 @@ const LOCKED_WAIT_MS = 10 * 60 * 1000
 
 class RefLocked extends Error {}
 
+/**
+ * One Content.Write call as a state machine. Each state sends its request(s), reads the answers it needs,
+ * and names the next state; the data side (what was read, its hash) is a Tally, not flags:
+ *
+ *   stat ── ALREADY_EXISTS ─────────────────────────────→ exists (the STAT leased it)
+ *   stat ── offset = size, digest = expected ───────────→ shared ── COMMIT ──→ exists
+ *   stat ── otherwise: offset = what the ingest holds ──→ write ── all sent, digest checked ──→ commit ── COMMIT ──→ committed
+ *                                                                                    ALREADY_EXISTS at COMMIT ──→ exists (leased here)
+ *
+ * `shared`: the blob is in the store under another namespace (containerd's default "shared" content
+ * policy): a COMMIT alone adds it to this namespace, as Go's fetch handler does; writing it instead would
+ * make containerd copy the blob first, then take all of ours. `write` opens the data at the offset STAT
+ * gave (`open`: a resumed download) or from 0, and pipelines WRITEs, reading answers (offsets) only when
+ * more than WINDOW_BYTES are unacknowledged. A digest mismatch ends the call before any COMMIT; an error
+ * from the data (an aborted read) ends it too. Locked refs fail `stat` with RefLocked (writeBlob retries).
+ */
+type WriteState =
+  | {name: 'stat'}
+  | {name: 'shared'}
+  | {name: 'write'; ingested: number}
+  | {name: 'commit'; total: number; digest: string}
+  | {name: 'committed'}
+  | {name: 'exists'}
+
+/** The request and response sides of one Content.Write call, used in turn by the states. */
+class WriteCall {
+  private readonly outbox = new PassThrough({objectMode: true})
+  private readonly responses: AsyncIterator<WriteContentResponse>
+
+  constructor(client: ContainerdClient, call: CallOptions) {
+    this.responses = client.service(ContentDefinition).write(this.outbox, call)[Symbol.asyncIterator]()
+  }
+
+  send(request: Partial<WriteContentRequest>): void {
+    this.outbox.write(request)
+  }
+
+  /** The next answer; undefined once containerd has ended the call. */
+  async receive(): Promise<WriteContentResponse | undefined> {
+    const next = await this.responses.next()
+    return next.done ? undefined : next.value
+  }
+
+  /** Half-closes, and cancels the call if containerd has not ended it. */
+  async close(): Promise<void> {
+    this.outbox.end()
+    await this.responses.return?.()
+  }
+}
+
+/** What was read from the data: its hash, first bytes, length, and (small blobs) the bytes. */
+class Tally {
+  readonly hash = sha256Hash()
+  head = Buffer.alloc(0)
+  read = 0
+  private readonly kept: Buffer[] | undefined
+
+  constructor(
+    private readonly options: WriteBlobOptions,
+    /** Where the data read starts in the blob (a resumed write: after what the ingest had). */
+    public from = 0,
+  ) {
+    this.kept = options.size !== undefined && options.size <= KEEP_BYTES ? [] : undefined
+  }
+
+  observe(chunk: Buffer): void {
+    this.hash.update(chunk)
+    if (this.head.length < 16) this.head = Buffer.concat([this.head, chunk.subarray(0, 16 - this.head.length)])
+    this.kept?.push(chunk)
+    this.read += chunk.length
+    this.options.onBytes?.(chunk.length)
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.copy().digest('hex')}`
+  }
+
+  /** The result once all the data is read: its digest and size checked (a resumed blob's by containerd). */
+  result(name: string, existed: boolean): WrittenBlob {
+    const {expected, size} = this.options
+    const digest = this.digest()
+    if (expected && this.from === 0 && digest !== expected) throw digestMismatch(name, expected, digest)
+    if (size !== undefined && this.from + this.read !== size)
+      throw new CtrError('usage', `${name}: read ${this.from + this.read} bytes, the archive says ${size}`)
+    if (this.from > 0) return {digest: expected!, size: size!, existed, head: this.head}
+    return {digest, size: this.read, existed, head: this.head, bytes: this.kept ? Buffer.concat(this.kept) : undefined}
+  }
+}
+
 async function writeOnce(client: ContainerdClient, name: string, options: WriteBlobOptions): Promise<WrittenBlob> {
-  const hash = sha256Hash()
-  const kept: Buffer[] = []
-  let head = Buffer.alloc(0)
-  let read = 0
-  const keep = options.size !== undefined && options.size <= KEEP_BYTES
-  const observe = (chunk: Buffer) => {
-    hash.update(chunk)
-    if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)])
-    if (keep) kept.push(chunk)
-    read += chunk.length
-    options.onBytes?.(chunk.length)
-  }
-  const finish = (existed: boolean): WrittenBlob => {
-    const digest = `sha256:${hash.digest('hex')}`
-    if (options.expected && from === 0 && digest !== options.expected) throw digestMismatch(name, options.expected, digest)
-    if (options.size !== undefined && from + read !== options.size)
-      throw new CtrError('usage', `${name}: read ${from + read} bytes, the archive says ${options.size}`)
-    if (from > 0) return {digest: options.expected!, size: options.size!, existed, head, bytes: undefined}
-    return {digest, size: read, existed, head, bytes: keep ? Buffer.concat(kept) : undefined}
-  }
-
-  // The request stream waits for the STAT answer before it reads any data, so a blob the store has is
-  // never half sent; and it stops (without COMMIT) when the data does not match `expected`. 'shared': the
-  // blob is in the store under another namespace (containerd's default "shared" content policy): STAT says
-  // it is all there (offset = size), and a COMMIT alone adds it to this namespace, as Go's fetch handler
-  // does. Writing it instead would make containerd copy the blob first, then take all of ours.
-  let statAnswered!: (proceed: 'write' | 'shared' | false) => void
-  const statDone = new Promise<'write' | 'shared' | false>((resolve) => (statAnswered = resolve))
-  /** What the ref's ingest holds already (STAT), and where our data starts (0 or that). */
-  let ingested = 0
-  let from = 0
+  const {ref, expected, size} = options
+  const labels = options.labels ?? {}
+  const tally = new Tally(options)
+  const call = new WriteCall(client, options.call)
+  /** The data, once `write` has opened it (`open`) or from the start (`data`). */
   let data = options.data
-  let shared = false
-  let mismatch: CtrError | undefined
-  let sent = 0
-  let acked = 0
-  let credit: (() => void) | undefined
-  let dataDone = false
-  let committedDigest: string | undefined
-  async function* requests() {
-    yield {action: WriteAction.STAT, ref: options.ref, total: BigInt(options.size ?? 0), expected: options.expected ?? ''}
-    const proceed = await statDone
-    if (!proceed) return
-    if (proceed === 'shared') {
-      shared = true
-      committedDigest = options.expected
-      const size = BigInt(options.size!)
-      yield {action: WriteAction.COMMIT, ref: options.ref, offset: size, total: size, expected: options.expected!, labels: options.labels ?? {}}
-      return
-    }
-    if (options.open) {
-      const opened = await options.open(options.expected ? ingested : 0)
-      from = opened.offset
-      data = opened.data
-      sent = from
-    }
-    if (!data) throw new CtrError('internal', `${name}: no data to write`)
-    for await (const chunk of coalesce(data)) {
-      observe(chunk)
-      yield {action: WriteAction.WRITE, ref: options.ref, offset: BigInt(sent), data: chunk}
-      sent += chunk.length
-      while (sent - acked > WINDOW_BYTES && !ended) await new Promise<void>((resolve) => (credit = resolve))
-    }
-    dataDone = true
-    const digest = `sha256:${hash.copy().digest('hex')}`
-    if (options.expected && from === 0 && digest !== options.expected) {
-      mismatch = digestMismatch(name, options.expected, digest)
-      return
-    }
-    committedDigest = from > 0 ? options.expected : digest
-    yield {action: WriteAction.COMMIT, ref: options.ref, offset: BigInt(sent), total: BigInt(sent), expected: committedDigest!, labels: options.labels ?? {}}
+  let dataRead = false
+  /** The digest a COMMIT named (for the lease when containerd answers ALREADY_EXISTS). */
+  let committing = expected
+
+  const unfinished = () => new CtrError('internal', `${name}: containerd ended the write of ${ref} without committing it`)
+  /** Reads answers up to the COMMIT's (WRITE answers still in flight come first). */
+  const commitAnswer = async (): Promise<WriteContentResponse> => {
+    for (let response = await call.receive(); response; response = await call.receive()) if (response.action === WriteAction.COMMIT) return response
+    throw unfinished()
+  }
+  /** ALREADY_EXISTS at COMMIT: the store's copy (another writer committed it first) joins our lease. */
+  const existingAtCommit = async (error: unknown): Promise<WriteState> => {
+    if (!(error instanceof CtrError && error.kind === 'already-exists')) throw error
+    if (options.leaseId && committing)
+      await client.service(LeasesDefinition).addResource({id: options.leaseId, resource: {id: committing, type: 'content'}}, {signal: options.call.signal})
+    return {name: 'exists'}
   }
 
-  let ended = false
-  let first = true
-  let committed = false
-  let existed = false
-  try {
-    for await (const response of client.service(ContentDefinition).write(requests(), options.call)) {
-      acked = Number(response.offset)
-      credit?.()
-      if (first) {
-        first = false
-        // A ref left over by an earlier, interrupted run starts again from 0 (WRITE at offset 0 truncates).
-        // offset = size with the expected digest: another namespace's blob (a leftover ingest of this ref with
-        // the right bytes would also do, and is as good).
-        const whole = Number(response.offset) === options.size && response.digest === options.expected
-        ingested = options.size !== undefined && Number(response.offset) < options.size ? Number(response.offset) : 0
-        statAnswered(options.expected && options.size && whole ? 'shared' : 'write')
-        continue
-      }
-      if (response.action === WriteAction.COMMIT) {
-        committed = true
-        if (response.digest && committedDigest && response.digest !== committedDigest) {
-          throw new CtrError('internal', `${name}: containerd committed ${response.digest}, expected ${committedDigest}`)
-        }
-      }
-    }
-  } catch (error) {
-    ended = true
-    credit?.()
-    statAnswered(false)
-    if (first && error instanceof CtrError && error.kind === 'unavailable' && error.subject?.type === 'locked-ref')
-      throw new RefLocked(error.message, {cause: error})
-    if (from > 0 && error instanceof CtrError && error.kind === 'failed-precondition') {
-      // The resumed blob does not have its digest (the ingest's first part was bad): the next try starts over.
-      await client
-        .service(ContentDefinition)
-        .abort({ref: options.ref}, {signal: options.call.signal})
-        .catch(() => undefined)
-    }
-    if (error instanceof CtrError && error.kind === 'already-exists') {
-      // At STAT: the store has the expected digest (now under our lease). At COMMIT (no expected digest
-      // known up front, Docker archives; or another writer committed it first): the same content is there
-      // already, and not under our lease: it is added, as Go's fetch handler ignores this error.
-      existed = true
-      if (!first && options.leaseId) {
-        const digest = committedDigest ?? options.expected
-        if (digest)
-          await client.service(LeasesDefinition).addResource({id: options.leaseId, resource: {id: digest, type: 'content'}}, {signal: options.call.signal})
-      }
-    } else {
+  async function stat(): Promise<WriteState> {
+    call.send({action: WriteAction.STAT, ref, total: BigInt(size ?? 0), expected: expected ?? ''})
+    let response: WriteContentResponse | undefined
+    try {
+      response = await call.receive()
+    } catch (error) {
+      if (error instanceof CtrError && error.kind === 'already-exists') return {name: 'exists'} // at STAT: now under our lease
+      if (error instanceof CtrError && error.kind === 'unavailable' && error.subject?.type === 'locked-ref') throw new RefLocked(error.message, {cause: error})
       throw error
     }
+    if (!response) throw unfinished()
+    const offset = Number(response.offset)
+    // offset = size with the expected digest: another namespace's blob (or a leftover ingest of this ref
+    // with the right bytes, which is as good).
+    if (expected && size && offset === size && response.digest === expected) return {name: 'shared'}
+    // A leftover ingest is resumed from its offset, or (offset ≥ size: a bad one) written over from 0.
+    return {name: 'write', ingested: size !== undefined && offset < size ? offset : 0}
   }
-  if (mismatch) throw mismatch
-  if (shared) {
-    if (!committed && !existed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
-    existed = true
+
+  async function shared(): Promise<WriteState> {
+    call.send({action: WriteAction.COMMIT, ref, offset: BigInt(size!), total: BigInt(size!), expected: expected!, labels})
+    try {
+      await commitAnswer()
+    } catch (error) {
+      return existingAtCommit(error)
+    }
+    return {name: 'exists'}
   }
-  if (existed && options.skipExisting && options.expected && !dataDone && read === 0) {
-    return {digest: options.expected, size: options.size ?? 0, existed: true, head, bytes: undefined}
+
+  async function write(ingested: number): Promise<WriteState> {
+    if (options.open) {
+      const opened = await options.open(expected ? ingested : 0)
+      tally.from = opened.offset
+      data = opened.data
+    }
+    if (!data) throw new CtrError('internal', `${name}: no data to write`)
+    let sent = tally.from
+    let acked = tally.from
+    for await (const chunk of coalesce(data)) {
+      tally.observe(chunk)
+      call.send({action: WriteAction.WRITE, ref, offset: BigInt(sent), data: chunk})
+      sent += chunk.length
+      while (sent - acked > WINDOW_BYTES) {
+        const response = await call.receive()
+        if (!response) throw unfinished()
+        acked = Number(response.offset)
+      }
+    }
+    dataRead = true
+    const digest = tally.digest()
+    if (expected && tally.from === 0 && digest !== expected) throw digestMismatch(name, expected, digest)
+    // A resumed blob is only partly hashed here: containerd checks the whole against `expected`.
+    return {name: 'commit', total: sent, digest: tally.from > 0 ? expected! : digest}
   }
-  if (existed && !data) return {digest: options.expected ?? committedDigest ?? '', size: options.size ?? 0, existed: true, head, bytes: undefined}
-  if (existed) {
-    // Read the rest through: the digest is still checked, and the archive moves on to the next entry.
-    if (!dataDone) for await (const chunk of data!) observe(chunk)
-    return finish(true)
+
+  async function commit(total: number, digest: string): Promise<WriteState> {
+    committing = digest
+    call.send({action: WriteAction.COMMIT, ref, offset: BigInt(total), total: BigInt(total), expected: digest, labels})
+    let answer: WriteContentResponse
+    try {
+      answer = await commitAnswer()
+    } catch (error) {
+      if (tally.from > 0 && error instanceof CtrError && error.kind === 'failed-precondition') {
+        // The resumed blob does not have its digest (the ingest's first part was bad): the next try starts over.
+        await client
+          .service(ContentDefinition)
+          .abort({ref}, {signal: options.call.signal})
+          .catch(() => undefined)
+      }
+      return existingAtCommit(error)
+    }
+    if (answer.digest && answer.digest !== digest) throw new CtrError('internal', `${name}: containerd committed ${answer.digest}, expected ${digest}`)
+    return {name: 'committed'}
   }
-  if (!committed) throw new CtrError('internal', `${name}: containerd ended the write of ${options.ref} without committing it`)
-  return finish(false)
+
+  let state: WriteState = {name: 'stat'}
+  try {
+    while (state.name !== 'committed' && state.name !== 'exists') {
+      if (state.name === 'stat') state = await stat()
+      else if (state.name === 'shared') state = await shared()
+      else if (state.name === 'write') state = await write(state.ingested)
+      else state = await commit(state.total, state.digest)
+    }
+  } finally {
+    await call.close()
+  }
+
+  if (state.name === 'committed') return tally.result(name, false)
+  // exists: the data is not needed (a pull: nothing downloaded), or was never opened; else read the rest
+  // through, so an archive's digest is still checked and the archive moves on to the next entry.
+  if (!dataRead && ((options.skipExisting && expected) || !data))
+    return {digest: expected ?? committing ?? '', size: size ?? 0, existed: true, head: tally.head}
+  if (!dataRead) for await (const chunk of data!) tally.observe(chunk)
+  return tally.result(name, true)
 }
 
 /** A small blob (index, manifest, config) from the store, or its first `size` bytes. */

@@ -13,6 +13,7 @@
  * 4. Unless --no-unpack, each image's manifest for the platform is unpacked into the snapshotter (./unpack).
  * 5. Images.Create, or Images.Update of the target when the name exists; a failure here puts back what was
  *    changed. Then the lease is deleted (the records now hold everything).
+ * Steps 1 and 5, the labels and the roll-back are the image transaction's (./transaction), shared with pull.
  */
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
@@ -23,11 +24,10 @@ import {createGzip} from 'node:zlib'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CLEANUP_TIMEOUT_MS, daemonAnswers, PROBE_TIMEOUT_MS} from '../containerd/cleanup-client'
 import {CtrError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
 import {sha256Digest} from './digest'
-import {type Descriptor, hasBlob, readBlob, setBlobLabels, writeBlob, type WrittenBlob} from './content'
+import {type Descriptor, hasBlob, readBlob, writeBlob, type WrittenBlob} from './content'
 import {
   type ArchiveBlob,
   dockerImages,
@@ -42,10 +42,9 @@ import {
 import {MEDIA_TYPE, UNCOMPRESSED_LABEL} from './media-types'
 import {imageNameFor} from './naming'
 import {ALL_PLATFORMS, defaultMatcher, parsePlatform, strictMatcher} from './platform'
-import {createLease} from './lease'
-import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from './records'
 import {type Candidate, type ImageBlobs, resolveImage, type Resolved} from './resolve'
-import {DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from './unpack'
+import {DEFAULT_SNAPSHOTTER, type UnpackResult} from './unpack'
+import {runImageTransaction} from './transaction'
 
 export interface ImportOptions {
   /** The archive: a path, `-` for stdin, or a stream. */
@@ -84,7 +83,6 @@ export interface ImportedImage {
 
 /** Blobs of a tar entry up to this size count as JSON candidates; metadata files are read whole up to it. */
 const METADATA_LIMIT = 20 * 1024 * 1024
-const LEASE_EXPIRY_MS = 60 * 60 * 1000
 const BLOB_PATH = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/
 
 export async function importImages(client: ContainerdClient, options: ImportOptions): Promise<ImportedImage[]> {
@@ -96,57 +94,33 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
   const unpackMatcher = requested ? strictMatcher(requested) : defaultMatcher()
 
   const {input, label, total} = await openSource(options)
-  const lease = await createLease(client, {prefix: 'ctr-import', expiresInMs: LEASE_EXPIRY_MS, signal}).catch((error) => {
-    input.destroy()
-    throw error
-  })
   // An abort (Ctrl-C, --timeout) also ends a read that waits for input (a stalled stdin pipe).
   const stopReading = () => input.destroy(new CtrError('cancelled', 'import interrupted'))
   signal?.addEventListener('abort', stopReading, {once: true})
-  const call: CallOptions = {metadata: lease.metadata, signal}
-  const changed: ChangedRecord[] = []
   try {
-    const archive = await readAll(client, input, label, {call, leaseId: lease.id, signal, total, onProgress: options.onProgress})
-    const store = new BlobSource(client, archive, call)
+    return await runImageTransaction(
+      client,
+      {operation: 'import', signal, snapshotter, onUnpackLayer: (image, layer, layers) => options.onProgress?.({phase: 'unpack', image, layer, layers})},
+      async (tx) => {
+        const {call} = tx
+        const archive = await readAll(client, input, label, {call, leaseId: tx.lease.id, signal, total, onProgress: options.onProgress})
+        const store = new BlobSource(client, archive, call)
 
-    const {candidates} = await namedImages(client, archive, store, options, call)
-    const resolved: Resolved[] = []
-    const labels = new Map<string, Record<string, string>>()
-    for (const candidate of candidates) resolved.push(await resolveImage(store, candidate, importMatcher, labels))
-    for (const [digest, set] of labels) await setBlobLabels(client, digest, set, call)
+        const {candidates} = await namedImages(client, archive, store, options, call)
+        const resolved: Resolved[] = []
+        for (const candidate of candidates) resolved.push(await resolveImage(store, candidate, importMatcher, tx.labels))
 
-    const imported: ImportedImage[] = resolved.map(({candidate}) => ({name: candidate.name, target: candidate.target, created: false}))
-    if (options.unpack !== false) {
-      const results = await unpackImages(client, resolved, store, unpackMatcher, {
-        snapshotter,
-        call,
-        onLayer: (image, layer, layers) => options.onProgress?.({phase: 'unpack', image, layer, layers}),
-      })
-      for (const [i, result] of results.entries()) if (result) imported[i].unpacked = result
-    }
-
-    signal?.throwIfAborted()
-    await saveImageRecords(client, imported, changed, signal)
-    changed.length = 0
-    await lease.release()
-    return imported
+        const imported: ImportedImage[] = resolved.map(({candidate}) => ({name: candidate.name, target: candidate.target, created: false}))
+        if (options.unpack !== false) {
+          const results = await tx.unpack(resolved, store, unpackMatcher)
+          for (const [i, result] of results.entries()) if (result) imported[i].unpacked = result
+        }
+        return imported
+      },
+    )
   } catch (error) {
     input.destroy()
-    const unanswered = Boolean(signal?.aborted) || (error instanceof CtrError && error.kind === 'deadline-exceeded')
-    // A daemon that answers nothing (paused, hung) would hold the roll-back for whole deadlines: the lease is then left to expire.
-    const silent = unanswered && (await daemonAnswers(client, Math.min(client.timeoutMs || CLEANUP_TIMEOUT_MS, PROBE_TIMEOUT_MS))) === 'silent'
-    if (!silent) await rollbackImageRecords(client, changed, signal)
-    const released =
-      !silent &&
-      (await lease.release({sync: true}).then(
-        () => true,
-        () => false,
-      ))
-    const failure =
-      signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'import interrupted', {cause: error}) : error
-    if (released || !(failure instanceof CtrError)) throw failure
-    const left = `containerd ${silent ? 'did not answer' : 'could not be reached'} to clean up; left: ${lease.description}`
-    throw new CtrError(failure.kind, `${failure.message}; ${left}`, {cause: failure, exitCode: failure.exitCode, left})
+    throw error
   } finally {
     signal?.removeEventListener('abort', stopReading)
   }

@@ -11,18 +11,18 @@
  *    response into Content.Write and verified; a blob the store has is not downloaded.
  * 4. GC labels on the parents (and `containerd.io/distribution.source.<host>` on every blob, as Go ctr),
  *    unpack (images/unpack), the image record (images/records), then the lease goes.
+ * Steps 1 and 4 and the roll-back are the image transaction's (images/transaction), shared with import.
  */
 import type {CallOptions, ContainerdClient} from '../containerd/client'
 import {CtrError, usageError} from '../containerd/errors'
-import {type Descriptor, readBlob, setBlobLabels, writeBlob} from '../images/content'
+import {type Descriptor, readBlob, writeBlob} from '../images/content'
 import {type ImageConfig, parseConfig} from '../images/layout'
 import {sha256Digest} from '../images/digest'
-import {createLease, deleteDeadLeases} from '../images/lease'
 import {isIndexType, isManifestType, MEDIA_TYPE} from '../images/media-types'
 import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../images/platform'
-import {type ChangedRecord, rollbackImageRecords, saveImageRecords} from '../images/records'
 import {type ImageBlobs, resolveImage} from '../images/resolve'
-import {bestManifest, DEFAULT_SNAPSHOTTER, unpackImages, type UnpackResult} from '../images/unpack'
+import {runImageTransaction} from '../images/transaction'
+import {bestManifest, type UnpackResult} from '../images/unpack'
 import type {Credentials} from './auth'
 import {RegistryClient} from './client'
 import {parseReference} from './reference'
@@ -63,7 +63,6 @@ export interface PulledImage {
 }
 
 export const MANIFEST_ACCEPT = [MEDIA_TYPE.ociIndex, MEDIA_TYPE.ociManifest, MEDIA_TYPE.dockerManifestList, MEDIA_TYPE.dockerManifest].join(', ')
-const LEASE_EXPIRY_MS = 60 * 60 * 1000
 /** Manifests and indexes are read whole: a registry may serve at most this much for one. */
 const MANIFEST_LIMIT = 4 * 1024 * 1024
 export const DISTRIBUTION_SOURCE_LABEL = 'containerd.io/distribution.source.'
@@ -88,95 +87,90 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
     actions: 'pull',
   })
 
-  const lease = await createLease(client, {prefix: 'ctr-pull', expiresInMs: LEASE_EXPIRY_MS, signal})
-  const call: CallOptions = {metadata: lease.metadata, signal}
-  const changed: ChangedRecord[] = []
-  try {
-    const target = await resolveTop(registry, ref.tag ?? ref.digest!, ref.digest)
-    options.onProgress?.({phase: 'resolved', name: ref.name, digest: target.descriptor.digest})
-    const blobs = new RegistryBlobs(client, registry, call, lease.id)
-    blobs.prefetched.set(target.descriptor.digest, target.bytes)
-    blobs.fetched.blobs++
-    blobs.fetched.bytes += target.bytes.length
+  const [image] = await runImageTransaction(
+    client,
+    {
+      operation: 'pull',
+      signal,
+      snapshotter: options.snapshotter,
+      onUnpackLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
+      // Pulls (and starts) killed earlier: their partial downloads this pull needed are in its lease now.
+      sweepDeadLeases: true,
+    },
+    async (tx): Promise<PulledImage[]> => {
+      const target = await resolveTop(registry, ref.tag ?? ref.digest!, ref.digest)
+      options.onProgress?.({phase: 'resolved', name: ref.name, digest: target.descriptor.digest})
+      const blobs = new RegistryBlobs(client, registry, tx.call, tx.lease.id)
+      blobs.prefetched.set(target.descriptor.digest, target.bytes)
+      blobs.fetched.blobs++
+      blobs.fetched.bytes += target.bytes.length
 
-    const labels = new Map<string, Record<string, string>>()
-    const resolved = await resolveImage(blobs, {name: ref.name, target: target.descriptor}, fetchMatcher, labels)
+      const resolved = await resolveImage(blobs, {name: ref.name, target: target.descriptor}, fetchMatcher, tx.labels)
 
-    // Layers (configs are in already: the walk read them), each once, N at a time; those the unpack needs
-    // first (its manifest's, bottom up), so the unpack can start early also with --all-platforms.
-    const layers = new Map<string, Descriptor>()
-    const unpackFirst = options.unpack === false ? undefined : bestManifest(resolved, unpackMatcher)
-    for (const m of [...(unpackFirst ? [unpackFirst] : []), ...resolved.manifests]) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
-    for (const layer of layers.values())
-      options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
-    // The unpack runs beside the downloads, applying each layer once it and those below it are in, as
-    // containerd 1.6's own client does (its unpacker): the daemon's Diff.Apply overlaps the next download.
-    // The first failure on either side stops the other (no new download, no further layer applied), and is
-    // the one reported, once both have settled: nothing may still write under the lease at the roll-back.
-    const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
-    let failure: {error: unknown} | undefined
-    const stop = new AbortController()
-    const fail = (error: unknown) => {
-      failure ??= {error}
-      stop.abort()
-      for (const layer of landed.values()) layer.reject(error)
-    }
-    const fetching = pool([...layers.values()], concurrency, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, async (layer) => {
-      await blobs.fetchBlob(layer, 'layer', options.onProgress).catch((error) => {
-        fail(error)
-        throw error
+      // Layers (configs are in already: the walk read them), each once, N at a time; those the unpack needs
+      // first (its manifest's, bottom up), so the unpack can start early also with --all-platforms.
+      const layers = new Map<string, Descriptor>()
+      const unpackFirst = options.unpack === false ? undefined : bestManifest(resolved, unpackMatcher)
+      for (const m of [...(unpackFirst ? [unpackFirst] : []), ...resolved.manifests]) for (const layer of m.manifest.layers) layers.set(layer.digest, layer)
+      for (const layer of layers.values())
+        options.onProgress?.({phase: 'blob', digest: layer.digest, kind: 'layer', size: layer.size, bytes: 0, state: 'waiting'})
+      // The unpack runs beside the downloads, applying each layer once it and those below it are in, as
+      // containerd 1.6's own client does (its unpacker): the daemon's Diff.Apply overlaps the next download.
+      // The first failure on either side stops the other (no new download, no further layer applied), and is
+      // the one reported, once both have settled: nothing may still write under the lease at the roll-back.
+      const landed = new Map([...layers.keys()].map((digest) => [digest, settleable()]))
+      let failure: {error: unknown} | undefined
+      const stop = new AbortController()
+      const fail = (error: unknown) => {
+        failure ??= {error}
+        stop.abort()
+        for (const layer of landed.values()) layer.reject(error)
+      }
+      const fetching = pool([...layers.values()], concurrency, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, async (layer) => {
+        await blobs.fetchBlob(layer, 'layer', options.onProgress).catch((error) => {
+          fail(error)
+          throw error
+        })
+        landed.get(layer.digest)!.resolve()
+      }).finally(() => {
+        // Interrupted between downloads: the layers that never came must not keep the unpack waiting.
+        for (const layer of landed.values()) layer.reject(new CtrError('cancelled', 'the pull stopped before this layer was fetched'))
       })
-      landed.get(layer.digest)!.resolve()
-    }).finally(() => {
-      // Interrupted between downloads: the layers that never came must not keep the unpack waiting.
-      for (const layer of landed.values()) layer.reject(new CtrError('cancelled', 'the pull stopped before this layer was fetched'))
-    })
-    const unpacking =
-      options.unpack === false
-        ? Promise.resolve(undefined)
-        : unpackImages(client, [resolved], blobs, unpackMatcher, {
-            snapshotter: options.snapshotter || DEFAULT_SNAPSHOTTER,
-            call,
-            ready: (digest) => (failure ? Promise.reject(failure.error) : (landed.get(digest)?.promise ?? Promise.resolve())),
-            onLayer: (name, layer, total) => options.onProgress?.({phase: 'unpack', image: name, layer, layers: total}),
-          }).then(
-            ([result]) => result,
-            (error) => {
-              fail(error)
-              throw error
-            },
-          )
-    const [fetched, unpacked] = await Promise.allSettled([fetching, unpacking])
-    if (failure) throw failure.error
-    if (fetched.status === 'rejected') throw fetched.reason
-    if (unpacked.status === 'rejected') throw unpacked.reason
+      const unpacking =
+        options.unpack === false
+          ? Promise.resolve(undefined)
+          : tx
+              .unpack([resolved], blobs, unpackMatcher, (digest) =>
+                failure ? Promise.reject(failure.error) : (landed.get(digest)?.promise ?? Promise.resolve()),
+              )
+              .then(
+                ([result]) => result,
+                (error) => {
+                  fail(error)
+                  throw error
+                },
+              )
+      const [fetched, unpacked] = await Promise.allSettled([fetching, unpacking])
+      if (failure) throw failure.error
+      if (fetched.status === 'rejected') throw fetched.reason
+      if (unpacked.status === 'rejected') throw unpacked.reason
 
-    // Go's key has the host without its port (distribution.source.127.0.0.1).
-    const source = {[`${DISTRIBUTION_SOURCE_LABEL}${ref.domain.replace(/:\d+$/, '')}`]: ref.repository}
-    for (const digest of blobs.written) labels.set(digest, {...labels.get(digest), ...source})
-    for (const [digest, set] of labels) await setBlobLabels(client, digest, set, call)
-
-    const image: PulledImage = {
-      name: ref.name,
-      target: target.descriptor,
-      created: false,
-      fetched: blobs.fetched,
-      blobs: blobs.written.size,
-      ...(unpacked.value ? {unpacked: unpacked.value} : {}),
-    }
-    signal?.throwIfAborted()
-    await saveImageRecords(client, [image], changed, signal)
-    changed.length = 0
-    // Pulls (and starts) killed earlier: their partial downloads this pull needed are in its lease now.
-    await deleteDeadLeases(client, {signal}).catch(() => undefined)
-    await lease.release()
-    return image
-  } catch (error) {
-    await rollbackImageRecords(client, changed, signal)
-    if (!signal?.aborted) await deleteDeadLeases(client).catch(() => undefined)
-    await lease.release({sync: true}).catch(() => undefined)
-    throw signal?.aborted && !(error instanceof CtrError && error.kind === 'cancelled') ? new CtrError('cancelled', 'pull interrupted', {cause: error}) : error
-  }
+      // Go's key has the host without its port (distribution.source.127.0.0.1).
+      const source = {[`${DISTRIBUTION_SOURCE_LABEL}${ref.domain.replace(/:\d+$/, '')}`]: ref.repository}
+      for (const digest of blobs.written) tx.label(digest, source)
+      return [
+        {
+          name: ref.name,
+          target: target.descriptor,
+          created: false,
+          fetched: blobs.fetched,
+          blobs: blobs.written.size,
+          ...(unpacked.value ? {unpacked: unpacked.value} : {}),
+        },
+      ]
+    },
+  )
+  return image
 }
 
 /** The reference's manifest or index: its bytes and descriptor, its digest checked. */
