@@ -11,7 +11,8 @@ import {inFlight} from '../lib/in-flight'
 import {HeldUntilStarted} from '../lib/tasks/held-until-started'
 import {parseDuration} from './duration'
 import {escapeText} from './output/escape'
-import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
+import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/streams'
+import {Ux} from './output/ux'
 import {closest} from './suggest'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -55,6 +56,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Aborted when ctr's terminal hangs up (SIGHUP) during an attached session: pass to attachStdio's hangUp. */
   protected readonly hangUp = new AbortController()
   private clientInstance?: ContainerdClient
+  private uxInstance?: Ux
   private readonly onSignal = (signal: NodeJS.Signals) => this.interrupt(signal)
   private stopWatchingOutput?: () => void
   /** Set while an attached session runs (withSignalHandoff): it handles a broken stdout itself. */
@@ -118,6 +120,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     }
     return this.clientInstance
+  }
+
+  /** Where the command's output goes (tables, JSON lines, spinners, progress), made once, after parsing. */
+  protected get ux(): Ux {
+    // --json: oclif's global flag, or the own flag of a command that streams JSON lines (events, stats).
+    this.uxInstance ??= new Ux(undefined, {json: this.jsonEnabled() || (this.flags as {json?: boolean} | undefined)?.json === true})
+    return this.uxInstance
   }
 
   protected get signal(): AbortSignal {

@@ -9,7 +9,7 @@ import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
 import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
 import {escapeText} from './output/escape'
-import {guardOutput} from './output/print'
+import {guardOutput} from './output/streams'
 import {commandsFor, commandWordCount} from './run-commands'
 import {closest, suggestCommand} from './suggest'
 

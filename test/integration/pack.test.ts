@@ -61,7 +61,7 @@ describe('npm pack', () => {
     expect(readFileSync(join(app, 'node_modules', pkg.name, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/)
     expect(readFileSync(join(app, 'node_modules', pkg.name, 'NOTICE'), 'utf8')).toMatch(/proto\/.*containerd/s)
     const notices = readFileSync(join(app, 'node_modules', pkg.name, 'dist', 'THIRD-PARTY-NOTICES.md'), 'utf8')
-    for (const bundled of ['@grpc/grpc-js', '@oclif/core', 'cli-table3', 'chalk', 'ora']) expect(notices).toMatch(new RegExp(`^## ${bundled} \\d`, 'm'))
+    for (const bundled of ['@grpc/grpc-js', '@oclif/core', 'string-width', 'chalk', 'ora']) expect(notices).toMatch(new RegExp(`^## ${bundled} \\d`, 'm'))
   })
 
   it('has an exports map: the library and package.json, nothing deeper', async () => {

@@ -7,7 +7,6 @@ import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
 import {spawnExecReaper} from '../../cli/exec-reaper'
-import {write} from '../../cli/output/print'
 import {parseUserSpec} from '../../lib/tasks/users'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
@@ -78,7 +77,7 @@ The process starts from the container's own process spec (environment, capabilit
     )
     if (result.exitStatus === undefined) {
       spawnExecReaper(this.client, result)
-      if (!this.jsonEnabled()) write(result.execId)
+      this.ux.log(result.execId)
     } else {
       process.exitCode = result.exitStatus
     }
