@@ -42,7 +42,7 @@ describe('Containerd (dist/index.js)', () => {
     expect(typeof lib.startContainer).toBe('function')
     const loaded = execFileSync(process.execPath, [
       '-e',
-      `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|cli-table3/.test(p)).length)`,
+      `require(${JSON.stringify(DIST)}); console.log(Object.keys(require.cache).filter((p) => /@oclif|chalk|ora|string-width/.test(p)).length)`,
     ])
     expect(loaded.toString().trim()).toBe('0')
   })

@@ -12,7 +12,8 @@ import {takeSignals} from '../lib/signal-owners'
 import {durationFlag, FlagValueError} from './flag-types'
 import {errorText} from './error-text'
 import {escapeText} from './output/escape'
-import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/print'
+import {onOutputFailure, outputFailure, reportWriteFailure, toJson, write} from './output/streams'
+import {Ux} from './output/ux'
 import {closest} from './suggest'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -58,6 +59,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private clientInstance?: ContainerdClient
   /** Gives SIGINT/SIGTERM/SIGHUP back; an attached process takes them on top while it forwards or holds them. */
   private releaseSignals?: () => void
+  private uxInstance?: Ux
   private stopWatchingOutput?: () => void
   /** Set while an attached session runs (whileAttached): it handles a broken stdout itself. */
   private attachedSession = false
@@ -117,6 +119,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     }
     return this.clientInstance
+  }
+
+  /** Where the command's output goes (tables, JSON lines, spinners, progress), made once, after parsing. */
+  protected get ux(): Ux {
+    // --json: oclif's global flag, or the own flag of a command that streams JSON lines (events, stats).
+    this.uxInstance ??= new Ux(undefined, {json: this.jsonEnabled() || (this.flags as {json?: boolean} | undefined)?.json === true})
+    return this.uxInstance
   }
 
   protected get signal(): AbortSignal {

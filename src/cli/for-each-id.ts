@@ -4,7 +4,7 @@
  */
 import {CtrError} from '../lib/containerd/errors'
 import {errorText} from './error-text'
-import {write} from './output/print'
+import {write} from './output/streams'
 
 export interface EachResult<T> {
   results: T[]

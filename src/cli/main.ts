@@ -10,7 +10,7 @@ import {BaseCommand} from './base-command'
 import {COMMANDS} from './command-registry'
 import {errorText} from './error-text'
 import {escapeText} from './output/escape'
-import {guardOutput} from './output/print'
+import {guardOutput} from './output/streams'
 import {commandsFor, commandWordCount} from './run-commands'
 import {closest, suggestCommand} from './suggest'
 

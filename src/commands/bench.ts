@@ -4,8 +4,6 @@ import {BaseCommand, exitCodeFor} from '../cli/base-command'
 import type {CompletionHints} from '../cli/completion'
 import {type BenchResult, runBench} from '../lib/bench/bench'
 import {EXIT} from '../lib/containerd/errors'
-import {printObject} from '../cli/output/print'
-import {startProgress} from '../cli/output/progress'
 import {formatSummary} from '../cli/output/stats-summary'
 
 export default class Bench extends BaseCommand<typeof Bench> {
@@ -38,7 +36,7 @@ no stdio, and carry the label ctr.bench=<prefix>.`
 
   async run(): Promise<BenchResult> {
     const {args, flags} = this
-    const progress = startProgress('starting', {json: this.jsonEnabled()})
+    const progress = this.ux.progress('starting')
     let result: BenchResult
     try {
       result = await runBench(this.client, {
@@ -52,7 +50,7 @@ no stdio, and carry the label ctr.bench=<prefix>.`
     } finally {
       progress.stop()
     }
-    printObject({json: this.jsonEnabled()}, () => formatSummary(result.startMs))
+    this.ux.object(() => formatSummary(result.startMs))
     if (result.interrupted) process.exitCode = this.interruptedBy ? exitCodeFor(this.interruptedBy) : EXIT.interrupted
     return result
   }

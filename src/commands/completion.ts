@@ -2,7 +2,6 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
 import {bashScript, completionModel, zshScript} from '../cli/completion'
-import {write} from '../cli/output/print'
 
 export default class Completion extends BaseCommand<typeof Completion> {
   static args = {
@@ -26,7 +25,7 @@ shell. Regenerate it after upgrading ctr.`
     const topics = Object.fromEntries(Object.entries(this.config.pjson.oclif.topics ?? {}).map(([name, topic]) => [name, topic.description ?? '']))
     const model = completionModel(this.config.bin, this.config.commands, topics)
     const script = this.args.shell === 'zsh' ? zshScript(model) : bashScript(model)
-    write(script)
+    this.ux.log(script)
     return script
   }
 }

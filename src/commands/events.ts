@@ -1,4 +1,3 @@
-import {escapeText} from '../cli/output/escape'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command'
@@ -9,7 +8,8 @@ import {requireContainer} from '../lib/containers/containers'
 import type {CtrEvent} from '../lib/events/decode'
 import {streamEvents, type StreamEventsResult} from '../lib/events/exit-wait'
 import type {WatchStatus} from '../lib/events/watch'
-import {exitOnOutputFailure, type LiveColumn, RowWriter, writeJsonLine} from '../cli/output/live'
+import {exitOnOutputFailure} from '../cli/output/streams'
+import type {LiveColumn, Ux} from '../cli/output/ux'
 import {watchStdoutReader} from '../cli/output/reader-watch'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
@@ -69,7 +69,7 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
     // An ID that names no container would wait for ever.
     if (flags['exit-on']) await requireContainer(this.client, flags['exit-on'])
     const shown = [...(flags.timestamps ? [timeColumn] : []), ...(flags['all-namespaces'] ? [namespaceColumn] : []), ...columns]
-    const rows = new RowWriter(shown, process.stdout, flags.header ?? Boolean(process.stdout.isTTY))
+    const rows = this.ux.rows(shown, {header: flags.header ?? this.ux.isTerminal('stdout')})
     const result = await streamEvents(
       this.client,
       {
@@ -81,11 +81,11 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
         heartbeatMs: flags.heartbeat.ms,
         reconnect: !flags['no-reconnect'],
         signal: this.signal,
-        onStatus: (status) => reportStatus(status, flags.debug),
+        onStatus: (status) => reportStatus(this.ux, status, flags.debug),
         // The header appears once the daemon has answered and the subscription is sent: a sign it is live.
         onSubscribed: () => (flags.json ? undefined : rows.header()),
       },
-      (event) => (flags.json ? writeJsonLine(toJsonEvent(event)) : rows.row(event)),
+      (event) => (flags.json ? this.ux.jsonLine(toJsonEvent(event)) : rows.row(event)),
     )
     if (result.exit) process.exitCode = result.exit.status
     return result
@@ -107,9 +107,9 @@ function toJsonEvent(e: CtrEvent) {
   }
 }
 
-function reportStatus(status: WatchStatus, debug: boolean): void {
-  if (status.kind === 'lost') process.stderr.write(`ctr: event stream lost (${escapeText(status.reason)}); reconnecting…\n`)
+function reportStatus(ux: Ux, status: WatchStatus, debug: boolean): void {
+  if (status.kind === 'lost') ux.warn(`event stream lost (${status.reason}); reconnecting…`)
   else if (status.kind === 'reconnected')
-    process.stderr.write(`ctr: reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed\n`)
-  else if (debug) process.stderr.write(`ctr: still unreachable (${escapeText(status.reason)}); retry ${status.attempt} in ${status.delayMs} ms\n`)
+    ux.warn(`reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed`)
+  else if (debug) ux.warn(`still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms`)
 }

@@ -1,5 +1,4 @@
 import {BaseCommand} from '../cli/base-command'
-import {printObject, write} from '../cli/output/print'
 import {CLIENT_VERSION, getVersion, type VersionInfo} from '../lib/version'
 
 export default class Version extends BaseCommand<typeof Version> {
@@ -11,9 +10,9 @@ export default class Version extends BaseCommand<typeof Version> {
     const client = {version: CLIENT_VERSION, node: process.version}
     const clientLines = ['Client:', `  Version:  ${client.version}`, `  Node:     ${client.node}`, '']
     // As Go ctr: the client's part first, so a daemon that is down still leaves it printed before the error.
-    if (!this.jsonEnabled()) write(clientLines.join('\n') + '\n')
+    this.ux.log(clientLines.join('\n') + '\n')
     const info = await getVersion(this.client)
-    printObject({json: this.jsonEnabled()}, () => ['Server:', `  Version:  ${info.server.version}`, `  Revision: ${info.server.revision}`])
+    this.ux.object(() => ['Server:', `  Version:  ${info.server.version}`, `  Revision: ${info.server.revision}`])
     return info
   }
 }

@@ -1,6 +1,6 @@
 /**
  * What ctr does when its own stdout or stderr cannot be written (a closed pipe, a full disk, a terminal that
- * went away): one rule, used by every command (src/cli/output/print.ts) and by attached sessions
+ * went away): one rule, used by every command (src/cli/output/streams.ts) and by attached sessions
  * (tasks/attach.ts), so both stop the same way with the same words and exit code.
  *
  * - stdout EPIPE (the reader went away, `| head -1`): stop as a pipeline member does, silently, exit 141

@@ -61,7 +61,7 @@ describe('npm pack', () => {
     expect(readFileSync(join(app, 'node_modules', pkg.name, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/)
     expect(readFileSync(join(app, 'node_modules', pkg.name, 'NOTICE'), 'utf8')).toMatch(/proto\/.*containerd/s)
     const notices = readFileSync(join(app, 'node_modules', pkg.name, 'dist', 'THIRD-PARTY-NOTICES.md'), 'utf8')
-    for (const bundled of ['@grpc/grpc-js', 'tar-stream', '@oclif/core', 'cli-table3', 'chalk', 'ora'])
+    for (const bundled of ['@grpc/grpc-js', 'tar-stream', '@oclif/core', 'cli-table3', 'string-width', 'chalk', 'ora'])
       expect(notices).toMatch(new RegExp(`^## ${bundled} \\d`, 'm'))
     // Installed, not bundled: its own package carries its licence.
     expect(notices).not.toMatch(/^## @bufbuild\/protobuf /m)

@@ -4,14 +4,14 @@
  * as wide as its header and its `width`; a command that sees its rows in rounds (stats) widens the columns to
  * each round before writing it (RowWriter.fit), one that does not (events) keeps fixed widths, and a longer
  * cell pushes its row right. Widths never shrink, so appended rows stay aligned with the ones above as far as
- * they can. Cells are separated by at least three spaces as in our tables, so `awk` splits them the same way.
- * The header is kept when piped, as tables do. Widths are counted in UTF-16 units, which is right for what
- * these commands show (IDs follow containerd's identifier rule: ASCII).
+ * they can. The layout is the tables' (table.ts layoutRow), so `awk` splits both the same way. The header is
+ * kept when piped, as tables do. On a terminal, a block of rows is redrawn in place (InPlaceBlock, the one
+ * redraw: stats here, pull and push progress on stderr).
  */
 import type {WriteStream} from 'node:tty'
 
 import {escapeText} from './escape'
-import {onOutputFailure, toJson} from './print'
+import {displayWidth, layoutRow} from './table'
 
 export interface LiveColumn<T> {
   header: string
@@ -25,18 +25,13 @@ export interface LiveColumn<T> {
   value: (row: T) => string
 }
 
-const GAP = '   '
-
 export function formatRow(cells: readonly string[], widths: readonly number[]): string {
   return joinCells(cells.map(escapeText), widths)
 }
 
 /** Cells already escaped. */
 function joinCells(cells: readonly string[], widths: readonly number[]): string {
-  return cells
-    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-    .join(GAP)
-    .trimEnd()
+  return layoutRow(cells, cells.map(displayWidth), widths)
 }
 
 /** `text` in at most `width` characters, ending in '…' when it had to be cut. */
@@ -56,12 +51,12 @@ export class RowWriter<T> {
     withHeader = true,
   ) {
     this.headerWritten = !withHeader
-    this.widths = columns.map((c) => Math.max(c.width, c.header.length))
+    this.widths = columns.map((c) => Math.max(c.width, displayWidth(c.header)))
   }
 
   /** Widens the columns to the longest cells of these rows (the next ones written, usually). */
   fit(rows: readonly T[]): void {
-    for (const cells of rows.map((row) => this.cells(row))) cells.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i], cell.length)))
+    for (const cells of rows.map((row) => this.cells(row))) cells.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i], displayWidth(cell))))
   }
 
   header(): void {
@@ -82,9 +77,9 @@ export class RowWriter<T> {
    */
   lines(rows: readonly T[], options: {header?: boolean; maxWidth?: number} = {}): string[] {
     const table = [...(options.header === false ? [] : [this.headerCells()]), ...rows.map((row) => this.cells(row))]
-    const widths = this.widths.map((width, i) => Math.max(width, ...table.map((cells) => cells[i].length)))
+    const widths = this.widths.map((width, i) => Math.max(width, ...table.map((cells) => displayWidth(cells[i]))))
     if (options.maxWidth !== undefined) {
-      let excess = Math.max(0, ...table.map((cells) => joinCells(cells, widths).length)) - options.maxWidth
+      let excess = Math.max(0, ...table.map((cells) => displayWidth(joinCells(cells, widths)))) - options.maxWidth
       this.columns.forEach((column, i) => {
         if (excess <= 0 || column.shortest === undefined) return
         const narrower = Math.min(widths[i], Math.max(column.shortest, column.header.length, widths[i] - excess))
@@ -107,11 +102,6 @@ export class RowWriter<T> {
   private cells(row: T): string[] {
     return this.columns.map((c) => escapeText(c.value(row)))
   }
-}
-
-/** One JSON object per line (NDJSON), bigint as numbers. */
-export function writeJsonLine(value: unknown, stream: NodeJS.WritableStream = process.stdout): void {
-  stream.write(toJson(value, 0) + '\n')
 }
 
 /** What InPlaceBlock reads of a terminal, each render (a fake in tests). */
@@ -142,7 +132,7 @@ export class InPlaceBlock {
   render(lines: readonly string[]): void {
     const shown = this.fit(lines)
     const up = this.previousLines > 0 ? `\x1b[${this.previousLines}A\r\x1b[J` : ''
-    this.stream.write(up + shown.join('\n') + '\n')
+    if (up || shown.length > 0) this.stream.write(up + shown.map((line) => line + '\n').join(''))
     this.previousLines = shown.length
   }
 
@@ -153,34 +143,4 @@ export class InPlaceBlock {
     const width = this.width
     return width === undefined ? kept : kept.map((line) => shorten(line, width))
   }
-}
-
-/**
- * Sizes as docker prints them: four significant digits, binary units for memory (KiB, MiB, GiB), decimal
- * units for I/O (kB, MB, GB).
- */
-export function humanBytes(bytes: number, base: 'binary' | 'decimal' = 'binary'): string {
-  const step = base === 'binary' ? 1024 : 1000
-  const units = base === 'binary' ? ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] : ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB']
-  let value = bytes
-  let i = 0
-  while (Math.abs(value) >= step && i < units.length - 1) {
-    value /= step
-    i++
-  }
-  return `${Number(value.toPrecision(4))}${units[i]}`
-}
-
-export function formatPercent(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '--' : `${value.toFixed(2)}%`
-}
-
-/**
- * `ctr events | head -1`: once the reader is gone, writes fail with EPIPE. End at once and quietly, with 141
- * (128 + SIGPIPE) as a Go or C program killed by SIGPIPE would, instead of an unhandled 'error' stack trace.
- */
-export function exitOnOutputFailure(): void {
-  // The one rule for a broken stdout (print.ts guardOutput, lib/write-failure.ts: EPIPE → 141 quietly, other
-  // errors → one line and 125), but at once: a stream has nothing more to do once nobody can read it.
-  onOutputFailure((failure) => process.exit(failure.exitCode))
 }

@@ -16,7 +16,7 @@ import {spawn} from 'node:child_process'
 import {fstatSync, lstatSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 
-import {stdoutFailed} from './print'
+import {stdoutFailed} from './streams'
 
 /** tail's poll interval: how soon a reader's close is seen (4 wake-ups a second, no measurable CPU). */
 const POLL_SECONDS = '0.25'

@@ -1,15 +1,18 @@
 /**
- * Tables for people: borderless cli-table3, header kept also when piped (as Go ctr does, so `awk 'NR>1'`
- * scripts work the same everywhere).
+ * The one column layout, for tables (`ctr containers`) and for rows written as they come (live.ts): cells
+ * left-aligned, padded to their column's width, three spaces apart, the last column unpadded, no borders and
+ * no trailing blanks, the header kept also when piped (as Go ctr does, so `awk 'NR>1'` scripts work the
+ * same everywhere). Widths are display widths, measured once per cell with string-width (the measure
+ * cli-table3 uses, so wide and combining characters line up as they did under it); printable ASCII, which
+ * is what containerd's IDs, paths, statuses and numbers are, is its own length, so string-width loads only
+ * for other text.
  *
- * At scale (`ctr containers` with thousands of rows) cli-table3 is quadratic in rows (its layout check
- * scans every earlier row for each cell) and costs ~20 µs per cell besides (17 option merges, and
- * string-width builds its ANSI RegExp anew for each of 4 measurements per cell). So the cells are measured
- * once, here, and when every cell is one line of printable ASCII, which is what containerd's IDs, paths,
- * statuses and numbers are, cli-table3 lays out the header alone with those widths and each row is padded
- * to them the way cli-table3 pads (same gap, left-aligned, last column unpadded): linear, and the same text
- * (test/cli/output/table.test.ts compares the two). Anything else (a cell with a newline, wide or
- * combining characters, control codes) goes through cli-table3 whole, as before.
+ * cli-table3 sets the table's look: it lays out the header, borderless, with the widths measured here, and
+ * each row is padded to them as it pads (same gap, left-aligned). It does not lay out the rows: it lays out
+ * a whole table before printing it, and at scale that is quadratic in rows (its layout check scans every
+ * earlier row for each cell) and ≈150 µs a row even given the widths, against Go ctr's ≈70 µs for a whole
+ * container listed (bench/list-scale.sh); the rows are linear here. test/cli/output/table.test.ts checks
+ * the rows line up under cli-table3's header.
  */
 import type {ChalkInstance} from './chalk-types'
 import {escapeText} from './escape'
@@ -22,78 +25,85 @@ export interface Column<T> {
 }
 
 const GAP = '   '
-const BORDERLESS = {
-  top: '',
-  'top-mid': '',
-  'top-left': '',
-  'top-right': '',
-  bottom: '',
-  'bottom-mid': '',
-  'bottom-left': '',
-  'bottom-right': '',
-  left: '',
-  'left-mid': '',
-  mid: '',
-  'mid-mid': '',
-  right: '',
-  'right-mid': '',
-  middle: GAP,
-}
-/** Cells whose width is their length: cli-table3 would measure them the same. */
+/** Text whose display width is its length. */
 const PLAIN = /^[\x20-\x7e]*$/
 
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], chalk?: ChalkInstance): string {
-  const texts = rows.map((row) => columns.map((c) => cellText(c.value(row))))
-  const widths = columns.map((c) => c.header.length)
-  let plain = columns.every((c) => PLAIN.test(c.header))
-  for (const cells of texts) {
-    for (let i = 0; i < cells.length; i++) {
-      const text = cells[i]!
-      if (plain && !PLAIN.test(text)) plain = false
-      if (text.length > widths[i]!) widths[i] = text.length
-    }
-  }
-  const colour = (cells: string[], row: T) => (chalk ? cells.map((text, i) => (columns[i]!.color ? columns[i]!.color!(text, row, chalk) : text)) : cells)
-  const head = columns.map((c) => (chalk ? chalk.bold(c.header) : c.header))
-  if (!plain)
-    return trimLines(
-      cliTable(
-        head,
-        rows.map((row, r) => colour(texts[r]!, row)),
-      ),
-    )
+let stringWidth: ((text: string) => number) | undefined
 
-  const lines = [cliTable(head, [], widths)]
+/** Columns a cell takes on a terminal (escaped text: no control characters). */
+export function displayWidth(text: string): number {
+  if (PLAIN.test(text)) return text.length
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  stringWidth ??= require('string-width') as (text: string) => number
+  return stringWidth(text)
+}
+
+/**
+ * One line: each cell but the last padded to its column's width (`cellWidths` are the cells' own, measured
+ * once), `shown` being what is printed for each (the cell, or the cell coloured).
+ */
+export function layoutRow(shown: readonly string[], cellWidths: readonly number[], widths: readonly number[]): string {
+  let line = ''
+  const last = shown.length - 1
+  for (let i = 0; i < last; i++) line += shown[i] + ' '.repeat(Math.max(0, widths[i] - cellWidths[i])) + GAP
+  return (line + (shown[last] ?? '')).trimEnd()
+}
+
+/** A table: the header, then one line per row, each column as wide as its widest cell. */
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], chalk?: ChalkInstance): string {
+  const headers = columns.map((c) => escapeText(c.header))
+  const headerWidths = headers.map(displayWidth)
+  const widths = [...headerWidths]
+  const cells = rows.map((row) => columns.map((c) => cellText(c.value(row))))
+  const cellWidths = cells.map((texts) =>
+    texts.map((text, i) => {
+      const width = displayWidth(text)
+      if (width > widths[i]) widths[i] = width
+      return width
+    }),
+  )
+  const lines = [headerLine(chalk ? headers.map((h) => chalk.bold(h)) : headers, widths)]
   rows.forEach((row, r) => {
-    const cells = texts[r]!
-    const shown = colour(cells, row)
-    lines.push(shown.map((text, i) => (i === cells.length - 1 ? text : text + ' '.repeat(widths[i]! - cells[i]!.length))).join(GAP))
+    const texts = cells[r]
+    const shown = chalk ? texts.map((text, i) => columns[i].color?.(text, row, chalk) ?? text) : texts
+    lines.push(layoutRow(shown, cellWidths[r], widths))
   })
-  return trimLines(lines.join('\n'))
+  return lines.join('\n')
+}
+
+const BORDERLESS = Object.fromEntries(
+  [
+    'top',
+    'top-mid',
+    'top-left',
+    'top-right',
+    'bottom',
+    'bottom-mid',
+    'bottom-left',
+    'bottom-right',
+    'left',
+    'left-mid',
+    'mid',
+    'mid-mid',
+    'right',
+    'right-mid',
+  ].map((key) => [key, '']),
+)
+
+/** The header row as cli-table3 lays it out with these widths (trailing blanks off, as every row). */
+function headerLine(headers: readonly string[], widths: readonly number[]): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Table = require('cli-table3') as new (options: object) => {toString(): string}
+  const table = new Table({
+    head: headers,
+    chars: {...BORDERLESS, middle: GAP},
+    style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
+    colWidths: widths,
+  })
+  return table.toString().trimEnd()
 }
 
 function cellText(raw: ReturnType<Column<unknown>['value']>): string {
   // Escaped: a label or path from another client must not move the cursor or split a row.
   return raw === undefined || raw === null ? '' : escapeText(String(raw))
-}
-
-function cliTable(head: string[], rows: string[][], colWidths?: number[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Table = require('cli-table3') as new (options: object) => {push(...rows: string[][]): void; toString(): string}
-  const table = new Table({
-    head,
-    chars: BORDERLESS,
-    style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
-    ...(colWidths ? {colWidths} : {}),
-  })
-  if (rows.length > 0) table.push(...rows)
-  return table.toString()
-}
-
-/** cli-table3 pads the last column too; trailing blanks only get in the way of scripts. */
-function trimLines(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
 }

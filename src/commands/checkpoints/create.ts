@@ -4,7 +4,6 @@ import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {createCheckpoint} from '../../lib/checkpoints/create'
 import type {Checkpoint} from '../../lib/checkpoints/store'
-import {startSpinner} from '../../cli/output/style'
 
 export default class CheckpointsCreate extends BaseCommand<typeof CheckpointsCreate> {
   static args = {
@@ -33,7 +32,7 @@ error carries CRIU's reason. Needs a CRIU that supports the host's kernel.`
 
   async run(): Promise<Checkpoint> {
     const {args, flags} = this
-    const spinner = startSpinner(`checkpointing ${args.id}`, {json: this.jsonEnabled()})
+    const spinner = this.ux.spinner(`checkpointing ${args.id}`)
     try {
       return await createCheckpoint(this.client, {
         id: args.id,

@@ -6,7 +6,6 @@ import {deleteCheckpoint} from '../../lib/checkpoints/store'
 import {usageError} from '../../lib/containerd/errors'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
-import {write} from '../../cli/output/print'
 
 export default class CheckpointsDelete extends BaseCommand<typeof CheckpointsDelete> {
   static aliases = ['checkpoints:rm']
@@ -29,7 +28,7 @@ exits non-zero if any failed.`
     if (names.length === 0) throw usageError(`missing argument NAME${hint}`)
     const {results, failures} = await forEachId(names, async (name) => {
       const deleted = await deleteCheckpoint(this.client, id, name)
-      if (!this.jsonEnabled()) write(deleted.name)
+      this.ux.log(deleted.name)
       return deleted
     })
     process.exitCode = reportFailures(failures)

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {type Checkpoint, listCheckpoints} from '../../lib/checkpoints/store'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 
 const columns: Column<Checkpoint>[] = [
   {header: 'NAME', value: (c) => c.name},
@@ -32,7 +32,7 @@ outlive the container, so they can be restored with 'ctr containers start --chec
 
   async run(): Promise<Checkpoint[]> {
     const checkpoints = await listCheckpoints(this.client, this.args.id)
-    printList(checkpoints, {columns, id: (c) => c.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(checkpoints, {columns, id: (c) => c.name}, {quiet: this.flags.quiet})
     return checkpoints
   }
 }

@@ -8,7 +8,6 @@ import {usageError} from '../../lib/containerd/errors'
 import {deleteExec, type DeleteExecResult} from '../../lib/tasks/exec-exits'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
-import {write} from '../../cli/output/print'
 
 export default class ContainersDelete extends BaseCommand<typeof ContainersDelete> {
   /** Go ctr's names for it. */
@@ -46,12 +45,12 @@ With --exec-id NAME, the container stays and only that exec process goes: one th
       if (ids.length !== 1) throw usageError(`--exec-id takes exactly one container ID, got ${ids.length}`)
       if (this.flags['keep-log']) throw usageError('--keep-log cannot be used with --exec-id: an exec process has no log file of its own')
       const deleted = await deleteExec(this.client, ids[0], execId, {force: this.flags.force})
-      if (!this.jsonEnabled()) write(deleted.execId)
+      this.ux.log(deleted.execId)
       return [deleted]
     }
     const {results, failures} = await forEachId(ids, async (id) => {
       const deleted = await deleteContainer(this.client, id, {force: this.flags.force, keepLog: this.flags['keep-log']})
-      if (!this.jsonEnabled()) write(deleted.id)
+      this.ux.log(deleted.id)
       return deleted
     })
     process.exitCode = reportFailures(failures)

@@ -6,7 +6,6 @@ import {attachStdio} from '../../lib/tasks/attach'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {execProcess, type ExecResult} from '../../lib/tasks/exec'
-import {write} from '../../cli/output/print'
 import {userFlag, userIdFlag} from '../../cli/flag-types'
 
 export default class ContainersExec extends BaseCommand<typeof ContainersExec> {
@@ -75,7 +74,7 @@ The process starts from the container's own process spec (environment, capabilit
         )
       : await execProcess(this.client, options, {signal: this.signal})
     if (result.exitStatus === undefined) {
-      if (!this.jsonEnabled()) write(result.execId)
+      this.ux.log(result.execId)
     } else {
       process.exitCode = result.exitStatus
     }

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import {type ContainerInfo, listContainers} from '../../lib/containers/containers'
 import {parseContainerFilters} from '../../lib/containers/filters'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
 const columns: Column<ContainerInfo>[] = [
@@ -51,7 +51,7 @@ Other container commands: start, logs, wait, info, delete (rm), prune, exec, kil
   async run(): Promise<ContainerInfo[]> {
     const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
     const containers = await listContainers(this.client, {filters: docker, where: alternatives})
-    printList(containers, {columns, id: (c) => c.id}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(containers, {columns, id: (c) => c.id}, {quiet: this.flags.quiet})
     return containers
   }
 }

@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
-import {toJson, write} from '../../cli/output/print'
+import {toJson} from '../../cli/output/streams'
 import {type ContainerDetails, inspectContainer} from '../../lib/containers/info'
 
 export default class ContainersInfo extends BaseCommand<typeof ContainersInfo> {
@@ -22,7 +22,7 @@ The container record (labels, image, runtime and its options, snapshotter, snaps
 
   async run(): Promise<ContainerDetails> {
     const details = await inspectContainer(this.client, this.args.id)
-    if (!this.jsonEnabled()) write(toJson(details))
+    this.ux.log(toJson(details))
     return details
   }
 }

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {CtrError, usageError} from '../../lib/containerd/errors'
-import {exitOnOutputFailure} from '../../cli/output/live'
+import {exitOnOutputFailure} from '../../cli/output/streams'
 import {watchStdoutReader} from '../../cli/output/reader-watch'
 import {containerLog, logGaps, readLog} from '../../lib/logs/read'
 import {getTask} from '../../lib/tasks/tasks'
@@ -53,7 +53,7 @@ The file holds no timestamps (containerd's shim writes the bytes as they come), 
     // A log with a gap says so, and a script sees it in the exit status (unless -f, which reports the task's).
     const gap = await logGaps(log)
     if (gap && !exited) throw new CtrError('data-loss', `the log of container "${args.id}" is incomplete: ${gap}`)
-    if (gap) process.stderr.write(`ctr: the log of container "${args.id}" is incomplete: ${gap}\n`)
+    if (gap) this.ux.warn(`the log of container "${args.id}" is incomplete: ${gap}`)
     if (exited) process.exitCode = (await exited).exitStatus
   }
 }

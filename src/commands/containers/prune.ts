@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {reportFailures} from '../../cli/for-each-id'
-import {write} from '../../cli/output/print'
 import {parseContainerFilters} from '../../lib/containers/filters'
 import {pruneContainers} from '../../lib/containers/prune'
 
@@ -27,7 +26,7 @@ A container is stopped when its task has exited, or it has no task and ctr saw i
       filters: docker,
       where: alternatives,
       keepLogs: this.flags['keep-log'],
-      onDeleted: (id) => this.jsonEnabled() || write(id),
+      onDeleted: (id) => this.ux.log(id),
     })
     process.exitCode = reportFailures(failures)
     return deleted.map((id) => ({id}))

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 import {usageError} from '../../lib/containerd/errors'
 import {listProcesses, type ProcessEntry} from '../../lib/tasks/processes'
 
@@ -47,7 +47,7 @@ With --all, also those that exited: the init of a stopped task, and this task's 
     if (all && quiet) throw usageError('--all cannot be used with --quiet: exited processes have no live PID')
     const processes = await listProcesses(this.client, this.args.id, {all})
     const shown = [...columns(this.args.id), ...(all ? exitColumns : [])]
-    printList(processes, {columns: shown, id: (p) => String(p.pid)}, {json: this.jsonEnabled(), quiet})
+    this.ux.list(processes, {columns: shown, id: (p) => String(p.pid)}, {quiet})
     return processes
   }
 }

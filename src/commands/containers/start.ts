@@ -6,7 +6,6 @@ import {attachStdio} from '../../lib/tasks/attach'
 import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
-import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
 import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
@@ -90,7 +89,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
     const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, restore, signal: this.signal}
     if (!flags.attach) {
-      const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
+      const spinner = this.ux.spinner(`starting ${args.id}`)
       try {
         return await startContainer(this.client, {...options, log: flags['no-log'] ? undefined : {path: flags['log-path'], ...rotation}})
       } finally {

@@ -1,4 +1,3 @@
-import {escapeText} from '../../cli/output/escape'
 import {totalmem} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
@@ -9,7 +8,9 @@ import {type CtrError, usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
 import {durationFlag} from '../../cli/flag-types'
 import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
-import {exitOnOutputFailure, formatPercent, humanBytes, InPlaceBlock, type LiveColumn, RowWriter, writeJsonLine} from '../../cli/output/live'
+import {formatBytes, formatPercent} from '../../cli/output/bytes'
+import {exitOnOutputFailure} from '../../cli/output/streams'
+import type {LiveColumn, Ux} from '../../cli/output/ux'
 
 const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
@@ -24,15 +25,15 @@ const columns: LiveColumn<ContainerStats>[] = [
     header: 'MEM USAGE / LIMIT',
     width: 0,
     // Unlimited: the host's memory, as docker shows it.
-    value: (s) => cell(s, () => `${humanBytes(s.memoryUsage!)} / ${humanBytes(s.memoryLimit ?? totalmem())}`),
+    value: (s) => cell(s, () => `${formatBytes(s.memoryUsage!, 'binary')} / ${formatBytes(s.memoryLimit ?? totalmem(), 'binary')}`),
   },
   {header: 'MEM %', width: 0, value: (s) => cell(s, () => formatPercent(s.memoryPercent))},
   {
     header: 'NET I/O',
     width: 0,
-    value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${humanBytes(s.netRx, 'decimal')} / ${humanBytes(s.netTx ?? 0, 'decimal')}`)),
+    value: (s) => cell(s, () => (s.netRx === undefined ? '--' : `${formatBytes(s.netRx, 'decimal')} / ${formatBytes(s.netTx ?? 0, 'decimal')}`)),
   },
-  {header: 'BLOCK I/O', width: 0, value: (s) => cell(s, () => `${humanBytes(s.blockRead!, 'decimal')} / ${humanBytes(s.blockWrite!, 'decimal')}`)},
+  {header: 'BLOCK I/O', width: 0, value: (s) => cell(s, () => `${formatBytes(s.blockRead!, 'decimal')} / ${formatBytes(s.blockWrite!, 'decimal')}`)},
   {header: 'PIDS', width: 0, value: (s) => cell(s, () => String(s.pids))},
 ]
 
@@ -66,15 +67,15 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
     if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval.text}": must be at least 100ms`)
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
     exitOnOutputFailure()
-    const rows = new RowWriter(columns)
-    const block = process.stdout.isTTY && !flags['no-stream'] && !flags.json ? new InPlaceBlock(process.stdout, more) : undefined
+    const rows = this.ux.rows(columns)
+    const block = flags['no-stream'] ? undefined : this.ux.liveBlock(more)
     let last: ContainerStats[] = []
     // Once running, a daemon restart is an outage to report and ride out, not the end (--no-stream: an error).
-    const onOutage = flags['no-stream'] ? undefined : reportOutage
+    const onOutage = flags['no-stream'] ? undefined : (error: CtrError | null) => reportOutage(this.ux, error)
     for await (const round of watchStats(this.client, {ids, intervalMs, signal: this.signal, onOutage})) {
       last = round
       if (flags.json) {
-        for (const stats of round) writeJsonLine(stats)
+        for (const stats of round) this.ux.jsonLine(stats)
       } else {
         rows.fit(round)
         if (block) block.render(rows.lines(round, {maxWidth: block.width}))
@@ -87,6 +88,6 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
   }
 }
 
-function reportOutage(error: CtrError | null): void {
-  process.stderr.write(error ? `ctr: ${escapeText(error.message)}; retrying every interval…\n` : 'ctr: containerd answers again\n')
+function reportOutage(ux: Ux, error: CtrError | null): void {
+  ux.warn(error ? `${error.message}; retrying every interval…` : 'containerd answers again')
 }

@@ -3,7 +3,6 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
-import {write} from '../../cli/output/print'
 import {positionalArgs} from '../../cli/positional-args'
 import {checkWaitable, waitContainer, type WaitResult} from '../../lib/tasks/wait'
 
@@ -28,7 +27,7 @@ Blocks until the task of each container has exited, then prints each exit status
     for (const wait of waits) wait.catch(() => undefined)
     const {results, failures} = await forEachId(checked.results, async (id) => {
       const result = await waits[checked.results.indexOf(id)]
-      if (!this.jsonEnabled()) write(String(result.exitStatus))
+      this.ux.log(String(result.exitStatus))
       return result
     })
     reportFailures(failures)

@@ -42,7 +42,7 @@ Blobs are streamed from containerd's content store, digests checked. FILE is wri
     if (refs.length === 0) throw usageError("images export needs FILE and at least one image (see 'ctr images export --help')")
     const toStdout = file === '-'
     if (toStdout && this.jsonEnabled()) throw usageError('--json cannot be used when the archive goes to stdout (-)')
-    if (toStdout && process.stdout.isTTY) throw usageError('refusing to write an image archive to a terminal: redirect stdout, or give a FILE')
+    if (toStdout && this.ux.isTerminal('stdout')) throw usageError('refusing to write an image archive to a terminal: redirect stdout, or give a FILE')
     const plan = await planExport(this.client, {refs, platform: flags.platform, allPlatforms: flags['all-platforms'], signal: this.signal})
     if (toStdout) await writeArchive(this.client, plan, writeStdout, this.signal)
     else await exportToFile(this.client, plan, file, this.signal)

@@ -3,10 +3,9 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
-import {importDisplay} from '../../cli/import-progress'
+import {importText} from '../../cli/output/progress'
 import {type ImportedImage, importImages} from '../../lib/images/import'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
-import {write} from '../../cli/output/print'
 
 export default class ImagesImport extends BaseCommand<typeof ImagesImport> {
   /** Go ctr's names for it. */
@@ -45,7 +44,7 @@ Everything is written under a lease: an import that fails or is interrupted leav
 
   async run(): Promise<ImportedImage[]> {
     const {args, flags} = this
-    const display = importDisplay({json: this.jsonEnabled()})
+    const spinner = this.ux.spinner('reading the archive')
     let images: ImportedImage[]
     try {
       images = await importImages(this.client, {
@@ -58,12 +57,12 @@ Everything is written under a lease: an import that fails or is interrupted leav
         unpack: !flags['no-unpack'],
         compressBlobs: flags['compress-blobs'],
         signal: this.signal,
-        onProgress: (event) => display.update(event),
+        onProgress: (event) => (spinner.text = importText(event)),
       })
     } finally {
-      display.stop()
+      spinner.stop()
     }
-    if (!this.jsonEnabled()) for (const image of images) write(image.name)
+    for (const image of images) this.ux.log(image.name)
     return images
   }
 }

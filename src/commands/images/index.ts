@@ -4,15 +4,16 @@ import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import {positionalArgs} from '../../cli/positional-args'
 import {usageError} from '../../lib/containerd/errors'
-import {formatSize, type ImageInfo, listImages} from '../../lib/images/store'
-import {type Column, printList} from '../../cli/output/print'
+import {type ImageInfo, listImages} from '../../lib/images/store'
+import {formatBytes} from '../../cli/output/bytes'
+import type {Column} from '../../cli/output/ux'
 
 /** Go ctr `images ls` columns, without LABELS (they are in --json). */
 const columns: Column<ImageInfo>[] = [
   {header: 'REF', value: (i) => i.name},
   {header: 'TYPE', value: (i) => i.mediaType},
   {header: 'DIGEST', value: (i) => i.digest},
-  {header: 'SIZE', value: (i) => formatSize(i.size)},
+  {header: 'SIZE', value: (i) => formatBytes(i.size)},
   {header: 'PLATFORMS', value: (i) => (i.platforms.length > 0 ? i.platforms.join(',') : '-')},
 ]
 
@@ -53,7 +54,7 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
     if (word !== undefined) throw usageError(`unexpected argument "${word}" for images: a filter has ==, != or ~= (see 'ctr images --help')`)
     const filters = [...(this.flags.filter ?? []), ...positional]
     const images = await listImages(this.client, {filters, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
-    printList(images, {columns, id: (i) => i.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(images, {columns, id: (i) => i.name}, {quiet: this.flags.quiet})
     return images
   }
 }

@@ -4,10 +4,9 @@ import {BaseCommand} from '../../cli/base-command'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {goNames} from '../../cli/go-names'
 import {escapeText} from '../../cli/output/escape'
-import {write} from '../../cli/output/print'
 import {positionalArgs} from '../../cli/positional-args'
 import {type ImageInspection, inspectImage} from '../../lib/images/inspect'
-import {formatSize} from '../../lib/images/store'
+import {formatBytes} from '../../cli/output/bytes'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
 
 export default class ImagesInspect extends BaseCommand<typeof ImagesInspect> {
@@ -32,7 +31,7 @@ For this machine's platform (or --platform's): the target, the manifest, the con
     const refs = positionalArgs(await this.parse(ImagesInspect), " (see 'ctr images inspect --help')")
     const {results, failures} = await forEachId(refs, async (ref) => {
       const info = await inspectImage(this.client, ref, {platform: this.flags.platform, snapshotter: this.flags.snapshotter, signal: this.signal})
-      if (!this.jsonEnabled()) write(summary(info))
+      this.ux.log(summary(info))
       return info
     })
     process.exitCode = reportFailures(failures)
@@ -66,8 +65,8 @@ function summary(i: ImageInspection): string {
         : '-',
     ],
     ['History', `${i.history.length} entries`],
-    ['Layers', `${i.layers.length}, ${formatSize(i.size)} in all`],
-    ...i.layers.map((l, n): [string, string] => [`  ${n + 1}`, `${l.digest} ${formatSize(l.size)}`]),
+    ['Layers', `${i.layers.length}, ${formatBytes(i.size)} in all`],
+    ...i.layers.map((l, n): [string, string] => [`  ${n + 1}`, `${l.digest} ${formatBytes(l.size)}`]),
     ['Unpacked', `${i.unpacked.unpacked ? 'yes' : 'no'} (${i.unpacked.snapshotter})`],
   ]
   const width = Math.max(...rows.map(([k]) => k.length)) + 2

@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {confirm} from '../../cli/confirm'
 import {goNames} from '../../cli/go-names'
-import {write} from '../../cli/output/print'
 import {type PrunableImage, prunableImages, removeImages} from '../../lib/images/prune'
 
 export default class ImagesPrune extends BaseCommand<typeof ImagesPrune> {
@@ -33,7 +32,7 @@ On a terminal, without --force, ctr asks first (as docker does); without a termi
       if (!(await confirm('Are you sure you want to continue?', this.signal))) return []
     }
     const removed = await removeImages(this.client, candidates, this.signal)
-    if (!this.jsonEnabled()) for (const image of removed) write(image.name)
+    for (const image of removed) this.ux.log(image.name)
     return removed
   }
 }

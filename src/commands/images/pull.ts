@@ -2,10 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {write} from '../../cli/output/print'
-import {transferDisplay} from '../../cli/pull-progress'
 import {registryCredentials, registryFlags} from '../../cli/registry-flags'
-import {formatSize} from '../../lib/images/store'
+import {formatBytes} from '../../cli/output/bytes'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
 import {type PulledImage, pullImage} from '../../lib/registry/pull'
 import {parseReference} from '../../lib/registry/reference'
@@ -43,7 +41,7 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
     const {args, flags} = this
     const ref = parseReference(args.ref)
     const credentials = await registryCredentials(flags.user, ref.domain)
-    const display = transferDisplay({json: this.jsonEnabled()})
+    const display = this.ux.transfer()
     const started = Date.now()
     let image: PulledImage | undefined
     try {
@@ -66,7 +64,7 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
     } finally {
       display.stop(image && summary(image, Date.now() - started))
     }
-    if (!this.jsonEnabled()) write(image.name)
+    this.ux.log(image.name)
     return image
   }
 }
@@ -74,5 +72,5 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
 function summary(image: PulledImage, ms: number): string {
   const seconds = ms / 1000
   const unpacked = image.unpacked ? `, unpacked ${image.unpacked.platform} (${image.unpacked.applied} layer(s) applied)` : ''
-  return `pulled ${image.target.digest}: ${image.fetched.blobs} of ${image.blobs} blob(s) fetched, ${formatSize(image.fetched.bytes)} in ${seconds.toFixed(1)} s (${formatSize(image.fetched.bytes / Math.max(seconds, 0.001))}/s)${unpacked}`
+  return `pulled ${image.target.digest}: ${image.fetched.blobs} of ${image.blobs} blob(s) fetched, ${formatBytes(image.fetched.bytes)} in ${seconds.toFixed(1)} s (${formatBytes(image.fetched.bytes / Math.max(seconds, 0.001))}/s)${unpacked}`
 }

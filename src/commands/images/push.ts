@@ -2,10 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {write} from '../../cli/output/print'
-import {transferDisplay} from '../../cli/pull-progress'
 import {registryCredentials, registryFlags} from '../../cli/registry-flags'
-import {formatSize} from '../../lib/images/store'
+import {formatBytes} from '../../cli/output/bytes'
 import {type PushedImage, pushImage} from '../../lib/registry/push'
 import {parseReference} from '../../lib/registry/reference'
 
@@ -34,7 +32,7 @@ Uploads the image's config and layers that the registry does not have (asked fir
     const {args, flags} = this
     const ref = parseReference(args.ref)
     const credentials = await registryCredentials(flags.user, ref.domain)
-    const display = transferDisplay({json: this.jsonEnabled()})
+    const display = this.ux.transfer()
     const started = Date.now()
     let image: PushedImage | undefined
     try {
@@ -52,10 +50,10 @@ Uploads the image's config and layers that the registry does not have (asked fir
       const s = (Date.now() - started) / 1000
       display.stop(
         image &&
-          `pushed ${image.target.digest}: ${image.uploaded.blobs} of ${image.blobs} blob(s) uploaded, ${formatSize(image.uploaded.bytes)} in ${s.toFixed(1)} s`,
+          `pushed ${image.target.digest}: ${image.uploaded.blobs} of ${image.blobs} blob(s) uploaded, ${formatBytes(image.uploaded.bytes)} in ${s.toFixed(1)} s`,
       )
     }
-    if (!this.jsonEnabled()) write(`${image.name} ${image.target.digest}`)
+    this.ux.log(`${image.name} ${image.target.digest}`)
     return image
   }
 }

@@ -5,7 +5,6 @@ import {goNames} from '../../cli/go-names'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {removeImage} from '../../lib/images/store'
-import {write} from '../../cli/output/print'
 
 export default class ImagesRm extends BaseCommand<typeof ImagesRm> {
   /** Go ctr's names for it. */
@@ -32,7 +31,7 @@ Prints each removed name. The image's content and snapshots are freed by contain
     const refs = positionalArgs(await this.parse(ImagesRm), " (see 'ctr images rm --help')")
     const {results, failures} = await forEachId(refs, async (ref) => {
       const removed = await removeImage(this.client, ref, {force: this.flags.force, sync: this.flags.sync, signal: this.signal})
-      if (!this.jsonEnabled()) write(removed.name)
+      this.ux.log(removed.name)
       return removed
     })
     // A name that is not there is reported but does not fail the run, as in Go ctr (`rm -f`'s habit).

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {write} from '../../cli/output/print'
 import {positionalArgs} from '../../cli/positional-args'
 import {usageError} from '../../lib/containerd/errors'
 import {type TaggedImage, tagImage} from '../../lib/images/tag'
@@ -32,7 +31,7 @@ Each TARGET becomes an image record with SOURCE's target and labels, as Go ctr's
     const [source, ...targets] = positionalArgs(await this.parse(ImagesTag), " (see 'ctr images tag --help')")
     if (targets.length === 0) throw usageError("images tag needs SOURCE and at least one TARGET (see 'ctr images tag --help')")
     const tagged = await tagImage(this.client, source, targets, {force: this.flags.force, signal: this.signal})
-    if (!this.jsonEnabled()) for (const t of tagged) write(t.name)
+    for (const t of tagged) this.ux.log(t.name)
     return tagged
   }
 }

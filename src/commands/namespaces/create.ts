@@ -3,7 +3,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import {positionalArgs} from '../../cli/positional-args'
-import {write} from '../../cli/output/print'
 import {createNamespace, type NamespaceInfo, parseLabels} from '../../lib/namespaces/namespaces'
 
 export default class NamespacesCreate extends BaseCommand<typeof NamespacesCreate> {
@@ -32,7 +31,7 @@ Prints its name. containerd refuses a name that exists or breaks its identifier 
   async run(): Promise<NamespaceInfo> {
     const labels = positionalArgs(await this.parse(NamespacesCreate), " (see 'ctr namespaces create --help')").slice(1)
     const created = await createNamespace(this.client, this.args.name, parseLabels([...(this.flags.label ?? []), ...labels]))
-    if (!this.jsonEnabled()) write(created.name)
+    this.ux.log(created.name)
     return created
   }
 }

@@ -4,7 +4,6 @@ import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import type {CompletionHints} from '../../cli/completion'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
-import {write} from '../../cli/output/print'
 import {positionalArgs} from '../../cli/positional-args'
 import {deleteNamespace} from '../../lib/namespaces/namespaces'
 
@@ -27,7 +26,7 @@ Prints each deleted name. containerd refuses a namespace that still holds contai
     const names = positionalArgs(await this.parse(NamespacesDelete), " (see 'ctr namespaces delete --help')")
     const {results, failures} = await forEachId(names, async (name) => {
       const deleted = await deleteNamespace(this.client, name)
-      if (!this.jsonEnabled()) write(deleted.name)
+      this.ux.log(deleted.name)
       return deleted
     })
     process.exitCode = reportFailures(failures)

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespaces'
 
 const columns: Column<NamespaceInfo>[] = [
@@ -32,7 +32,7 @@ Other namespace commands: create, delete (rm) (see 'ctr namespaces COMMAND --hel
 
   async run(): Promise<NamespaceInfo[]> {
     const namespaces = await listNamespaces(this.client)
-    printList(namespaces, {columns, id: (n) => n.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(namespaces, {columns, id: (n) => n.name}, {quiet: this.flags.quiet})
     return namespaces
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {write} from '../../cli/output/print'
 import {createNetwork} from '../../lib/network/manage'
 import type {NetworkInfo} from '../../lib/network/networks'
 
@@ -21,7 +20,7 @@ Writes NAME.conflist in /etc/cni/net.d (or $CNI_CONF_DIR) with ctr's chain: brid
 
   async run(): Promise<NetworkInfo> {
     const created = await createNetwork(this.args.name, {subnet: this.flags.subnet, gateway: this.flags.gateway})
-    if (!this.jsonEnabled()) write(created.name)
+    this.ux.log(created.name)
     return created
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 import {listNetworks} from '../../lib/network/manage'
 import type {NetworkInfo} from '../../lib/network/networks'
 
@@ -27,7 +27,7 @@ Other network commands: create, rm (see 'ctr networks COMMAND --help').`
 
   async run(): Promise<NetworkInfo[]> {
     const networks = await listNetworks()
-    printList(networks, {columns, id: (n) => n.name}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(networks, {columns, id: (n) => n.name}, {quiet: this.flags.quiet})
     return networks
   }
 }

@@ -2,7 +2,6 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
-import {write} from '../../cli/output/print'
 import {positionalArgs} from '../../cli/positional-args'
 import {removeNetwork} from '../../lib/network/manage'
 import type {NetworkInfo} from '../../lib/network/networks'
@@ -23,7 +22,7 @@ Removes the configuration file, the bridge device and host-local's bookkeeping. 
     const names = positionalArgs(await this.parse(NetworksRm), " (see 'ctr networks rm --help')")
     const {results, failures} = await forEachId(names, async (name) => {
       const removed = await removeNetwork(name)
-      if (!this.jsonEnabled()) write(removed.name)
+      this.ux.log(removed.name)
       return removed
     })
     process.exitCode = reportFailures(failures)

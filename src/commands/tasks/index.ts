@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {type Column, printList} from '../../cli/output/print'
+import type {Column} from '../../cli/output/ux'
 import {listTasks, type TaskInfo} from '../../lib/tasks/tasks'
 
 /** Go ctr's `tasks ls` columns; STATUS in its upper case. */
@@ -27,7 +27,7 @@ For Go ctr scripts. Containers without a task are not listed: 'ctr containers' l
 
   async run(): Promise<TaskInfo[]> {
     const tasks = (await listTasks(this.client, {signal: this.signal})).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    printList(tasks, {columns, id: (t) => t.id}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
+    this.ux.list(tasks, {columns, id: (t) => t.id}, {quiet: this.flags.quiet})
     return tasks
   }
 }

@@ -129,18 +129,6 @@ async function imagePlatforms(blobs: BlobCache, root: Desc): Promise<string[]> {
   return [...found].sort()
 }
 
-/** Go ctr's SIZE: `%02.1f` and binary units (go-units CustomSize). */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
-  let size = bytes
-  let i = 0
-  while (size >= 1024 && i < units.length - 1) {
-    size /= 1024
-    i++
-  }
-  return `${size.toFixed(1)} ${units[i]}`
-}
-
 /** A value for a containerd filter, quoted (names have `/` and `:`, which the filter grammar treats specially). */
 export function filterValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`

@@ -2,7 +2,7 @@ import {Writable} from 'node:stream'
 
 import {describe, expect, it} from 'vitest'
 
-import {formatRow, InPlaceBlock, type LiveColumn, RowWriter, shorten, type TerminalStream, writeJsonLine} from '../../../src/cli/output/live'
+import {formatRow, InPlaceBlock, type LiveColumn, RowWriter, shorten, type TerminalStream} from '../../../src/cli/output/live'
 
 /** A stream that records each write call separately (one write per row is what makes pipes live). */
 function recorder() {
@@ -232,13 +232,5 @@ describe('InPlaceBlock', () => {
     const lines = ['HEADER', 'a row much longer than ten', 'b', 'c', 'd']
     block.render(lines)
     expect(writes).toEqual([lines.join('\n') + '\n'])
-  })
-})
-
-describe('writeJsonLine', () => {
-  it('writes one compact line, bigint as number, dates as ISO', () => {
-    const {stream, writes} = recorder()
-    writeJsonLine({pid: 5n, at: new Date('2026-01-02T03:04:05.000Z'), nested: {a: [1]}}, stream)
-    expect(writes).toEqual(['{"pid":5,"at":"2026-01-02T03:04:05.000Z","nested":{"a":[1]}}\n'])
   })
 })

@@ -4,7 +4,6 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {cpuPercent, decodeMetrics, type MetricsSample, METRICS_V1_TYPE, METRICS_V2_TYPE, toStats} from '../../../src/lib/metrics/metrics'
-import {formatPercent, humanBytes} from '../../../src/cli/output/live'
 import {Metrics as MetricsV1} from '../../../src/gen/cgroups/v1/metrics'
 import {Metrics as MetricsV2} from '../../../src/gen/cgroups/v2/metrics'
 
@@ -168,21 +167,5 @@ describe('toStats', () => {
 
   it('shows a stopped task as stopped, without usage', () => {
     expect(toStats('c', 'stopped', sample, undefined)).toEqual({id: 'c', state: 'stopped', timestamp: at})
-  })
-})
-
-describe('units', () => {
-  it.each([
-    [0, 'binary', '0B'],
-    [1023, 'binary', '1023B'],
-    [2080768, 'binary', '1.984MiB'],
-    [9223372036854771712, 'binary', '8EiB'],
-    [1536, 'decimal', '1.536kB'],
-    [10_100_736, 'decimal', '10.1MB'],
-  ] as const)('%d %s → %s', (n, base, text) => expect(humanBytes(n, base)).toBe(text))
-
-  it('formats percentages', () => {
-    expect(formatPercent(12.3456)).toBe('12.35%')
-    expect(formatPercent(undefined)).toBe('--')
   })
 })

@@ -1,19 +1,9 @@
 /**
- * The one place that decides how results are written: a table for people, `--json` for programs, `-q` for
- * IDs only. Commands hand their domain objects here and return them: under `--json` oclif prints the
- * returned value (through BaseCommand.logJson → toJson), so these functions print nothing then.
+ * ctr's own stdout and stderr: JSON as ctr writes it, a line that is not written once stdout has failed, and
+ * what happens when stdout fails (lib/write-failure.ts has the rule). Ux (ux.ts) writes through here.
  */
 import type {CtrError} from '../../lib/containerd/errors'
 import {writeFailure} from '../../lib/write-failure'
-import {escapeText} from './escape'
-import {chalkAt, colorLevel} from './style'
-import {type Column, renderTable} from './table'
-
-export interface OutputOptions {
-  json?: boolean
-  quiet?: boolean
-  stdout?: NodeJS.WriteStream
-}
 
 /** JSON with bigint as number when exact, else string, and dates as ISO strings. */
 export function toJson(value: unknown, indent = 2): string {
@@ -26,7 +16,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value
 }
 
-export function write(text: string, stream: NodeJS.WriteStream = process.stdout): void {
+export function write(text: string, stream: NodeJS.WritableStream = process.stdout): void {
   if (stream === process.stdout && stdoutFailure) return // nothing more can reach it
   stream.write(text.endsWith('\n') ? text : text + '\n')
 }
@@ -75,26 +65,11 @@ export function reportWriteFailure(failure: CtrError): void {
   if (failure.message) process.stderr.write(`ctr: ${failure.message}\n`)
 }
 
-export function chalkFor(stream: NodeJS.WriteStream = process.stdout) {
-  const level = colorLevel(Boolean(stream.isTTY))
-  return level ? chalkAt(level) : undefined
+/**
+ * For commands that stream until stopped (`ctr events | head -1`): once the reader is gone, end at once and
+ * quietly, with 141 (128 + SIGPIPE) as a Go or C program killed by SIGPIPE would, or one line and 125 for
+ * another failure, as for every command but without waiting: nothing more can be done once nobody reads.
+ */
+export function exitOnOutputFailure(): void {
+  onOutputFailure((failure) => process.exit(failure.exitCode))
 }
-
-/** A listing: JSON array, IDs one per line, or a table. */
-export function printList<T>(rows: readonly T[], spec: {columns: readonly Column<T>[]; id: (row: T) => string}, options: OutputOptions): void {
-  const stream = options.stdout ?? process.stdout
-  if (options.json) return
-  if (options.quiet) {
-    if (rows.length > 0) write(rows.map((row) => escapeText(spec.id(row))).join('\n'), stream)
-    return
-  }
-  write(renderTable(rows, spec.columns, chalkFor(stream)), stream)
-}
-
-/** One object as `key: value` lines (JSON is the returned value's job). */
-export function printObject(options: OutputOptions, lines: () => string[]): void {
-  if (options.json) return
-  write(lines().map(escapeText).join('\n'), options.stdout ?? process.stdout)
-}
-
-export type {Column} from './table'
