@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Proves the unit tests need neither root nor containerd: runs `vitest --project unit` as `nobody` in a copy
+# Proves the unit tests (CTR_PROJECT=contract: the contract tests) need neither root nor containerd: runs
+# `vitest --project unit` (or $CTR_PROJECT) as `nobody` in a copy
 # of the tree (node_modules hard-linked, directories owned by nobody; files stay shared, so nothing is
 # chowned in the original), with HOME and TMPDIR of its own and a PATH without /usr/sbin.
 #   sudo bash scripts/unit-as-nobody.sh [vitest args...]
@@ -16,4 +17,4 @@ find "$copy" -path "$copy/node_modules" -prune -o -exec chown nobody {} +
 find "$copy/node_modules" -type d -exec chown nobody {} +
 mkdir "$copy/.home" "$copy/.tmp" && chown nobody "$copy/.home" "$copy/.tmp"
 cd "$copy"
-runuser -u nobody -- env -i HOME="$copy/.home" TMPDIR="$copy/.tmp" PATH=/usr/local/bin:/usr/bin:/bin npx vitest run --project unit "$@"
+runuser -u nobody -- env -i HOME="$copy/.home" TMPDIR="$copy/.tmp" PATH=/usr/local/bin:/usr/bin:/bin npx vitest run --project "${CTR_PROJECT:-unit}" "$@"
