@@ -24,7 +24,7 @@ import {createGzip} from 'node:zlib'
 
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, optionError, usageError} from '../containerd/errors'
 import {readArchive} from './archive'
 import {sha256Digest} from './digest'
 import {type Descriptor, hasBlob, readBlob, writeBlob, type WrittenBlob} from './content'
@@ -89,7 +89,7 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
   const signal = options.signal
   const snapshotter = options.snapshotter || DEFAULT_SNAPSHOTTER
   const requested = options.platform ? parsePlatform(options.platform) : undefined
-  if (options.allPlatforms && requested) throw usageError('--platform and --all-platforms cannot be used together')
+  if (options.allPlatforms && requested) throw optionError('usage', (o) => `${o('platform')} and ${o('allPlatforms')} cannot be used together`)
   const importMatcher = options.allPlatforms ? ALL_PLATFORMS : requested ? strictMatcher(requested) : defaultMatcher()
   const unpackMatcher = requested ? strictMatcher(requested) : defaultMatcher()
 
@@ -403,9 +403,11 @@ async function namedImages(
     byName.set(options.indexName, {name: options.indexName, target: indexBlob.descriptor})
   }
   if (byName.size === 0) {
-    if (options.baseName) throw usageError(`${label} has no image named under --base-name ${options.baseName}`)
-    throw usageError(
-      `${label} names no image (its index has ${index.manifests.length} manifest(s) without io.containerd.image.name or org.opencontainers.image.ref.name): give --index-name NAME`,
+    if (options.baseName) throw optionError('usage', (o) => `${label} has no image named under ${o('baseName')} ${options.baseName}`)
+    throw optionError(
+      'usage',
+      (o) =>
+        `${label} names no image (its index has ${index.manifests.length} manifest(s) without io.containerd.image.name or org.opencontainers.image.ref.name): give ${o('indexName')} NAME`,
     )
   }
   return {candidates: [...byName.values()], indexBlob}

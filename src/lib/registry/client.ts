@@ -34,6 +34,16 @@ export interface RegistryRequest {
 
 const DEFAULT_TIMEOUT_MS = 30_000
 
+/** A client for `ref`'s repository with a pull's or push's connection options. */
+export function registryFor(
+  ref: {domain: string; repository: string},
+  options: Pick<RegistryOptions, 'plainHttp' | 'credentials' | 'timeoutMs' | 'signal'>,
+  actions: RegistryOptions['actions'],
+): RegistryClient {
+  const {plainHttp, credentials, timeoutMs, signal} = options
+  return new RegistryClient({domain: ref.domain, repository: ref.repository, plainHttp, credentials, timeoutMs, signal, actions})
+}
+
 export class RegistryClient {
   readonly base: string
   private authorization?: string

@@ -14,7 +14,7 @@
  * Steps 1 and 4 and the roll-back are the image transaction's (images/transaction), shared with import.
  */
 import type {CallOptions, ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 import {type Descriptor, readBlob, writeBlob} from '../images/content'
 import {type ImageConfig, parseConfig} from '../images/layout'
 import {sha256Digest} from '../images/digest'
@@ -24,7 +24,7 @@ import {type ImageBlobs, resolveImage} from '../images/resolve'
 import {runImageTransaction} from '../images/transaction'
 import {bestManifest, type UnpackResult} from '../images/unpack'
 import type {Credentials} from './auth'
-import {RegistryClient} from './client'
+import {type RegistryClient, registryFor} from './client'
 import {parseReference} from './reference'
 
 export interface PullOptions {
@@ -71,21 +71,14 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
   const {signal} = options
   const ref = parseReference(options.ref)
   const requested = options.platform ? parsePlatform(options.platform) : undefined
-  if (options.allPlatforms && requested) throw usageError('--platform and --all-platforms cannot be used together')
+  if (options.allPlatforms && requested) throw optionError('usage', (o) => `${o('platform')} and ${o('allPlatforms')} cannot be used together`)
   const concurrency = options.maxConcurrentDownloads ?? 3
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError('--max-concurrent-downloads must be a whole number of at least 1')
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw optionError('usage', (o) => `${o('maxConcurrentDownloads')} must be a whole number of at least 1`)
   // As Go ctr: the fetch matches exactly this platform (platforms.Any(DefaultSpec)); unpack its best match.
   const fetchMatcher = options.allPlatforms ? ALL_PLATFORMS : strictMatcher(requested ?? hostPlatform())
   const unpackMatcher = strictMatcher(requested ?? hostPlatform())
-  const registry = new RegistryClient({
-    domain: ref.domain,
-    repository: ref.repository,
-    plainHttp: options.plainHttp,
-    credentials: options.credentials,
-    timeoutMs: options.timeoutMs,
-    signal,
-    actions: 'pull',
-  })
+  const registry = registryFor(ref, options, 'pull')
 
   const [image] = await runImageTransaction(
     client,

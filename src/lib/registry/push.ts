@@ -7,14 +7,14 @@
 import {ContentDefinition} from '../../gen/containerd/services/content/v1/content'
 import {ImagesDefinition} from '../../gen/containerd/services/images/v1/images'
 import type {ContainerdClient} from '../containerd/client'
-import {CtrError, usageError} from '../containerd/errors'
+import {CtrError, optionError, usageError} from '../containerd/errors'
 import {type Descriptor, hasBlob, readBlob} from '../images/content'
 import {parseIndex, parseManifest} from '../images/layout'
 import {isIndexType, isManifestType} from '../images/media-types'
 import {normalizeDockerRef} from '../images/naming'
 import {parsePlatform, strictMatcher} from '../images/platform'
 import type {Credentials} from './auth'
-import {RegistryClient} from './client'
+import {registryFor} from './client'
 import {pool} from './pull'
 import {parseReference} from './reference'
 
@@ -44,15 +44,7 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   const {signal} = options
   const ref = parseReference(options.ref)
   const local = await localImage(client, options.localRef ?? options.ref, signal)
-  const registry = new RegistryClient({
-    domain: ref.domain,
-    repository: ref.repository,
-    plainHttp: options.plainHttp,
-    credentials: options.credentials,
-    timeoutMs: options.timeoutMs,
-    signal,
-    actions: 'pull,push',
-  })
+  const registry = registryFor(ref, options, 'pull,push')
   const call = {signal}
   const what = `image ${local.name}`
 
@@ -61,7 +53,10 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   const manifests: Array<{descriptor: Descriptor; bytes: Buffer}> = []
   const present = async (d: Descriptor, role: string) => {
     if (!(await hasBlob(client, d.digest, call))) {
-      throw usageError(`${what}: ${role} ${d.digest} is not in containerd's content store (pulled for one platform? push it with --platform)`)
+      throw optionError(
+        'usage',
+        (o) => `${what}: ${role} ${d.digest} is not in containerd's content store (pulled for one platform? push it with ${o('platform')})`,
+      )
     }
   }
   const walk = async (d: Descriptor, depth: number): Promise<void> => {
