@@ -25,6 +25,7 @@ import {TasksDefinition} from '../../src/gen/containerd/services/tasks/v1/tasks'
 import {VersionDefinition} from '../../src/gen/containerd/services/version/v1/version'
 import {type Process, Status} from '../../src/gen/containerd/types/task/task'
 import type {ServiceDefinition} from '../../src/lib/containerd/client'
+import {methodDefinition} from './grpc-service'
 
 export interface RecordedRequest {
   /** `Service.Method`, e.g. `Tasks.Checkpoint`. */
@@ -232,15 +233,7 @@ export async function startFakeContainerd(): Promise<FakeContainerd> {
     const service: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
     const implementation: grpc.UntypedServiceImplementation = {}
     for (const [name, method] of Object.entries(definition.methods)) {
-      service[name] = {
-        path: `/${definition.fullName}/${method.name}`,
-        requestStream: method.requestStream,
-        responseStream: method.responseStream,
-        requestSerialize: (message: unknown) => Buffer.from(method.requestType.encode(message).finish()),
-        requestDeserialize: (bytes: Buffer) => method.requestType.decode(bytes),
-        responseSerialize: (message: unknown) => Buffer.from(method.responseType.encode(method.responseType.fromPartial(message)).finish()),
-        responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
-      }
+      service[name] = methodDefinition(definition, method)
       const fullMethod = `${short}.${method.name}`
       implementation[name] = method.responseStream
         ? (call: grpc.ServerWritableStream<unknown, unknown>) => {

@@ -26,6 +26,7 @@ import {type Image, ImagesDefinition} from '../../src/gen/containerd/services/im
 import {LeasesDefinition} from '../../src/gen/containerd/services/leases/v1/leases'
 import {VersionDefinition} from '../../src/gen/containerd/services/version/v1/version'
 import type {ServiceDefinition} from '../../src/lib/containerd/client'
+import {methodDefinition} from './grpc-service'
 
 /** Replaces a unary method's behaviour: return the response or throw statusError(...). */
 export type Handler = (request: any, namespace: string) => unknown | Promise<unknown>
@@ -253,15 +254,7 @@ export async function startFakeContentStore(): Promise<FakeContentStore> {
     const service: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
     const implementation: grpc.UntypedServiceImplementation = {}
     for (const [name, method] of Object.entries(definition.methods)) {
-      service[name] = {
-        path: `/${definition.fullName}/${method.name}`,
-        requestStream: method.requestStream,
-        responseStream: method.responseStream,
-        requestSerialize: (message: unknown) => Buffer.from(method.requestType.encode(message).finish()),
-        requestDeserialize: (bytes: Buffer) => method.requestType.decode(bytes),
-        responseSerialize: (message: unknown) => Buffer.from(method.responseType.encode(method.responseType.fromPartial(message)).finish()),
-        responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
-      }
+      service[name] = methodDefinition(definition, method)
       const fullMethod = `${short}.${method.name}`
       if (fullMethod === 'Content.Write') {
         implementation[name] = write

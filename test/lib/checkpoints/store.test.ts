@@ -8,18 +8,7 @@ import {
   DEFAULT_CHECKPOINT_DIR,
   encodeMetadata,
 } from '../../../src/lib/checkpoints/store'
-import {CtrError} from '../../../src/lib/containerd/errors'
-
-const usage = (fn: () => void) => {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(CtrError)
-    expect((error as CtrError).kind).toBe('usage')
-    return (error as CtrError).message
-  }
-  throw new Error('expected a usage error')
-}
+import {usageMessage} from '../../helpers/usage-error'
 
 describe('checkpoint names', () => {
   it.each(['test', 'test2', 'a', 'A.b_c-d', '0', 'x'.repeat(76), 'v1.2'])('accepts %j', (name) => {
@@ -29,7 +18,7 @@ describe('checkpoint names', () => {
   it.each(['', '.', '..', '../x', 'a/b', '/abs', '.hidden', '-dash', '_under', 'a..b', 'a\0b', 'sp ace', 'é', 'x'.repeat(77), 'a\nb'])(
     'rejects %j with a usage error naming it (the CLI escapes control characters when it prints it)',
     (name) => {
-      expect(usage(() => checkCheckpointName(name))).toContain(`invalid checkpoint name "${name}"`)
+      expect(usageMessage(() => checkCheckpointName(name))).toContain(`invalid checkpoint name "${name}"`)
     },
   )
 })
@@ -47,7 +36,7 @@ describe('store paths', () => {
     ['a/b', 'redis'],
     ['', 'redis'],
   ])('never lets namespace %j / container %j escape the root', (namespace, id) => {
-    usage(() => containerCheckpointDir('/store', namespace, id))
+    usageMessage(() => containerCheckpointDir('/store', namespace, id))
   })
 
   it('takes the root from the option, else CTR_CHECKPOINT_DIR, else the default, absolute', () => {

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {CtrError} from '../../../src/lib/containerd/errors'
 import {checkExecId, deriveProcessSpec, mergeEnv, newExecId, type OciProcess} from '../../../src/lib/tasks/exec-spec'
+import {usageMessage} from '../../helpers/usage-error'
 
 const containerProcess: OciProcess = {
   terminal: true,
@@ -13,17 +13,6 @@ const containerProcess: OciProcess = {
   capabilities: {bounding: ['CAP_KILL']},
   rlimits: [{type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024}],
   noNewPrivileges: true,
-}
-
-function usageMessage(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(CtrError)
-    expect((error as CtrError).kind).toBe('usage')
-    return (error as CtrError).message
-  }
-  throw new Error('expected a usage error')
 }
 
 describe('deriveProcessSpec', () => {
