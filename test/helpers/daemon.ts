@@ -284,3 +284,14 @@ export function goCtr(daemon: PrivateDaemon | {address: string} | string, args: 
     child.stdin.end(options.input ?? '')
   })
 }
+
+/** `ctr -n NAMESPACE run -d --rootfs ROOTFS ID ARGS...` with Go ctr (runc v2, PATH=/bin): a container of another tool. */
+export function goRunDetached(
+  daemon: PrivateDaemon | {address: string} | string,
+  namespace: string,
+  rootfs: string,
+  id: string,
+  args: readonly string[] = ['sleep', '1000'],
+): Promise<CommandResult> {
+  return goCtr(daemon, ['-n', namespace, 'run', '-d', '--runtime', 'io.containerd.runc.v2', '--env', 'PATH=/bin', '--rootfs', rootfs, id, ...args])
+}

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
-import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
+import {goCtr, goRunDetached, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
 import {spawnCli} from '../helpers/run-cli'
 import {PROBE_TOPIC, untilSubscribed} from '../helpers/wait'
@@ -24,20 +24,7 @@ let rootfs: string
 const children: ChildProcess[] = []
 
 async function run(daemon: string, id: string, args: string[] = ['sleep', '1000']) {
-  const result = await goCtr(daemon, [
-    '-n',
-    namespace,
-    'run',
-    '-d',
-    '--runtime',
-    'io.containerd.runc.v2',
-    '--env',
-    'PATH=/bin',
-    '--rootfs',
-    rootfs,
-    id,
-    ...args,
-  ])
+  const result = await goRunDetached(daemon, namespace, rootfs, id, args)
   expect(result.code, result.stderr).toBe(0)
 }
 

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {makeBundle} from '../helpers/bundle'
-import {goCtr, startPrivateContainerd, uniqueName} from '../helpers/daemon'
+import {goCtr, goRunDetached, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {exited, LineReader} from '../helpers/line-reader'
 import {removeNamespace} from '../helpers/leftovers'
 import {runInPty} from '../helpers/pty'
@@ -22,20 +22,7 @@ let tmp: string
 let rootfs: string
 
 async function run(id: string, args: string[] = ['sleep', '1000']) {
-  const result = await goCtr(address, [
-    '-n',
-    namespace,
-    'run',
-    '-d',
-    '--runtime',
-    'io.containerd.runc.v2',
-    '--env',
-    'PATH=/bin',
-    '--rootfs',
-    rootfs,
-    id,
-    ...args,
-  ])
+  const result = await goRunDetached(address, namespace, rootfs, id, args)
   expect(result.code, result.stderr).toBe(0)
 }
 
@@ -230,21 +217,7 @@ describe('ctr containers stats across a daemon outage (own private containerd)',
   it('reports the outage on stderr and goes on when containerd is back', async () => {
     const daemon = await startPrivateContainerd()
     try {
-      const started = await goCtr(daemon, [
-        '-n',
-        namespace,
-        'run',
-        '-d',
-        '--runtime',
-        'io.containerd.runc.v2',
-        '--env',
-        'PATH=/bin',
-        '--rootfs',
-        rootfs,
-        'st-x',
-        'sleep',
-        '1000',
-      ])
+      const started = await goRunDetached(daemon, namespace, rootfs, 'st-x')
       expect(started.code, started.stderr).toBe(0)
       const child = spawnCli(['containers', 'stats', '--json', '--interval', '200ms', 'st-x'], {address: daemon.address, namespace})
       const out = new LineReader(child.stdout!)
