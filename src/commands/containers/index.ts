@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import {type ContainerInfo, listContainers} from '../../lib/containers/containers'
 import {parseContainerFilters} from '../../lib/containers/filters'
+import {withNetworks} from '../../lib/network/container-network'
 import {type Column, printList} from '../../cli/output/print'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
@@ -50,7 +51,9 @@ Other container commands: start, logs, wait, info, delete (rm), prune, exec, kil
 
   async run(): Promise<ContainerInfo[]> {
     const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
-    const containers = await listContainers(this.client, {filters: docker, where: alternatives})
+    const listed = await listContainers(this.client, {filters: docker, where: alternatives})
+    // Addresses and published ports (ctr's network records) in the JSON only: the table keeps its columns.
+    const containers = this.jsonEnabled() ? await withNetworks(this.client.namespace, listed) : listed
     printList(containers, {columns, id: (c) => c.id}, {json: this.jsonEnabled(), quiet: this.flags.quiet})
     return containers
   }
