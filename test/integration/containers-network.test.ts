@@ -102,7 +102,23 @@ afterEach(async () => {
 describe('containers start --net / -p', () => {
   it('-p 127.0.0.1:HOSTPORT:80 serves busybox httpd from the host; info shows address and port; delete --force leaves nothing', async () => {
     const hostPort = await freePort()
-    const started = await cli(['containers', 'start', '--net', network, '-p', `127.0.0.1:${hostPort}:80`, 'web', IMAGE, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+    const started = await cli([
+      'containers',
+      'start',
+      '--net',
+      network,
+      '-p',
+      `127.0.0.1:${hostPort}:80`,
+      'web',
+      IMAGE,
+      '/bin/busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/etc',
+    ])
     expect(started.code, started.stderr).toBe(0)
     expect(await fetchText(`http://127.0.0.1:${hostPort}/hostname`)).toBe('web\n')
     const {addresses, ports} = await attached('web')
@@ -118,7 +134,12 @@ describe('containers start --net / -p', () => {
     expect(listed.find((c) => c.id === 'web')?.network?.portMappings).toEqual(ports)
     const deleted = await cli(['containers', 'delete', '--force', 'web'])
     expect(deleted.code, deleted.stderr).toBe(0)
-    expect(await fetch(`http://127.0.0.1:${hostPort}/`, {signal: AbortSignal.timeout(1000)}).then(() => 'answered', () => 'refused')).toBe('refused')
+    expect(
+      await fetch(`http://127.0.0.1:${hostPort}/`, {signal: AbortSignal.timeout(1000)}).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused')
   })
 
   it('two containers on one network reach each other', async () => {
@@ -183,20 +204,32 @@ describe('containers start --net / -p', () => {
 
   it('a ctr killed with SIGKILL mid-start: the next delete cleans everything', async () => {
     // Killed at increasing points of the start, until one is killed with the network set up.
-    for (const delay of [150, 300, 500, 800, 1200]) {
-      const child = spawnCli(['containers', 'start', '--net', network, '-p', `127.0.0.1:${await freePort()}:80`, 'killed', IMAGE, '/bin/busybox', 'sleep', '60'], {
-        address: f.address,
-        namespace: ns,
-        env,
-      })
+    const deletes: string[] = []
+    let killedWithNetwork = 0
+    for (const delay of [250, 400, 550, 700, 900]) {
+      const child = spawnCli(
+        ['containers', 'start', '--net', network, '-p', `127.0.0.1:${await freePort()}:80`, 'killed', IMAGE, '/bin/busybox', 'sleep', '60'],
+        {
+          address: f.address,
+          namespace: ns,
+          env,
+        },
+      )
+      const exited = new Promise((resolve) => child.on('exit', resolve))
       await new Promise((resolve) => setTimeout(resolve, delay))
       child.kill('SIGKILL')
-      await new Promise((resolve) => child.on('close', resolve))
-      await cli(['containers', 'delete', '--force', 'killed'])
+      await exited
+      if ((await records(env.CTR_NET_DIR)).length) killedWithNetwork++
+      const started = Date.now()
+      const deleted = await cli(['containers', 'delete', '--force', 'killed'], 30_000)
+      deletes.push(`${delay}: ${deleted.code} ${Date.now() - started}ms ${deleted.stderr.trim()}`)
+      expect(deleted.code, deletes.at(-1)).toBe(0)
       expect(await records(env.CTR_NET_DIR)).toEqual([])
       expect(await netnsFiles()).toEqual([])
       expect(await bridgePorts(bridge)).toEqual([])
     }
+    // At least one kill hit a start with its network set up (else this test proved nothing).
+    expect(killedWithNetwork).toBeGreaterThan(0)
   }, 120_000)
 })
 
@@ -206,4 +239,3 @@ it('--rm on a network leaves nothing', async () => {
   expect(result.code, result.stderr).toBe(0)
   expect(result.stdout).toContain(subnetPrefix)
 })
-

@@ -43,7 +43,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     '<%= config.bin %> containers start -a --rm hello docker.io/library/busybox:latest echo hello',
     '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
     '<%= config.bin %> containers start --log-path /var/log/redis.log redis /containers/redis',
-    "<%= config.bin %> containers start -p 127.0.0.1:8080:80 web docker.io/library/busybox:latest httpd -f -p 80 -h /",
+    '<%= config.bin %> containers start -p 127.0.0.1:8080:80 web docker.io/library/busybox:latest httpd -f -p 80 -h /',
     '<%= config.bin %> containers start --net host tool docker.io/library/busybox:latest ip link',
   ]
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
@@ -74,7 +74,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     }),
     net: Flags.string({
       aliases: ['network'],
-      description: 'network: host, none, bridge (ctr-bridge) or a CNI network name (repeatable); without it, the bundle\'s or none for an image',
+      description: "network: host, none, bridge (ctr-bridge) or a CNI network name (repeatable); without it, the bundle's or none for an image",
       exclusive: ['net-host'],
       helpValue: 'NAME',
       multiple: true,
