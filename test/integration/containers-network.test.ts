@@ -81,6 +81,9 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
+  // After a failed test: ctr's delete tears its networks down while their records are still there.
+  const ids = (await cli(['containers', '-q'])).stdout.split('\n').filter(Boolean)
+  if (ids.length) await cli(['containers', 'delete', '--force', ...ids], 120_000)
   if (network) expect((await cli(['networks', 'rm', network])).stderr).toBe('')
   await rm(root, {recursive: true, force: true})
   await f?.cleanup()
