@@ -7,6 +7,8 @@ import {Flags} from '@oclif/core'
 import {CtrError, usageError} from '../lib/containerd/errors'
 import {parseUserSpec, type UserSpec} from '../lib/tasks/users'
 import {parseDuration} from './duration'
+import type {PortMapping} from '../lib/network/cni'
+import {parsePublish} from '../lib/network/ports'
 
 /** A duration flag's value: milliseconds, and the text as given (for messages such as `--timeout 3s reached`). */
 export interface Duration {
@@ -52,4 +54,9 @@ export const userIdFlag = Flags.custom<number>({
 /** `-u`: a user and group as names or IDs (`1000`, `app:staff`), resolved later in the container. */
 export const userFlag = Flags.custom<UserSpec>({
   parse: async (input) => flagValue(() => parseUserSpec(input)),
+})
+
+/** `-p`: a published port, `[IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]`, checked when oclif parses the flag. */
+export const publishFlag = Flags.custom<PortMapping>({
+  parse: async (input) => flagValue(() => parsePublish(input)),
 })

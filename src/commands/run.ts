@@ -29,7 +29,7 @@ The same as 'ctr containers start -a ID IMAGE [CMD...]' (with -d: 'containers st
   static programAfter = 2
   /** Own, not inherited: oclif's parse(Run) reads only the class's own properties. */
   static strict = false
-  static usage = 'run [-d] [--rm] [-t] [-e KEY=VALUE...] IMAGE ID [[--] CMD [ARG...]]'
+  static usage = 'run [-d] [--rm] [-t] [--net-host] [-e KEY=VALUE...] IMAGE ID [[--] CMD [ARG...]]'
 
   public async init(): Promise<void> {
     await super.init()

@@ -5,6 +5,7 @@ import {goNames} from '../../cli/go-names'
 import {type ContainerInfo, listContainers} from '../../lib/containers/containers'
 import {parseContainerFilters} from '../../lib/containers/filters'
 import type {Column} from '../../cli/output/ux'
+import {withNetworks} from '../../lib/network/container-network'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
 const columns: Column<ContainerInfo>[] = [
@@ -50,7 +51,9 @@ Other container commands: start, logs, wait, info, delete (rm), prune, exec, kil
 
   async run(): Promise<ContainerInfo[]> {
     const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
-    const containers = await listContainers(this.client, {filters: docker, where: alternatives})
+    const listed = await listContainers(this.client, {filters: docker, where: alternatives})
+    // Addresses and published ports (ctr's network records) in the JSON only: the table keeps its columns.
+    const containers = this.jsonEnabled() ? await withNetworks(this.client.namespace, listed) : listed
     this.ux.list(containers, {columns, id: (c) => c.id}, {quiet: this.flags.quiet})
     return containers
   }

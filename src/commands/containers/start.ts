@@ -6,6 +6,7 @@ import {attachStdio} from '../../lib/tasks/attach'
 import {restoreFrom} from '../../lib/checkpoints/restore'
 import {usageError} from '../../lib/containerd/errors'
 import {positionalArgs} from '../../cli/positional-args'
+import {publishFlag} from '../../cli/flag-types'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
 import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
@@ -29,6 +30,8 @@ With --attach, ctr wires its stdin, stdout and stderr to the container, forwards
 
 A command after SOURCE replaces config.json's process.args (or the image's Entrypoint and Cmd); from it on, every word is the command's (-c, -a included), and -- before it works too.
 
+Networking: --net host shares the host's network namespace (and its /etc/hosts and /etc/resolv.conf, read-only; Go ctr's --net-host does the same), --net none gives the container its own namespace with loopback only, --net bridge attaches it to ctr's default bridge network (ctr-bridge, written to the CNI configuration directory on first use), and any other name to that CNI network (ctr networks lists them; --net is repeatable: eth0, eth1 ...). Without --net a bundle keeps what its config.json says and an image gets none, as Go ctr; -p implies --net bridge. -p [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] publishes a port (IP defaults to every host address); a host port already taken is refused. Containers from an image get /etc/hosts (with their hostname, the container ID), /etc/hostname and /etc/resolv.conf (the host's, without loopback name servers) as read-only files ctr writes. 'containers delete' (and --rm, prune) releases the container's addresses and ports; a container that exited by itself keeps them until it is deleted.
+
 A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (bad bundle, bad ID, duplicate ID), 126 when the command is not executable, 127 when it is not found.`
   static enableJsonFlag = true
   static examples = [
@@ -39,12 +42,14 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     '<%= config.bin %> containers start -a --rm hello docker.io/library/busybox:latest echo hello',
     '<%= config.bin %> containers start --checkpoint test redis /containers/redis',
     '<%= config.bin %> containers start --log-path /var/log/redis.log redis /containers/redis',
+    '<%= config.bin %> containers start -p 127.0.0.1:8080:80 web docker.io/library/busybox:latest httpd -f -p 80 -h /',
+    '<%= config.bin %> containers start --net host tool docker.io/library/busybox:latest ip link',
   ]
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
   static programAfter = 2
   static strict = false
   static usage =
-    'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE] [--log-opt KEY=VALUE] [--no-log] ID SOURCE [[--] CMD [ARG...]]'
+    'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--net NAME] [-p [IP:]HOSTPORT:PORT] [--no-sig-proxy] [--log-path FILE] [--log-opt KEY=VALUE] [--no-log] ID SOURCE [[--] CMD [ARG...]]'
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
@@ -66,8 +71,24 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
       exclusive: ['no-log'],
       helpValue: 'FILE',
     }),
+    net: Flags.string({
+      aliases: ['network'],
+      description: "network: host, none, bridge (ctr-bridge) or a CNI network name (repeatable); without it, the bundle's or none for an image",
+      exclusive: ['net-host'],
+      helpValue: 'NAME',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'net-host': Flags.boolean({description: "use the host's network namespace (as --net host; Go ctr's flag)"}),
     'no-log': Flags.boolean({description: 'discard the output of a detached container (no log file)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
+    publish: publishFlag({
+      char: 'p',
+      description: 'publish a container port on the host: [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (repeatable; implies --net bridge)',
+      helpValue: '[IP:]HOSTPORT:PORT',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
   }
@@ -87,7 +108,17 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
-    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, restore, signal: this.signal}
+    const networks = flags['net-host'] ? ['host'] : flags.net
+    const options = {
+      id: args.id,
+      ...from,
+      args: command.length > 0 ? command : undefined,
+      env: flags.env,
+      restore,
+      networks,
+      portMappings: flags.publish,
+      signal: this.signal,
+    }
     if (!flags.attach) {
       const spinner = this.ux.spinner(`starting ${args.id}`)
       try {

@@ -1,6 +1,6 @@
 /**
  * One undo stack for what a start or an exec creates (FIFOs, log file, lease, snapshot, container record,
- * task, exec process; next: network attachments), in the spirit of AsyncDisposableStack (not built into
+ * task, exec process, network set-up), in the spirit of AsyncDisposableStack (not built into
  * Node 20/22): each step is recorded as it is created and, on failure, undone in reverse order. Steps that
  * call containerd run on a fresh connection when the caller's was aborted (Ctrl-C: withCleanupClient).
  *

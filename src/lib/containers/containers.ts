@@ -8,6 +8,7 @@ import type {ContainerdClient} from '../containerd/client'
 import {containerNotFound, CtrError, optionError, usageError} from '../containerd/errors'
 import {isIdentifier, MAX_IDENTIFIER_LENGTH} from '../containerd/identifiers'
 import {removeLog} from '../logs/files'
+import {teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
 import type {ProcessStatus} from '../tasks/status'
 import {type ContainerFilter, type FilterAlternative, matchesStatus, parseContainerFilters} from './filters'
 import {getTask, listTasks, removeTask, type TaskInfo} from '../tasks/tasks'
@@ -118,17 +119,25 @@ export interface DeleteOptions {
 
 /**
  * Deletes a container: its exited task record first, if any; a live task only with force (SIGKILL, wait,
- * delete), then its log file unless keepLog. `container "x" not found in namespace "n"` when there is no such container.
+ * delete), then its network set-up (network/container-network.ts), the record, the snapshot, its log file
+ * unless keepLog. `container "x" not found in namespace "n"` when there is no such container, unless a dead
+ * ctr's start left a network set-up under the ID (then that goes).
  */
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
-  const container = await requireContainer(client, id)
+  const container = await requireContainer(client, id).catch(async (error) => {
+    if (error instanceof CtrError && error.kind === 'not-found' && isIdentifier(id) && (await teardownOrphanNetwork(client.namespace, id))) return undefined
+    throw error
+  })
+  if (!container) return {id}
   const task = await getTask(client, id)
   // A created task never ran (docker removes those without -f too); stopped ones are just records.
   if (task && !options.force && task.status !== 'stopped' && task.status !== 'created') {
     throw optionError('failed-precondition', (o) => `container "${id}" is ${task.status}: stop it first (kill it) or use ${o('force')}`)
   }
   if (task) await removeTask(client, id)
+  // After the task: DEL finds the interfaces in the pinned namespace, and nothing uses them any more.
+  await teardownNetwork(client.namespace, id)
   await containers.delete({id}).catch((error) => {
     throw notFound(error, id, client.namespace)
   })

@@ -12,6 +12,8 @@ import {LOG_LABEL} from '../logs/files'
 import type {ProcessStatus} from '../tasks/status'
 import {getTask} from '../tasks/tasks'
 import {requireContainer} from './containers'
+import type {NetworkAttachment} from '../network/attach'
+import {containerNetwork} from '../network/container-network'
 
 const SPEC_TYPE = 'opencontainers/runtime-spec/1/Spec'
 const RUNC_OPTIONS_TYPE = 'containerd.runc.v1.Options'
@@ -36,6 +38,8 @@ export interface ContainerDetails {
   spec: Record<string, unknown> | RawAny | null
   /** The log file ctr keeps for a detached start (LOG_LABEL), null for none. */
   logPath: string | null
+  /** Its CNI networks (addresses) and published ports, from ctr's record; null without one. */
+  network: NetworkAttachment | null
   /** The container's task, null when it has none. */
   task: {
     status: ProcessStatus
@@ -64,6 +68,7 @@ export async function inspectContainer(client: ContainerdClient, id: string): Pr
     extensions: Object.fromEntries(Object.entries(container.extensions).map(([key, value]) => [key, rawAny(value)])),
     spec: container.spec ? decodeSpec(container.spec) : null,
     logPath: container.labels[LOG_LABEL] ?? null,
+    network: (await containerNetwork(client.namespace, id)) ?? null,
     task: task
       ? {
           status: task.status,

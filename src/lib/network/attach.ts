@@ -122,7 +122,8 @@ export async function networkUsers(name: string, paths: NetworkPaths = networkPa
     .sort()
 }
 
-function summary(record: AttachmentRecord): NetworkAttachment {
+/** What a record says the container got. */
+export function summarize(record: AttachmentRecord): NetworkAttachment {
   return {
     networks: record.networks.map((network) => {
       const result = network.result ?? {}
@@ -226,7 +227,7 @@ export async function attachNetworks(options: AttachOptions): Promise<NetworkAtt
     await detachNetworks(options.namespace, options.containerId, paths).catch(() => undefined)
     throw error
   }
-  return summary(record)
+  return summarize(record)
 }
 
 /**

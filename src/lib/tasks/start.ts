@@ -33,6 +33,9 @@ import {processStartError} from './runtime-errors'
 import {checkEnv, mergeEnv} from './exec-spec'
 import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
 import {getTask} from './tasks'
+import type {PortMapping} from '../network/cni'
+import type {NetworkAttachment} from '../network/attach'
+import {setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
 /**
@@ -68,6 +71,13 @@ export interface StartOptions {
    * are added to the spec (runc reads CRIU's restore options from org.criu.config). See checkpoints/restore.ts.
    */
   restore?: {checkpoint?: Descriptor; options?: Any; annotations?: Record<string, string>; explain?: (error: unknown) => Promise<unknown>}
+  /**
+   * The container's networks (network/container-network.ts): `host`, `none`, or CNI network names (`bridge`:
+   * ctr's default). Without: a bundle's config.json decides, an image gets `none`; portMappings imply `bridge`.
+   */
+  networks?: readonly string[]
+  /** Host ports to publish (on the first network that can). */
+  portMappings?: readonly PortMapping[]
   /** Aborts the start (Ctrl-C): everything created so far is rolled back. */
   signal?: AbortSignal
 }
@@ -85,6 +95,8 @@ export interface StartedContainer {
   terminal: boolean
   /** With a log: the log file. */
   logPath?: string
+  /** On CNI networks: its addresses and published ports. */
+  network?: NetworkAttachment
 }
 
 /**
@@ -167,6 +179,7 @@ export async function runContainer(client: ContainerdClient, options: RunOptions
       if (options.rm) {
         made.keepContainer()
         await client.service(ContainersDefinition).delete({id})
+        await teardownNetwork(client.namespace, id)
         if (started.snapshot) await removeSnapshot(client, started.snapshot.snapshotter, started.snapshot.key)
       }
       // Without its task the container would list as created (never started): keep that it ran, and how it ended.
@@ -233,6 +246,11 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
+  const network = await setUpNetwork(
+    spec,
+    {namespace: client.namespace, id, networks: options.networks, portMappings: options.portMappings, image: Boolean(options.image), signal: options.signal},
+    undo,
+  )
   const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
   if (log) undo.defer(() => log.discard(), {local: true})
 
@@ -301,8 +319,10 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
       namespace: client.namespace,
       terminal,
       ...(log ? {logPath: log.path} : {}),
+      ...(network.attachment ? {network: network.attachment} : {}),
     },
     keepContainer() {
+      network.step?.dismiss()
       record.dismiss()
       source.snapshot?.step.dismiss()
     },
@@ -438,8 +458,9 @@ export async function reclaimDeadStart(client: ContainerdClient, id: string, sig
     await deleteDeadLeases(client, {signal})
     return true
   }
-  // No container: the snapshot Prepare refused is ours only if a dead ctr's lease holds it.
-  return (await deleteDeadLeases(client, {sync: true, signal})).length > 0
+  // No container: the snapshot Prepare refused (or the network record) is ours only if a dead ctr's lease (record) holds it.
+  const network = await teardownOrphanNetwork(client.namespace, id)
+  return (await deleteDeadLeases(client, {sync: true, signal})).length > 0 || network
 }
 
 /** A container a ctr began to start and died before its process ran (its task, if any, never started). */
