@@ -14,6 +14,9 @@ export CTR_DAEMON_DIR=${CTR_DAEMON_DIR:-/tmp/ctr-containerd}
 daemon_env=$(bash scripts/containerd-up.sh "$CTR_DAEMON_DIR")
 eval "$daemon_env"
 export CONTAINERD_NAMESPACE=ctr-demo
+# ctr's networks (conflists, attachment records) beside the private daemon, not in /etc/cni/net.d.
+export CNI_CONF_DIR=$CTR_DAEMON_DIR/cni CTR_NET_DIR=$CTR_DAEMON_DIR/net
+mkdir -p -m 700 "$CNI_CONF_DIR"
 bundle=$CTR_DAEMON_DIR/bundles/busybox
 hello=$CTR_DAEMON_DIR/bundles/hello
 bash scripts/make-bundle.sh --force "$hello" sh -c 'echo "hello from $(hostname)"; echo "to stderr" >&2; exit 3' >/dev/null
@@ -21,7 +24,7 @@ ctr() { node bin/run.js "$@"; }
 step() { printf '\n\033[1m$ ctr %s\033[0m\n' "$*"; ctr "$@"; }
 
 # Leave nothing of an earlier demo behind.
-ctr containers rm --force demo demo-attach >/dev/null 2>&1 || true
+ctr containers rm --force demo demo-attach web >/dev/null 2>&1 || true
 
 step version
 step containers start demo "$bundle"
@@ -35,6 +38,17 @@ step containers stats --no-stream demo
 step checkpoints create demo first || echo "(exit code $?: a checkpoint needs a criu that can dump on this kernel; demo keeps running)"
 step checkpoints demo
 step containers start --attach --rm demo-attach "$hello" || echo "(exit code $?: the container's own)"
+# A service on the network: busybox's httpd serving the bundle's /etc, published on the host's 127.0.0.1.
+port=18080
+step containers start -p 127.0.0.1:$port:80 web "$bundle" httpd -f -p 80 -h /etc
+sleep 0.5
+printf '\n\033[1m$ wget -qO- http://127.0.0.1:%s/passwd | head -2   (from the host)\033[0m\n' "$port"
+/bin/busybox wget -qO- "http://127.0.0.1:$port/passwd" | head -2
+printf '\n\033[1m$ ctr containers info web | grep -A8 network\033[0m\n'
+ctr containers info web | grep -A8 '"network"' || true
+step containers delete --force web
+step networks
+step networks rm ctr-bridge
 printf '\n\033[1m$ ctr events   (in the background while demo is killed)\033[0m\n'
 # node itself in the background, not the ctr() function: a backgrounded function is a subshell that ignores
 # SIGINT, so the Ctrl-C below would never reach ctr.

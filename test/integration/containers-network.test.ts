@@ -222,11 +222,14 @@ describe('containers start --net / -p', () => {
       await new Promise((resolve) => setTimeout(resolve, delay))
       child.kill('SIGKILL')
       await exited
-      if ((await records(env.CTR_NET_DIR)).length) killedWithNetwork++
+      const withNetwork = (await records(env.CTR_NET_DIR)).length > 0
+      if (withNetwork) killedWithNetwork++
       const started = Date.now()
       const deleted = await cli(['containers', 'delete', '--force', 'killed'], 30_000)
       deletes.push(`${delay}: ${deleted.code} ${Date.now() - started}ms ${deleted.stderr.trim()}`)
-      expect(deleted.code, deletes.at(-1)).toBe(0)
+      // Killed before it made anything (a loaded machine is slow to get there): nothing to delete, as Go ctr says.
+      const nothingMade = !withNetwork && deleted.code === 125 && /container "killed" not found/.test(deleted.stderr)
+      if (!nothingMade) expect(deleted.code, deletes.at(-1)).toBe(0)
       expect(await records(env.CTR_NET_DIR)).toEqual([])
       expect(await netnsFiles()).toEqual([])
       expect(await bridgePorts(bridge)).toEqual([])

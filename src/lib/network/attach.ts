@@ -68,6 +68,11 @@ export interface AttachOptions {
   portMappings?: readonly PortMapping[]
   paths?: NetworkPaths
   signal?: AbortSignal
+  /**
+   * Run once the record is written, before the first plugin: makes the namespace (netns.ts createNetns), so
+   * a ctr killed at any point leaves a record naming it, for the next detach to remove.
+   */
+  prepare?: () => Promise<unknown>
 }
 
 export const cniContainerId = (namespace: string, id: string): string => `${namespace}--${id}`
@@ -211,6 +216,7 @@ export async function attachNetworks(options: AttachOptions): Promise<NetworkAtt
     {what: 'published ports', signal: options.signal},
   )
   try {
+    await options.prepare?.()
     for (const network of record.networks) {
       const attachment: Attachment = {containerId: record.cniContainerId, netns: record.netns, ifName: network.ifName, portMappings: network.portMappings}
       await withNetworkLock(paths, network.name, async () => {

@@ -20,7 +20,7 @@ import {ownerState} from '../owner'
 import {requirePrivateDir} from '../private-paths'
 import {attachNetworks, detachNetworks, type NetworkAttachment, readAttachment, summarize} from './attach'
 import type {PortMapping} from './cni'
-import {createNetns, removeNetns} from './netns'
+import {createNetns, netnsPath, removeNetns} from './netns'
 import {type NetworkPaths, networkPaths, prepareStateDir} from './networks'
 
 /** The host's namespace. */
@@ -135,8 +135,18 @@ export async function setUpNetwork(
   let attachment: NetworkAttachment | undefined
   if (effective === 'none') setNetworkNamespace(spec, undefined)
   else {
-    const netns = await createNetns(namespace, id)
-    attachment = await attachNetworks({namespace, containerId: id, netns, networks: names, portMappings: ports, paths, signal: options.signal})
+    // The namespace is made once the record names it (prepare): a ctr killed in between leaves nothing unrecorded.
+    const netns = netnsPath(namespace, id)
+    attachment = await attachNetworks({
+      namespace,
+      containerId: id,
+      netns,
+      networks: names,
+      portMappings: ports,
+      paths,
+      signal: options.signal,
+      prepare: () => createNetns(namespace, id),
+    })
     setNetworkNamespace(spec, netns)
   }
   if (options.image) {
