@@ -44,8 +44,8 @@ step containers start -p 127.0.0.1:$port:80 web "$bundle" httpd -f -p 80 -h /etc
 sleep 0.5
 printf '\n\033[1m$ wget -qO- http://127.0.0.1:%s/passwd | head -2   (from the host)\033[0m\n' "$port"
 /bin/busybox wget -qO- "http://127.0.0.1:$port/passwd" | head -2
-printf '\n\033[1m$ ctr containers info web | grep -A8 network\033[0m\n'
-ctr containers info web | grep -A8 '"network"' || true
+printf '\n\033[1m$ ctr containers info web   (its network: addresses and published ports)\033[0m\n'
+ctr containers info web | sed -n '/^  "network": {/,/^  }/p'
 step containers delete --force web
 step networks
 step networks rm ctr-bridge
