@@ -192,8 +192,8 @@ describe('containers start --net / -p', () => {
     }
   })
 
-  it('16 concurrent starts with -p on distinct ports all succeed with distinct addresses', async () => {
-    const ids = Array.from({length: 16}, (_, k) => `par${k}`)
+  it('20 concurrent starts (ctr processes) with -p on distinct ports all succeed with distinct addresses', async () => {
+    const ids = Array.from({length: 20}, (_, k) => `par${k}`)
     const ports = await Promise.all(ids.map(() => freePort()))
     const results = await Promise.all(
       ids.map((id, k) => cli(['containers', 'start', '--net', network, '-p', `127.0.0.1:${ports[k]}:80`, id, IMAGE, '/bin/busybox', 'sleep', '60'], 120_000)),
