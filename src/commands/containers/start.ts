@@ -10,11 +10,15 @@ import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
 import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
+import {startExisting, type StartedAgain} from '../../lib/tasks/stop'
 
 export default class ContainersStart extends BaseCommand<typeof ContainersStart> {
   static args = {
     id: Args.string({description: 'container ID', required: true}),
-    bundle: Args.string({description: 'SOURCE: an OCI bundle directory (config.json and its rootfs) or an image in the namespace', required: true}),
+    bundle: Args.string({
+      description: 'SOURCE: an OCI bundle directory (config.json and its rootfs) or an image in the namespace; none: start the existing container ID',
+      ignoreStdin: true,
+    }),
     // The optional CMD... is not an oclif arg: oclif reads a missing optional arg from piped stdin (the
     // container's input). It is in the usage and the description; positionalArgs reads it.
   }
@@ -30,6 +34,8 @@ With --attach, ctr wires its stdin, stdout and stderr to the container, forwards
 
 A command after SOURCE replaces config.json's process.args (or the image's Entrypoint and Cmd); from it on, every word is the command's (-c, -a included), and -- before it works too.
 
+With no SOURCE, ctr starts the existing container ID, detached, as docker start does: one that is created (Go ctr's 'containers create') or stopped gets a new process from its record (its spec, snapshot and log file, which gets a line saying so); one that runs is left alone.
+
 A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (bad bundle, bad ID, duplicate ID), 126 when the command is not executable, 127 when it is not found.`
   static enableJsonFlag = true
   static examples = [
@@ -44,8 +50,10 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
   /** After ID and BUNDLE, every word is the command's (`start x ./b sh -c 'echo hi'`). */
   static programAfter = 2
   static strict = false
-  static usage =
-    'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE] [--log-opt KEY=VALUE] [--no-log] ID SOURCE [[--] CMD [ARG...]]'
+  static usage: string | string[] = [
+    'containers start [-a] [-t] [--rm] [--checkpoint NAME] [--no-sig-proxy] [--log-path FILE] [--log-opt KEY=VALUE] [--no-log] ID SOURCE [[--] CMD [ARG...]]',
+    'containers start ID',
+  ]
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
@@ -73,7 +81,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
   }
 
-  async run(): Promise<RunResult | StartedContainer> {
+  async run(): Promise<RunResult | StartedContainer | StartedAgain> {
     const {args, flags} = this
     // The flag rules, checked here once: the library's options cannot express these combinations.
     if (flags.tty && !flags.attach) {
@@ -83,6 +91,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     if (flags.rm && !flags.attach) throw usageError('--rm needs --attach (ctr deletes the container after waiting for its exit)')
     if (flags.attach && (flags['log-path'] !== undefined || flags['log-opt'] || flags['no-log']))
       throw usageError('--log-path, --log-opt and --no-log are for detached starts (attached, the output comes to ctr)')
+    if (args.bundle === undefined) return this.startAgain()
     const restore = flags.checkpoint ? await restoreFrom(this.client, args.id, flags.checkpoint) : undefined
     const rotation = parseLogOptions(flags['log-opt'] ?? [])
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
@@ -109,5 +118,16 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     )
     process.exitCode = result.exitStatus
     return result
+  }
+
+  /** `start ID`: the creation flags have nothing to act on. */
+  private async startAgain(): Promise<StartedAgain> {
+    const {flags} = this
+    const creating = (['attach', 'checkpoint', 'env', 'log-opt', 'log-path', 'no-log', 'no-sig-proxy', 'rm', 'tty'] as const).filter((name) => {
+      const value = flags[name]
+      return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false
+    })
+    if (creating.length > 0) throw usageError(`--${creating[0]} is for creating a container: with no SOURCE, start runs an existing one as it was made`)
+    return startExisting(this.client, this.args.id, {signal: this.signal})
   }
 }
