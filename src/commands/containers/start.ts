@@ -9,6 +9,7 @@ import {positionalArgs} from '../../cli/positional-args'
 import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
+import {parseLabels, parseRunSettings, readEnvFile} from '../../lib/containers/run-options'
 import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 import {startExisting, type StartedAgain} from '../../lib/tasks/stop'
 
@@ -56,13 +57,36 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
   ]
   static flags = {
     attach: Flags.boolean({char: 'a', description: 'connect to the stdio of the container and exit with its exit code'}),
+    'cap-add': Flags.string({
+      description: 'add a Linux capability (NET_ADMIN, CAP_SYS_TIME, ALL; repeatable)',
+      helpValue: 'CAP',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'cap-drop': Flags.string({
+      description: 'drop a Linux capability (repeatable; ALL drops every one)',
+      helpValue: 'CAP',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     checkpoint: Flags.string({char: 'c', description: 'checkpoint to start the container from (ctr checkpoints ID lists them)'}),
+    'cpu-shares': Flags.string({description: 'relative CPU weight (cgroup cpu.shares)', helpValue: 'N'}),
+    cpus: Flags.string({description: 'CPUs the container may use, as a CFS quota (0.5, 2)', helpValue: 'N.N'}),
+    cwd: Flags.string({aliases: ['workdir'], char: 'w', description: "the process's working directory (docker's --workdir)", helpValue: 'DIR'}),
     env: Flags.string({
       char: 'e',
       description: "environment variable KEY=VALUE for the process, beside the bundle's or image's (repeatable)",
       multiple: true,
       multipleNonGreedy: true,
     }),
+    'env-file': Flags.string({
+      description: 'read environment variables from a file, as docker (KEY=VALUE a line, # comments; repeatable)',
+      helpValue: 'FILE',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    hostname: Flags.string({description: "the container's hostname", helpValue: 'NAME'}),
+    label: Flags.string({description: 'container label KEY=VALUE (repeatable)', helpValue: 'KEY=VALUE', multiple: true, multipleNonGreedy: true}),
     'log-opt': Flags.string({
       description: 'log rotation, as docker: max-size=SIZE (e.g. 10m) rotates a log ctr created, max-file=N keeps N files (repeatable)',
       exclusive: ['no-log'],
@@ -75,10 +99,39 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
       exclusive: ['no-log'],
       helpValue: 'FILE',
     }),
+    memory: Flags.string({char: 'm', description: 'memory limit: 64m, 1g (k, m, g: powers of 1024; at least 6m)', helpValue: 'SIZE'}),
+    'memory-limit': Flags.string({description: "memory limit in bytes (Go ctr's flag)", exclusive: ['memory'], helpValue: 'BYTES'}),
+    mount: Flags.string({
+      description: 'mount, as Go ctr: type=bind,src=HOST,dst=PATH[,options=rbind:ro] or type=tmpfs,dst=PATH (repeatable)',
+      helpValue: 'SPEC',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'no-log': Flags.boolean({description: 'discard the output of a detached container (no log file)'}),
     'no-sig-proxy': Flags.boolean({description: 'do not forward signals to the container (an interrupt detaches ctr)'}),
+    'pids-limit': Flags.string({description: 'most processes the container may have (cgroup pids.max)', helpValue: 'N'}),
+    privileged: Flags.boolean({description: 'all capabilities, no seccomp, no masked paths, every device allowed, /sys writable'}),
+    'read-only': Flags.boolean({description: 'mount the root filesystem read-only'}),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
+    tmpfs: Flags.string({
+      description: 'mount a tmpfs at PATH (noexec,nosuid,nodev; PATH:size=64m adds options; repeatable)',
+      helpValue: 'PATH',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     tty: Flags.boolean({char: 't', description: 'allocate a terminal for the container (needs --attach)'}),
+    user: Flags.string({
+      char: 'u',
+      description: "the process's user: UID[:GID] or NAME[:GROUP] (names from the rootfs's /etc/passwd and /etc/group)",
+      helpValue: 'USER',
+    }),
+    volume: Flags.string({
+      char: 'v',
+      description: 'bind-mount a host path: HOST:PATH[:ro|:rw] (HOST must exist; docker creates it; repeatable)',
+      helpValue: 'HOST:PATH',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
   }
 
   async run(): Promise<RunResult | StartedContainer | StartedAgain> {
@@ -97,7 +150,8 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
-    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env: flags.env, restore, signal: this.signal}
+    const {settings, env, labels} = await this.runSettings()
+    const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env, labels, settings, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
       try {
@@ -120,10 +174,39 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     return result
   }
 
+  /** Mounts, limits, user and the rest (containers/run-options.ts); --env-file before -e, as docker. */
+  private async runSettings() {
+    const {flags} = this
+    const settings = await parseRunSettings({
+      mount: flags.mount,
+      volume: flags.volume,
+      tmpfs: flags.tmpfs,
+      memory: flags.memory,
+      memoryLimit: flags['memory-limit'],
+      cpus: flags.cpus,
+      cpuShares: flags['cpu-shares'],
+      pidsLimit: flags['pids-limit'],
+      user: flags.user,
+      cwd: flags.cwd,
+      hostname: flags.hostname,
+      readOnly: flags['read-only'],
+      privileged: flags.privileged,
+      capAdd: flags['cap-add'],
+      capDrop: flags['cap-drop'],
+    })
+    const fromFiles = (await Promise.all((flags['env-file'] ?? []).map((file) => readEnvFile(file)))).flat()
+    const env = [...fromFiles, ...(flags.env ?? [])]
+    return {settings, env: env.length > 0 ? env : undefined, labels: flags.label ? parseLabels(flags.label) : undefined}
+  }
+
   /** `start ID`: the creation flags have nothing to act on. */
   private async startAgain(): Promise<StartedAgain> {
     const {flags} = this
-    const creating = (['attach', 'checkpoint', 'env', 'log-opt', 'log-path', 'no-log', 'no-sig-proxy', 'rm', 'tty'] as const).filter((name) => {
+    // prettier-ignore
+    const creating = ([
+      'attach', 'cap-add', 'cap-drop', 'checkpoint', 'cpu-shares', 'cpus', 'cwd', 'env', 'env-file', 'hostname', 'label', 'log-opt', 'log-path',
+      'memory', 'memory-limit', 'mount', 'no-log', 'no-sig-proxy', 'pids-limit', 'privileged', 'read-only', 'rm', 'tmpfs', 'tty', 'user', 'volume',
+    ] as const).filter((name) => {
       const value = flags[name]
       return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false
     })

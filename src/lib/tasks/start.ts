@@ -10,12 +10,14 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
+import {applyRunSettings, type RunSettings} from '../containers/run-options'
 import {
   defaultSpec,
   imageCommand,
   imageConfig,
   imageParent,
   imageStopSignal,
+  mountDirs,
   prepareSnapshot,
   removeSnapshot,
   resolveImageUser,
@@ -61,6 +63,8 @@ export interface StartOptions {
    * container has no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
    */
   log?: LogOptions
+  /** Mounts, limits, user, working directory, ... changed in the spec sent (containers/run-options.ts). */
+  settings?: RunSettings
   /** More container labels (BUNDLE_LABEL is always set). */
   labels?: Record<string, string>
   /**
@@ -232,6 +236,7 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  if (options.settings) await applyRunSettings(spec, options.settings, source.userRoots, options.image ? `image "${options.image}"` : 'the bundle')
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const log = options.log ? await prepareLog(client.namespace, id, options.log) : undefined
   if (log) undo.defer(() => log.discard(), {local: true})
@@ -357,6 +362,8 @@ interface PreparedSource {
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]; step: UndoStep}
   /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
   lease?: {release(): Promise<void>}
+  /** Where user and group names are looked up: the bundle's rootfs, or the snapshot's layer directories. */
+  userRoots: string[]
   /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
   labels: Record<string, string>
 }
@@ -368,7 +375,7 @@ async function bundleSource(client: ContainerdClient, options: SourceOptions): P
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
   if (options.args?.length) spec.process.args = [...options.args]
-  return {spec, terminal, bundle: bundle.path, labels: {[BUNDLE_LABEL]: bundle.path}}
+  return {spec, terminal, bundle: bundle.path, userRoots: [bundle.rootfs], labels: {[BUNDLE_LABEL]: bundle.path}}
 }
 
 /**
@@ -408,6 +415,7 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
     spec,
     terminal,
     snapshot: {image, snapshotter, mounts, step},
+    userRoots: mountDirs(mounts),
     lease: {
       release: async () => {
         leaseStep.dismiss()
