@@ -21,6 +21,7 @@ import ContainersResume from '../commands/containers/resume'
 import ContainersStart from '../commands/containers/start'
 import ContainersStats from '../commands/containers/stats'
 import ContainersStop from '../commands/containers/stop'
+import ContainersUpdate from '../commands/containers/update'
 import ContainersWait from '../commands/containers/wait'
 import Events from '../commands/events'
 import Images from '../commands/images/index'
@@ -62,6 +63,7 @@ export const COMMANDS = {
   'containers:start': ContainersStart,
   'containers:stats': ContainersStats,
   'containers:stop': ContainersStop,
+  'containers:update': ContainersUpdate,
   'containers:wait': ContainersWait,
   events: Events,
   images: Images,

@@ -208,3 +208,44 @@ describe('bad values: one line naming it, 125, nothing created', () => {
     expect(await f.leftovers()).toEqual([])
   })
 })
+
+describe('containers update', () => {
+  const limits = [cg('memory.max', 'memory/memory.limit_in_bytes'), cg('cpu.max', 'cpu/cpu.cfs_quota_us'), cg('pids.max', 'pids/pids.max')].join('; ')
+  const readLimits = async (id: string) => {
+    const result = await f.cli(['containers', 'exec', '-a', '--id', id, '--', 'sh', '-c', limits])
+    expect(result.code, result.stderr).toBe(0)
+    const [memory, cpu, pids] = result.stdout.trim().split('\n')
+    return {memory, cpu: cpu.split(' ')[0], pids}
+  }
+
+  it('changes the cgroup of a running container and its spec, so a restart keeps them', async () => {
+    const started = await f.cli(['containers', 'start', '--no-log', '-m', '64m', '--pids-limit', '50', 'u-live', bundle, 'sleep', '100000'])
+    expect(started.code, started.stderr).toBe(0)
+    const before = await readLimits('u-live')
+    expect(before).toMatchObject({memory: String(64 << 20), pids: '50'})
+    expect(['-1', 'max']).toContain(before.cpu) // no quota: v1 -1, v2 "max 100000"
+    const updated = await f.cli(['containers', 'update', '-m', '128m', '--cpus', '0.25', '--pids-limit', '20', 'u-live'])
+    expect(updated).toMatchObject({code: 0, stdout: 'u-live\n', stderr: ''})
+    expect(await readLimits('u-live')).toEqual({memory: String(128 << 20), cpu: '25000', pids: '20'})
+    const spec = JSON.parse((await f.go(['containers', 'info', 'u-live'])).stdout).Spec
+    expect(spec.linux.resources).toMatchObject({memory: {limit: 128 << 20}, cpu: {quota: 25000, period: 100000}, pids: {limit: 20}})
+    const restarted = await f.cli(['containers', 'restart', '-t', '0', 'u-live'])
+    expect(restarted.code, restarted.stderr).toBe(0)
+    expect(await readLimits('u-live')).toEqual({memory: String(128 << 20), cpu: '25000', pids: '20'})
+    expect((await f.cli(['containers', 'delete', '--force', 'u-live'])).code).toBe(0)
+  })
+
+  it('a stopped container: only its spec, used by the next start; unknown IDs and bad values one line, 125', async () => {
+    const started = await f.cli(['containers', 'start', '--no-log', 'u-stopped', bundle, 'sleep', '100000'])
+    expect(started.code, started.stderr).toBe(0)
+    expect((await f.cli(['containers', 'stop', '-t', '0', 'u-stopped'])).code).toBe(0)
+    const updated = await f.cli(['containers', 'update', '--json', '--pids-limit', '33', 'u-stopped', 'u-nope'])
+    expectOneLineError(updated, /container "u-nope" not found/)
+    expect(JSON.parse(updated.stdout)).toEqual([{id: 'u-stopped', live: false, resources: {pids: {limit: 33}}}])
+    expect((await f.cli(['containers', 'start', 'u-stopped'])).code).toBe(0)
+    expect((await readLimits('u-stopped')).pids).toBe('33')
+    expectOneLineError(await f.cli(['containers', 'update', '--cpus', '0', 'u-stopped']), /invalid --cpus "0"/)
+    expectOneLineError(await f.cli(['containers', 'update', 'u-stopped']), /nothing to update/)
+    expect((await f.cli(['containers', 'delete', '--force', 'u-stopped'])).code).toBe(0)
+  })
+})
