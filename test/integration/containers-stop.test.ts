@@ -4,6 +4,7 @@
  * restart that keeps the log (both runs and the restart line), a stopped container started again, and
  * several IDs with one unknown: one line, 125, the others still stopped.
  */
+import {readFileSync, readlinkSync} from 'node:fs'
 import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -145,6 +146,39 @@ describe('ctr containers restart and start ID', () => {
     expect(result.code, result.stderr).toBe(0)
     expect((await f.goTasks()).get('g-made')?.status).toBe('RUNNING')
     expect((await cli(['containers', 'stop', '-t', '0', 'g-made'])).code).toBe(0)
+  })
+
+  it("start ID of a half-start: a dead ctr's is started afresh (mark cleared), a live one's refused", async () => {
+    // Owner tokens (src/lib/owner.ts): <pid ns inode>.<pid>.<start time>; this test process is alive.
+    const ns = /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))![1]
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    const bundle = await makeBundle(join(dir, 'half'), ['sh', '-c', 'sleep 100000'])
+    const create = (id: string, token: string) =>
+      f.go([
+        'containers',
+        'create',
+        '--runtime',
+        'io.containerd.runc.v2',
+        '--env',
+        'PATH=/bin',
+        '--label',
+        `io.ctr.starting=${token}`,
+        '--rootfs',
+        join(bundle, 'rootfs'),
+        id,
+        'sleep',
+        '100000',
+      ])
+    expect((await create('h-dead', `${ns}.${process.pid}.1`)).code).toBe(0)
+    expect((await create('h-live', `${ns}.${process.pid}.${started}`)).code).toBe(0)
+    const dead = await cli(['containers', 'start', 'h-dead'])
+    expect(dead.code, dead.stderr).toBe(0)
+    expect((await f.goTasks()).get('h-dead')?.status).toBe('RUNNING')
+    expect(JSON.parse((await f.go(['containers', 'info', 'h-dead'])).stdout).Labels?.['io.ctr.starting']).toBeUndefined()
+    expectOneLineError(await cli(['containers', 'start', 'h-live']), /container "h-live" is being started by another ctr/)
+    expect((await f.goTasks()).has('h-live')).toBe(false)
+    expect((await cli(['containers', 'delete', '--force', 'h-dead', 'h-live'])).code).toBe(0)
   })
 
   it('start ID with a creation flag, or an unknown ID: one line, 125', async () => {

@@ -15,11 +15,12 @@ import {CtrError} from '../containerd/errors'
 import {UndoStack} from '../containerd/undo'
 import {EXIT_STATUS_LABEL, requireContainer, setLabels} from '../containers/containers'
 import {reopenLog} from '../logs/files'
+import {ownerState} from '../owner'
 import {ContainerProcess} from './process'
 import {stopSignalOf, withContainer} from './processes'
 import {SIGKILL} from './signals'
-import {startError} from './start'
-import {deleteTask, getTask, waitTask} from './tasks'
+import {isDeadHalfStart, STARTING_LABEL, startError} from './start'
+import {deleteTask, getTask, removeTask, waitTask} from './tasks'
 
 /** docker's and nerdctl's default grace period. */
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000
@@ -118,8 +119,15 @@ export interface StartedAgain {
  */
 export async function startExisting(client: ContainerdClient, id: string, options: {note?: string; signal?: AbortSignal} = {}): Promise<StartedAgain> {
   const container = await requireContainer(client, id)
-  const task = await getTask(client, id)
+  let task = await getTask(client, id)
   if (task && task.status !== 'stopped' && task.status !== 'created') return {id, pid: task.pid, running: true}
+  const starting = ownerState(container.labels[STARTING_LABEL])
+  if (starting === 'alive') throw new CtrError('failed-precondition', `container "${id}" is being started by another ctr`)
+  if (isDeadHalfStart(container, task)) {
+    // A start a killed ctr left half-way: its task's stdio was that ctr's (FIFOs nobody reads). Start afresh.
+    await removeTask(client, id)
+    task = undefined
+  }
   if (task?.status === 'created') {
     // Go's `ctr c create` + `ctr t create`, or a start cut off: its stdio is already fixed, only Start remains.
     const {pid} = await client
@@ -143,7 +151,8 @@ export async function startExisting(client: ContainerdClient, id: string, option
     const process = await ContainerProcess.task(client, {id, stdio: log?.stdio, terminal: false, rootfs}, undo, {signal: options.signal})
     const pid = await process.start({signal: options.signal})
     undo.dismiss()
-    await setLabels(client, id, {[EXIT_STATUS_LABEL]: ''}).catch(() => undefined)
+    const clear = {[EXIT_STATUS_LABEL]: '', ...(starting === 'dead' ? {[STARTING_LABEL]: ''} : {})}
+    await setLabels(client, id, clear).catch(() => undefined)
     return {id, pid, ...(log ? {logPath: log.path} : {})}
   } catch (error) {
     await undo.unwind(client, {failure: error, signal: options.signal})
