@@ -156,7 +156,13 @@ export function parseTmpfs(text: string): OciMount {
 function checkDestination(option: string, text: string, path: string | undefined): string {
   if (!path) throw bad(option, text, 'no destination path in the container')
   if (!path.startsWith('/')) throw bad(option, text, `the path in the container must be absolute ("${path}")`)
-  return posix.normalize(path)
+  return cleanPath(path)
+}
+
+/** `/a//b/` → `/a/b`: one spelling per path, so a mount at a destination the spec has replaces it. */
+function cleanPath(path: string): string {
+  const normal = posix.normalize(path)
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal
 }
 
 async function existingSource(option: string, text: string, path: string): Promise<string> {
@@ -198,7 +204,7 @@ export const parseUser = parseUserSpec
 
 export function parseCwd(text: string): string {
   if (!text.startsWith('/')) throw bad('cwd', text, 'must be an absolute path')
-  return posix.normalize(text)
+  return cleanPath(text)
 }
 
 /** RFC 1123: labels of letters, digits and hyphens, dot-separated, 63 characters each, 253 in all (the kernel takes 64). */
@@ -258,7 +264,7 @@ export async function applyRunSettings(spec: OciSpec, settings: RunSettings, use
   if (settings.mounts?.length) {
     const given = new Set(settings.mounts.map((m) => m.destination))
     const existing = Array.isArray(spec.mounts) ? (spec.mounts as OciMount[]) : []
-    spec.mounts = [...existing.filter((m) => !given.has(posix.normalize(m.destination))), ...settings.mounts]
+    spec.mounts = [...existing.filter((m) => !given.has(cleanPath(m.destination))), ...settings.mounts]
   }
   const linux = (spec.linux ??= {}) as Record<string, unknown> & {resources?: Record<string, Record<string, unknown> | unknown>}
   const resources = (linux.resources ??= {}) as Record<string, Record<string, unknown>>
