@@ -188,3 +188,45 @@ describe('ctr containers restart and start ID', () => {
     expect(await f.leftovers()).toEqual([])
   })
 })
+
+describe("--restart through containerd's restart monitor", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+  it('always: a process killed from the host is started again (same log); stop stops it for good', async () => {
+    const bundle = await makeBundle(join(dir, 'always'), ['sh', '-c', 'echo ready; exec sleep 100000'])
+    const started = await cli(['containers', 'start', '--restart', 'always', 'p-always', bundle])
+    expect(started.code, started.stderr).toBe(0)
+    const labels = JSON.parse((await f.go(['containers', 'info', 'p-always'])).stdout).Labels
+    expect(labels['containerd.io/restart.status']).toBe('running')
+    expect(labels['containerd.io/restart.loguri']).toMatch(/^binary:\/\//)
+    const first = (await f.goTasks()).get('p-always')!.pid
+    process.kill(first, 'SIGKILL')
+    // The monitor checks every 10 s (containerd's default).
+    const deadline = Date.now() + 25_000
+    let task = (await f.goTasks()).get('p-always')
+    while (!(task?.status === 'RUNNING' && task.pid !== first) && Date.now() < deadline) {
+      await sleep(250)
+      task = (await f.goTasks()).get('p-always')
+    }
+    expect(task).toMatchObject({status: 'RUNNING'})
+    expect(task!.pid).not.toBe(first)
+    await sleep(300)
+    expect((await cli(['containers', 'logs', 'p-always'])).stdout).toBe('ready\nready\n')
+    expect((await cli(['containers', 'stop', '-t', '1', 'p-always'])).code).toBe(0)
+    expect(JSON.parse((await f.go(['containers', 'info', 'p-always'])).stdout).Labels['containerd.io/restart.status']).toBe('stopped')
+    await sleep(12_000)
+    expect((await listed('p-always')).status).toBe('stopped')
+  }, 60_000)
+
+  it('bad policies, and on-failure on containerd 1.6: one line, 125, nothing created', async () => {
+    const bundle = await makeBundle(join(dir, 'policy'), ['true'])
+    expectOneLineError(await cli(['containers', 'start', '--restart', 'sometimes', 'p-bad', bundle]), /invalid --restart "sometimes"/)
+    expectOneLineError(await cli(['containers', 'start', '--restart', 'on-failure:0', 'p-bad', bundle]), /invalid --restart "on-failure:0"/)
+    expectOneLineError(await cli(['containers', 'start', '-a', '--restart', 'always', 'p-bad', bundle]), /--restart is for detached starts/)
+    const version = (await f.go(['version'])).stdout
+    if (/Server:[\s\S]*Version:\s+v?1\.6\./.test(version)) {
+      expectOneLineError(await cli(['containers', 'start', '--restart', 'on-failure:3', 'p-bad', bundle]), /on-failure needs containerd 1\.7 or later/)
+    }
+    expect((await f.go(['containers', 'ls', '-q'])).stdout.split('\n')).not.toContain('p-bad')
+  })
+})

@@ -10,6 +10,7 @@ import {startSpinner} from '../../cli/output/style'
 import {resolveSource} from '../../lib/containers/image-source'
 import {parseLogOptions} from '../../lib/logs/log-options'
 import {parseLabels, parseRunSettings, readEnvFile} from '../../lib/containers/run-options'
+import {parseRestartPolicy, restartLabels} from '../../lib/containers/restart-policy'
 import {runContainer, type RunResult, startContainer, type StartedContainer} from '../../lib/tasks/start'
 import {startExisting, type StartedAgain} from '../../lib/tasks/stop'
 
@@ -112,6 +113,11 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     'pids-limit': Flags.string({description: 'most processes the container may have (cgroup pids.max)', helpValue: 'N'}),
     privileged: Flags.boolean({description: 'all capabilities, no seccomp, no masked paths, every device allowed, /sys writable'}),
     'read-only': Flags.boolean({description: 'mount the root filesystem read-only'}),
+    restart: Flags.string({
+      description:
+        "restart policy, through containerd's restart monitor (checks every 10 s by default): no, always, unless-stopped, on-failure[:N]. containerd 1.6 knows only 'keep running': always and unless-stopped both restart the process whenever it exits until 'containers stop'; on-failure is refused. 1.7+: as docker (on-failure[:N] only after a non-zero exit, at most N times). Detached starts only",
+      helpValue: 'POLICY',
+    }),
     rm: Flags.boolean({description: 'delete the container after it exits (needs --attach)'}),
     tmpfs: Flags.string({
       description: 'mount a tmpfs at PATH (noexec,nosuid,nodev; PATH:size=64m adds options; repeatable)',
@@ -150,7 +156,10 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     const command = positionalArgs(await this.parse(ContainersStart), " (see 'ctr containers start --help')").slice(2)
     const source = await resolveSource(this.client, args.bundle, {signal: this.signal})
     const from = source.kind === 'image' ? {image: source.name} : {bundle: source.path}
-    const {settings, env, labels} = await this.runSettings()
+    const {settings, env, labels: given} = await this.runSettings()
+    if (flags.restart !== undefined && flags.attach) throw usageError('--restart is for detached starts (containerd restarts the process, not ctr)')
+    const policy = flags.restart === undefined ? {} : await restartLabels(this.client, parseRestartPolicy(flags.restart))
+    const labels = given || Object.keys(policy).length > 0 ? {...given, ...policy} : undefined
     const options = {id: args.id, ...from, args: command.length > 0 ? command : undefined, env, labels, settings, restore, signal: this.signal}
     if (!flags.attach) {
       const spinner = startSpinner(`starting ${args.id}`, {json: this.jsonEnabled()})
@@ -205,7 +214,7 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     // prettier-ignore
     const creating = ([
       'attach', 'cap-add', 'cap-drop', 'checkpoint', 'cpu-shares', 'cpus', 'cwd', 'env', 'env-file', 'hostname', 'label', 'log-opt', 'log-path',
-      'memory', 'memory-limit', 'mount', 'no-log', 'no-sig-proxy', 'pids-limit', 'privileged', 'read-only', 'rm', 'tmpfs', 'tty', 'user', 'volume',
+      'memory', 'memory-limit', 'mount', 'no-log', 'no-sig-proxy', 'pids-limit', 'privileged', 'read-only', 'restart', 'rm', 'tmpfs', 'tty', 'user', 'volume',
     ] as const).filter((name) => {
       const value = flags[name]
       return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false

@@ -11,6 +11,7 @@ import type {Any} from '../../gen/google/protobuf/any'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
 import {applyRunSettings, type RunSettings} from '../containers/run-options'
+import {RESTART_LOGURI_LABEL, RESTART_STATUS_LABEL} from '../containers/restart-policy'
 import {
   defaultSpec,
   imageCommand,
@@ -250,7 +251,14 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
       {
         container: {
           id,
-          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {}), ...(owner ? {[STARTING_LABEL]: owner} : {})},
+          labels: {
+            ...options.labels,
+            ...source.labels,
+            ...(log ? {[LOG_LABEL]: log.path} : {}),
+            // containerd's restart monitor starts a task again with this stdio: the same log writer and file.
+            ...(log && options.labels?.[RESTART_STATUS_LABEL] ? {[RESTART_LOGURI_LABEL]: log.stdio.stdout} : {}),
+            ...(owner ? {[STARTING_LABEL]: owner} : {}),
+          },
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
           ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),

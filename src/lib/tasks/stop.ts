@@ -15,6 +15,7 @@ import {CtrError} from '../containerd/errors'
 import {UndoStack} from '../containerd/undo'
 import {EXIT_STATUS_LABEL, requireContainer, setLabels} from '../containers/containers'
 import {reopenLog} from '../logs/files'
+import {RESTART_STATUS_LABEL} from '../containers/restart-policy'
 import {ownerState} from '../owner'
 import {ContainerProcess} from './process'
 import {stopSignalOf, withContainer} from './processes'
@@ -48,6 +49,8 @@ export interface StopResult {
  */
 export async function stopContainer(client: ContainerdClient, id: string, options: StopOptions = {}): Promise<StopResult> {
   const container = await requireContainer(client, id)
+  // Stopped for good: containerd's restart monitor must not start it again (its desired status first).
+  if (container.labels[RESTART_STATUS_LABEL] === 'running') await setLabels(client, id, {[RESTART_STATUS_LABEL]: 'stopped'})
   const task = await getTask(client, id)
   if (!task) return {id, stopped: false}
   if (task.status === 'created') return {id, stopped: false}
@@ -151,7 +154,12 @@ export async function startExisting(client: ContainerdClient, id: string, option
     const process = await ContainerProcess.task(client, {id, stdio: log?.stdio, terminal: false, rootfs}, undo, {signal: options.signal})
     const pid = await process.start({signal: options.signal})
     undo.dismiss()
-    const clear = {[EXIT_STATUS_LABEL]: '', ...(starting === 'dead' ? {[STARTING_LABEL]: ''} : {})}
+    const clear = {
+      [EXIT_STATUS_LABEL]: '',
+      ...(starting === 'dead' ? {[STARTING_LABEL]: ''} : {}),
+      // Running again: the restart monitor keeps it so (stop set it to stopped).
+      ...(container.labels[RESTART_STATUS_LABEL] ? {[RESTART_STATUS_LABEL]: 'running'} : {}),
+    }
     await setLabels(client, id, clear).catch(() => undefined)
     return {id, pid, ...(log ? {logPath: log.path} : {})}
   } catch (error) {
