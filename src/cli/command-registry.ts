@@ -16,9 +16,12 @@ import ContainersLogs from '../commands/containers/logs'
 import ContainersPause from '../commands/containers/pause'
 import ContainersPrune from '../commands/containers/prune'
 import ContainersPs from '../commands/containers/ps'
+import ContainersRestart from '../commands/containers/restart'
 import ContainersResume from '../commands/containers/resume'
 import ContainersStart from '../commands/containers/start'
 import ContainersStats from '../commands/containers/stats'
+import ContainersStop from '../commands/containers/stop'
+import ContainersUpdate from '../commands/containers/update'
 import ContainersWait from '../commands/containers/wait'
 import Events from '../commands/events'
 import Images from '../commands/images/index'
@@ -55,9 +58,12 @@ export const COMMANDS = {
   'containers:pause': ContainersPause,
   'containers:prune': ContainersPrune,
   'containers:ps': ContainersPs,
+  'containers:restart': ContainersRestart,
   'containers:resume': ContainersResume,
   'containers:start': ContainersStart,
   'containers:stats': ContainersStats,
+  'containers:stop': ContainersStop,
+  'containers:update': ContainersUpdate,
   'containers:wait': ContainersWait,
   events: Events,
   images: Images,

@@ -72,7 +72,7 @@ describe('ctr completion bash', () => {
 
   it('completes command and topic names from the registry', async () => {
     expect(await complete(['ctr', 'cont'])).toEqual(['containers'])
-    expect(await complete(['ctr', 'containers', 'st'])).toEqual(['start', 'stats'])
+    expect(await complete(['ctr', 'containers', 'st'])).toEqual(['start', 'stats', 'stop'])
     expect(await complete(['ctr', 'ev'])).toEqual(['events'])
     expect(await complete(['ctr', ''])).toEqual(expect.arrayContaining(['containers', 'events', 'version', 'completion']))
     // Aliases are words too, and `help` takes command words.
@@ -182,7 +182,8 @@ describe('ctr completion zsh', () => {
       return stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replaceAll('\b', '')
     }
     expect(await tab('ctr cont', /ctr containers/)).toMatch(/ctr containers/)
-    expect(await tab('ctr containers st', /ctr containers sta/)).toMatch(/ctr containers sta/)
+    // start, stats and stop share 'st': 'sto' is one word.
+    expect(await tab('ctr containers sto', /ctr containers stop/)).toMatch(/ctr containers stop/)
     expect(await tab(`ctr -n ${f.namespace} containers kill comp-r`, /kill comp-redis/)).toMatch(/kill comp-redis/)
   })
 

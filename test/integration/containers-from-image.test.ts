@@ -226,4 +226,26 @@ describe('ctr containers start ID IMAGE', () => {
     expect(await label('c-term')).toBe('SIGTERM')
     expect((await f.cli(ns, ['containers', 'delete', '--force', 'c-stop', 'c-term', 'go-term'])).code).toBe(0)
   })
+
+  it("stop sends the image's stop signal; restart runs again on the same snapshot, appending to the log", async () => {
+    const ns = await imported('restart', stoppy)
+    const log = join(f.dir, 'restart.log')
+    const script = 'echo x >> /runs; echo "runs $(wc -l < /runs)"; trap "exit 7" USR1; while true; do sleep 0.1; done'
+    const started = await f.cli(ns, ['containers', 'start', '--log-path', log, 'c-re', STOPPY, '/bin/sh', '-c', script])
+    expect(started.code, started.stderr).toBe(0)
+    const logs = async () => (await f.cli(ns, ['containers', 'logs', 'c-re'])).stdout
+    const until = async (text: string) => {
+      for (let i = 0; i < 50 && !(await logs()).includes(text); i++) await new Promise((r) => setTimeout(r, 100))
+    }
+    await until('runs 1')
+    const stopped = await f.cli(ns, ['containers', 'stop', '--json', 'c-re'])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(JSON.parse(stopped.stdout)).toEqual([{id: 'c-re', stopped: true, exitStatus: 7, killed: false}])
+    const restarted = await f.cli(ns, ['containers', 'restart', 'c-re'])
+    expect(restarted.code, restarted.stderr).toBe(0)
+    await until('runs 2')
+    expect((await logs()).replace(/at \S+ ---/, 'at T ---')).toBe('runs 1\n--- ctr: container c-re restarted at T ---\nruns 2\n')
+    expect((await f.cli(ns, ['containers', 'delete', '--force', 'c-re'])).code).toBe(0)
+    expect((await f.state(ns)).snapshots).not.toContain('c-re')
+  })
 })

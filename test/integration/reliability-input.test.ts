@@ -159,7 +159,8 @@ const cases: Case[] = [
   ['unknown flag (kill)', () => ['containers', 'kill', '--nope', RUNNING], usage],
   ['unknown command (a suggestion or --help)', () => ['containerz'], /did you mean "containers"|--help/],
   ['start without arguments', () => ['containers', 'start'], usage],
-  ['start without a bundle', () => ['containers', 'start', 'b-nobundle'], usage],
+  // With no SOURCE, start starts an existing container (as docker start): an unknown one is one line.
+  ['start without a bundle (an unknown container)', () => ['containers', 'start', 'b-nobundle'], /container "b-nobundle" not found/],
   ['kill without an ID', () => ['containers', 'kill'], usage],
   ['exec without --id', () => ['containers', 'exec', '--', 'true'], /--id/],
   ['exec without a command', () => ['containers', 'exec', '--id', RUNNING], /missing command/],

@@ -209,6 +209,36 @@ export async function knownLog(namespace: string, id: string, labels: Record<str
 }
 
 /**
+ * The stdio of a new task of a container whose log ctr keeps (a restart, or a start of a stopped one): the
+ * same file and record, appended to, with `note` written first as one line (so `logs` shows the restart).
+ * undefined when the container has no log label (started without one); a log ctr cannot vouch for is an error.
+ */
+export async function reopenLog(
+  namespace: string,
+  id: string,
+  labels: Record<string, string>,
+  note?: string,
+  root: string = logRoot(),
+): Promise<{path: string; stdio: StdioPaths} | undefined> {
+  if (!labels[LOG_LABEL]) return undefined
+  const log = await knownLog(namespace, id, labels, root)
+  if (typeof log === 'string') throw new CtrError('failed-precondition', `container "${id}" ${log}`)
+  if (note !== undefined) {
+    const {handle} = await openForAppend(log.path).catch((error: NodeJS.ErrnoException) => {
+      if (error instanceof CtrError) throw error
+      throw logFileError(log.path, error)
+    })
+    try {
+      await handle.write(`${note}\n`)
+    } finally {
+      await handle.close()
+    }
+  }
+  const record = recordPath(root, namespace, id)
+  return {path: log.path, stdio: loggerStdio({path: log.path, record, maxSize: log.maxSize, maxFiles: log.maxFiles})}
+}
+
+/**
  * Removes the container's log if ctr created it and no other container's record names it, and the record;
  * a log already gone is fine. Returns the path removed.
  */

@@ -10,12 +10,15 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
+import {applyRunSettings, type RunSettings} from '../containers/run-options'
+import {RESTART_LOGURI_LABEL, RESTART_STATUS_LABEL} from '../containers/restart-policy'
 import {
   defaultSpec,
   imageCommand,
   imageConfig,
   imageParent,
   imageStopSignal,
+  mountDirs,
   prepareSnapshot,
   removeSnapshot,
   resolveImageUser,
@@ -64,6 +67,8 @@ export interface StartOptions {
    * container has no stdio at all (its output is discarded, so it never blocks on a pipe nobody reads).
    */
   log?: LogOptions
+  /** Mounts, limits, user, working directory, ... changed in the spec sent (containers/run-options.ts). */
+  settings?: RunSettings
   /** More container labels (BUNDLE_LABEL is always set). */
   labels?: Record<string, string>
   /**
@@ -245,6 +250,7 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  if (options.settings) await applyRunSettings(spec, options.settings, source.userRoots, options.image ? `image "${options.image}"` : 'the bundle')
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const network = await setUpNetwork(
     spec,
@@ -263,7 +269,14 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
       {
         container: {
           id,
-          labels: {...options.labels, ...source.labels, ...(log ? {[LOG_LABEL]: log.path} : {}), ...(owner ? {[STARTING_LABEL]: owner} : {})},
+          labels: {
+            ...options.labels,
+            ...source.labels,
+            ...(log ? {[LOG_LABEL]: log.path} : {}),
+            // containerd's restart monitor starts a task again with this stdio: the same log writer and file.
+            ...(log && options.labels?.[RESTART_STATUS_LABEL] ? {[RESTART_LOGURI_LABEL]: log.stdio.stdout} : {}),
+            ...(owner ? {[STARTING_LABEL]: owner} : {}),
+          },
           runtime: {name: RUNC_RUNTIME},
           spec: {typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
           ...(source.snapshot ? {image: source.snapshot.image, snapshotter: source.snapshot.snapshotter, snapshotKey: id} : {}),
@@ -377,6 +390,8 @@ interface PreparedSource {
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]; step: UndoStep}
   /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
   lease?: {release(): Promise<void>}
+  /** Where user and group names are looked up: the bundle's rootfs, or the snapshot's layer directories. */
+  userRoots: string[]
   /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
   labels: Record<string, string>
 }
@@ -388,7 +403,7 @@ async function bundleSource(client: ContainerdClient, options: SourceOptions): P
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
   if (options.args?.length) spec.process.args = [...options.args]
-  return {spec, terminal, bundle: bundle.path, labels: {[BUNDLE_LABEL]: bundle.path}}
+  return {spec, terminal, bundle: bundle.path, userRoots: [bundle.rootfs], labels: {[BUNDLE_LABEL]: bundle.path}}
 }
 
 /**
@@ -428,6 +443,7 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
     spec,
     terminal,
     snapshot: {image, snapshotter, mounts, step},
+    userRoots: mountDirs(mounts),
     lease: {
       release: async () => {
         leaseStep.dismiss()

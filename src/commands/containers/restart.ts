@@ -1,0 +1,39 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import type {CompletionHints} from '../../cli/completion'
+import {durationFlag} from '../../cli/flag-types'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {DEFAULT_STOP_TIMEOUT_MS, restartContainer, type StartedAgain} from '../../lib/tasks/stop'
+
+export default class ContainersRestart extends BaseCommand<typeof ContainersRestart> {
+  static args = {
+    id: Args.string({description: 'container ID (several may be given)', required: true}),
+  }
+  static completion: CompletionHints = {containerIds: ['id']}
+  static description = `Stop containers and start them again, as docker restart does
+
+Stops each as 'containers stop' does (stop signal, SIGKILL after --time), then starts a new process from the same container record, detached: the same spec and mounts, the same snapshot, and the same log file, appended to after a line saying the container restarted ('containers logs' shows both runs). A stopped or created container is just started. Prints each ID. With several IDs, ctr keeps going past a failure, reports each on stderr and exits non-zero if any failed.`
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> containers restart redis', '<%= config.bin %> containers restart -t 30 web worker']
+  static flags = {
+    time: durationFlag({
+      char: 't',
+      description: `grace period before SIGKILL: seconds or a duration (500ms, 1m) [default: ${DEFAULT_STOP_TIMEOUT_MS / 1000}]`,
+      helpValue: 'SECONDS',
+    }),
+  }
+  static strict = false
+
+  async run(): Promise<StartedAgain[]> {
+    const ids = positionalArgs(await this.parse(ContainersRestart), " (see 'ctr containers restart --help')")
+    const {results, failures} = await forEachId(ids, async (id) => {
+      const restarted = await restartContainer(this.client, id, {timeoutMs: this.flags.time?.ms, signal: this.signal})
+      this.ux.log(restarted.id)
+      return restarted
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}
