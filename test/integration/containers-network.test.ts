@@ -192,6 +192,23 @@ describe('containers start --net / -p', () => {
     }
   })
 
+  it("restart and stop + start keep the container's network: same address, the published port serves again", async () => {
+    const hostPort = await freePort()
+    const args = ['--net', network, '-p', `127.0.0.1:${hostPort}:80`, 'again', IMAGE, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']
+    expect((await cli(['containers', 'start', ...args])).code).toBe(0)
+    expect(await fetchText(`http://127.0.0.1:${hostPort}/hostname`)).toBe('again\n')
+    const before = (await attached('again')).addresses
+    const restarted = await cli(['containers', 'restart', '-t', '1', 'again'])
+    expect(restarted.code, restarted.stderr).toBe(0)
+    expect(await fetchText(`http://127.0.0.1:${hostPort}/hostname`)).toBe('again\n')
+    expect((await cli(['containers', 'stop', '-t', '1', 'again'])).code).toBe(0)
+    expect((await cli(['containers', 'start', 'again'])).code).toBe(0)
+    expect(await fetchText(`http://127.0.0.1:${hostPort}/hostname`)).toBe('again\n')
+    expect((await attached('again')).addresses).toEqual(before)
+    const deleted = await cli(['containers', 'delete', '--force', 'again'])
+    expect(deleted.code, deleted.stderr).toBe(0)
+  })
+
   it('20 concurrent starts (ctr processes) with -p on distinct ports all succeed with distinct addresses', async () => {
     const ids = Array.from({length: 20}, (_, k) => `par${k}`)
     const ports = await Promise.all(ids.map(() => freePort()))
