@@ -152,6 +152,10 @@ const NDJSON_COMMANDS = ['events', 'containers:stats']
 /** Commands with a --json flag that cannot succeed here (CRIU fails on these machines; no registry): only their errors are checked. */
 const JSON_ERROR_ONLY: Record<string, string[]> = {
   'checkpoints:create': ['checkpoints', 'create', '--json', 'out-missing', 'cp1'],
+  // The lifecycle verbs (stop's and update's --json results are checked in containers-stop and containers-run-options).
+  'containers:stop': ['containers', 'stop', '--json', 'out-missing'],
+  'containers:restart': ['containers', 'restart', '--json', 'out-missing'],
+  'containers:update': ['containers', 'update', '--json', '--memory', '64m', 'out-missing'],
   'checkpoints:delete': ['checkpoints', 'delete', '--json', 'out-a', 'no-such-checkpoint'],
   // No registry in this suite (a refused port): their --json results are checked in images-pull/push tests.
   'images:pull': ['images', 'pull', '--json', '--plain-http', '127.0.0.1:59998/none/x:1'],
