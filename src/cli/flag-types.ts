@@ -60,3 +60,11 @@ export const userFlag = Flags.custom<UserSpec>({
 export const publishFlag = Flags.custom<PortMapping>({
   parse: async (input) => flagValue(() => parsePublish(input)),
 })
+
+/** `stop`'s and `restart`'s -t/--time: the grace period before SIGKILL, in docker's seconds or a duration. */
+export const stopTimeFlag = (defaultMs: number) =>
+  durationFlag({
+    char: 't',
+    description: `grace period before SIGKILL: seconds or a duration (500ms, 1m) [default: ${defaultMs / 1000}]`,
+    helpValue: 'SECONDS',
+  })

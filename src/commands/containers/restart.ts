@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
-import {durationFlag} from '../../cli/flag-types'
+import {stopTimeFlag} from '../../cli/flag-types'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {DEFAULT_STOP_TIMEOUT_MS, restartContainer, type StartedAgain} from '../../lib/tasks/stop'
@@ -18,11 +18,7 @@ Stops each as 'containers stop' does (stop signal, SIGKILL after --time), then s
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> containers restart redis', '<%= config.bin %> containers restart -t 30 web worker']
   static flags = {
-    time: durationFlag({
-      char: 't',
-      description: `grace period before SIGKILL: seconds or a duration (500ms, 1m) [default: ${DEFAULT_STOP_TIMEOUT_MS / 1000}]`,
-      helpValue: 'SECONDS',
-    }),
+    time: stopTimeFlag(DEFAULT_STOP_TIMEOUT_MS),
   }
   static strict = false
 

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import type {CompletionHints} from '../../cli/completion'
-import {durationFlag} from '../../cli/flag-types'
+import {stopTimeFlag} from '../../cli/flag-types'
 import {forEachId, reportFailures} from '../../cli/for-each-id'
 import {positionalArgs} from '../../cli/positional-args'
 import {DEFAULT_STOP_TIMEOUT_MS, stopContainer, type StopResult} from '../../lib/tasks/stop'
@@ -22,11 +22,7 @@ Sends the container's stop signal (the image's, label io.containerd.image.config
     '<%= config.bin %> containers stop -t 0 web',
   ]
   static flags = {
-    time: durationFlag({
-      char: 't',
-      description: `grace period before SIGKILL: seconds or a duration (500ms, 1m) [default: ${DEFAULT_STOP_TIMEOUT_MS / 1000}]`,
-      helpValue: 'SECONDS',
-    }),
+    time: stopTimeFlag(DEFAULT_STOP_TIMEOUT_MS),
   }
   static strict = false
 
