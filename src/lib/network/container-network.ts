@@ -167,8 +167,15 @@ export async function setUpNetwork(
  */
 export async function teardownNetwork(namespace: string, id: string, paths: NetworkPaths = networkPaths()): Promise<void> {
   await detachNetworks(namespace, id, paths)
-  await removeNetns(namespace, id)
-  await rm(etcDir(paths, namespace, id), {recursive: true, force: true})
+  // A user who cannot even look into root's /run/ctr or state directory has nothing of ctr's there to remove
+  // (only root sets up networks): deleting their containers must not fail on it.
+  await removeNetns(namespace, id).catch(unlessNotPermitted)
+  await rm(etcDir(paths, namespace, id), {recursive: true, force: true}).catch(unlessNotPermitted)
+}
+
+function unlessNotPermitted(error: unknown): void {
+  const code = (error as NodeJS.ErrnoException)?.code ?? (error as {cause?: NodeJS.ErrnoException})?.cause?.code
+  if (code !== 'EACCES' && code !== 'EPERM') throw error
 }
 
 /** The container's addresses and published ports, from its record (undefined without one). */
