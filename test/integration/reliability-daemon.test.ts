@@ -247,6 +247,33 @@ describe('a paused containerd (own private containerd, SIGSTOP)', () => {
     expect(await leftovers(daemon.address, namespace, box)).toEqual([])
   }, 60_000)
 
+  it('images import - interrupted while the daemon was paused from the start (no lease yet): 130 at once, no stack trace, nothing left', async () => {
+    const ns = uniqueName('it-rel-paused-early')
+    process.kill(daemon.pid, 'SIGSTOP')
+    try {
+      // stdin is a pipe nobody writes: ctr waits on the paused daemon for its lease, then would wait on stdin.
+      const child = spawnCli(['images', 'import', '-'], {address: daemon.address, namespace: ns})
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const closed = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
+        child.on('close', (code, sig) => resolve({code, signal: sig})),
+      )
+      await new Promise((r) => setTimeout(r, 1500))
+      const t0 = Date.now()
+      child.kill('SIGINT')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      const end = await closed
+      clearTimeout(timer)
+      // Before the fix: an 'error' event on stdin with no listener, a stack trace and exit 1.
+      expect(end, stderr).toEqual({code: 130, signal: null})
+      expect(stderr).not.toMatch(/node:events|Unhandled|\n\s+at /)
+      expect(Date.now() - t0).toBeLessThan(3000)
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT')
+    }
+    expect((await goCtr(daemon.address, ['-n', ns, 'leases', 'ls'])).stdout.trim().split('\n').slice(1)).toEqual([])
+  }, 30_000)
+
   it('images import - interrupted while the daemon is paused: the lease it leaves is named, with when it expires; a second SIGINT exits at once saying so', async () => {
     const ns = uniqueName('it-rel-paused-import')
     const leases = async () =>

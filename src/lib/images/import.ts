@@ -96,6 +96,9 @@ export async function importImages(client: ContainerdClient, options: ImportOpti
   const {input, label, total} = await openSource(options)
   // An abort (Ctrl-C, --timeout) also ends a read that waits for input (a stalled stdin pipe).
   const stopReading = () => input.destroy(new CtrError('cancelled', 'import interrupted'))
+  // The reader sees that error through its own listener; before reading has begun (the lease not yet made:
+  // a paused daemon) nobody listens, and an 'error' with no listener would crash ctr with a stack trace.
+  input.on('error', () => undefined)
   signal?.addEventListener('abort', stopReading, {once: true})
   try {
     return await runImageTransaction(
