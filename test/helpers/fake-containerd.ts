@@ -25,7 +25,9 @@ import {TasksDefinition} from '../../src/gen/containerd/services/tasks/v1/tasks'
 import {VersionDefinition} from '../../src/gen/containerd/services/version/v1/version'
 import {type Process, Status} from '../../src/gen/containerd/types/task/task'
 import type {ServiceDefinition} from '../../src/lib/containerd/client'
-import {methodDefinition} from './grpc-service'
+import {bindUnix, type Handler, methodDefinition, statusError, unaryMethod} from './grpc-service'
+
+export {type Handler, statusError} from './grpc-service'
 
 export interface RecordedRequest {
   /** `Service.Method`, e.g. `Tasks.Checkpoint`. */
@@ -35,9 +37,6 @@ export interface RecordedRequest {
   /** The decoded request message. */
   request: any
 }
-
-/** Replaces a method's behaviour: return the response (a partial message) or throw statusError(...). */
-export type Handler = (request: any, namespace: string) => unknown | Promise<unknown>
 
 export type TaskState = 'created' | 'running' | 'paused' | 'stopped'
 
@@ -55,16 +54,6 @@ export interface FakeContainerd {
   addContainer(namespace: string, id: string, options?: {labels?: Record<string, string>; task?: TaskState; pid?: number}): void
   handle(method: string, handler: Handler): void
   stop(): Promise<void>
-}
-
-export interface StatusError extends Error {
-  code: number
-  details: string
-}
-
-/** A gRPC status error a handler can throw, e.g. statusError(grpc.status.NOT_FOUND, 'container "x" ...'). */
-export function statusError(code: number, details: string): StatusError {
-  return Object.assign(new Error(details), {code, details})
 }
 
 const SERVICES: ReadonlyArray<{short: string; definition: ServiceDefinition}> = [
@@ -240,24 +229,11 @@ export async function startFakeContainerd(): Promise<FakeContainerd> {
             recorded.push({method: fullMethod, namespace: namespaceOf(call.metadata), request: call.request})
             call.emit('error', statusError(grpc.status.UNIMPLEMENTED, `${fullMethod} not implemented by the fake`))
           }
-        : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-            const namespace = namespaceOf(call.metadata)
-            recorded.push({method: fullMethod, namespace, request: call.request})
-            const handler = handlers.get(fullMethod)
-            if (!handler) return callback(statusError(grpc.status.UNIMPLEMENTED, `${fullMethod} not implemented by the fake`))
-            Promise.resolve()
-              .then(() => handler(call.request, namespace))
-              .then(
-                (response) => callback(null, response ?? {}),
-                (error) => callback(typeof error?.code === 'number' ? error : statusError(grpc.status.UNKNOWN, String(error?.message ?? error))),
-              )
-          }
+        : unaryMethod(fullMethod, handlers, recorded)
     }
     server.addService(service, implementation)
   }
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-  )
+  await bindUnix(server, address)
 
   return {
     address,

@@ -26,14 +26,9 @@ import {type Image, ImagesDefinition} from '../../src/gen/containerd/services/im
 import {LeasesDefinition} from '../../src/gen/containerd/services/leases/v1/leases'
 import {VersionDefinition} from '../../src/gen/containerd/services/version/v1/version'
 import type {ServiceDefinition} from '../../src/lib/containerd/client'
-import {methodDefinition} from './grpc-service'
+import {bindUnix, type Handler, methodDefinition, statusError, unaryMethod} from './grpc-service'
 
-/** Replaces a unary method's behaviour: return the response or throw statusError(...). */
-export type Handler = (request: any, namespace: string) => unknown | Promise<unknown>
-
-export function statusError(code: number, details: string): Error & {code: number; details: string} {
-  return Object.assign(new Error(details), {code, details})
-}
+export {type Handler, statusError} from './grpc-service'
 
 export interface FakeBlob {
   data: Buffer
@@ -262,23 +257,10 @@ export async function startFakeContentStore(): Promise<FakeContentStore> {
       }
       implementation[name] = method.responseStream
         ? (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', statusError(grpc.status.UNIMPLEMENTED, `${fullMethod}: not in the fake`))
-        : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-            const namespace = String(call.metadata.get('containerd-namespace')[0] ?? '')
-            recorded.push({method: fullMethod, namespace, request: call.request})
-            const handler = handlers.get(fullMethod)
-            if (!handler) return callback(statusError(grpc.status.UNIMPLEMENTED, `${fullMethod}: not in the fake`))
-            Promise.resolve()
-              .then(() => handler(call.request, namespace))
-              .then(
-                (response) => callback(null, response ?? {}),
-                (error) => callback(typeof error?.code === 'number' ? error : statusError(grpc.status.UNKNOWN, String(error?.message ?? error))),
-              )
-          }
+        : unaryMethod(fullMethod, handlers, recorded)
     }
     server.addService(service, implementation)
   }
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-  )
+  await bindUnix(server, address)
   return store
 }

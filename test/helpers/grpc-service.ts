@@ -1,8 +1,9 @@
 /**
- * grpc-js's untyped method definition for one method of a generated (ts-proto) service definition: how the
- * in-process fake daemons (fake-containerd.ts, fake-content-store.ts) serve containerd's services.
+ * What the in-process fake daemons (fake-containerd.ts, fake-content-store.ts) share to serve containerd's
+ * services with grpc-js: the untyped method definition of a generated (ts-proto) method, unary methods as
+ * recorded, replaceable handlers, gRPC status errors, and the unix socket.
  */
-import type * as grpc from '@grpc/grpc-js'
+import * as grpc from '@grpc/grpc-js'
 
 import type {ServiceDefinition} from '../../src/lib/containerd/client'
 
@@ -18,4 +19,38 @@ export function methodDefinition(definition: ServiceDefinition, method: Method):
     responseSerialize: (message: unknown) => Buffer.from(method.responseType.encode(method.responseType.fromPartial(message)).finish()),
     responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
   }
+}
+
+/** Replaces a unary method's behaviour: return the response (a partial message) or throw statusError(...). */
+export type Handler = (request: any, namespace: string) => unknown | Promise<unknown>
+
+export function statusError(code: number, details: string): Error & {code: number; details: string} {
+  return Object.assign(new Error(details), {code, details})
+}
+
+/** A unary method: the request recorded with its namespace header, then answered by its handler. */
+export function unaryMethod(
+  fullMethod: string,
+  handlers: ReadonlyMap<string, Handler>,
+  recorded: Array<{method: string; namespace: string; request: unknown}>,
+): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    const namespace = String(call.metadata.get('containerd-namespace')[0] ?? '')
+    recorded.push({method: fullMethod, namespace, request: call.request})
+    const handler = handlers.get(fullMethod)
+    if (!handler) return callback(statusError(grpc.status.UNIMPLEMENTED, `${fullMethod} not implemented by the fake`))
+    Promise.resolve()
+      .then(() => handler(call.request, namespace))
+      .then(
+        (response) => callback(null, response ?? {}),
+        (error) => callback(typeof error?.code === 'number' ? error : statusError(grpc.status.UNKNOWN, String(error?.message ?? error))),
+      )
+  }
+}
+
+/** Serves on a unix socket. */
+export function bindUnix(server: grpc.Server, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  )
 }
