@@ -30,7 +30,8 @@ export interface PrivateRegistry {
   stop(): Promise<void>
 }
 
-function freePort(): Promise<number> {
+/** A free port on 127.0.0.1 (the kernel's choice, released at once). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const {port} = server.address() as {port: number}

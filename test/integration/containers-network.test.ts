@@ -16,6 +16,7 @@ import {errorShape, leftovers} from '../helpers/leftovers'
 import {bridgePorts, iptablesLines, leases, newRules, records} from '../helpers/network'
 import {spawnCli} from '../helpers/run-cli'
 import {type ImagesFixture, setupImagesFixture} from './images-fixture'
+import {freePort} from '../helpers/registry'
 
 const IMAGE = 'docker.io/library/netbox:1'
 let f: ImagesFixture
@@ -28,14 +29,6 @@ let subnetPrefix: string
 let rulesBefore: Set<string>
 
 const cli = (args: string[], timeoutMs = 60_000) => f.cli(ns, args, {env, timeoutMs})
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 async function fetchText(url: string): Promise<string> {
   for (let tries = 0; tries < 50; tries++) {

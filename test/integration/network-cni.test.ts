@@ -19,6 +19,7 @@ import {createNetwork, type NetworkPaths, removeNetwork} from '../../src/lib/net
 import {parsePublish} from '../../src/lib/network/ports'
 import {uniqueName} from '../helpers/daemon'
 import {addNetns, bridgePorts, inNetns, iptablesLines, leases, newRules, records, removeNetns} from '../helpers/network'
+import {freePort} from '../helpers/registry'
 
 const tag = uniqueName('ctrt')
   .replace(/[^a-z0-9]/gi, '')
@@ -39,15 +40,6 @@ async function netns(suffix: string): Promise<{name: string; path: string}> {
 }
 
 const firstAddress = (attached: Awaited<ReturnType<typeof attachNetworks>>): string => attached.networks[0].addresses[0].split('/')[0]
-
-/** A free port on 127.0.0.1 (the kernel's choice, released at once). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ctrt-net-'))
