@@ -154,12 +154,14 @@ export async function prepareLog(namespace: string, id: string, options: LogOpti
   const recordFile = recordPath(root, namespace, id)
   const discard = async () => {
     await rm(recordFile, {force: true}).catch(() => undefined)
+    indexRecord(root, recordFile, undefined)
     if (created) await rm(path, {force: true}).catch(() => undefined)
   }
   await writeRecord(recordFile, record).catch(async (error: NodeJS.ErrnoException) => {
     await discard()
     throw logFileError(recordFile, error)
   })
+  indexRecord(root, recordFile, path)
   return {path, stdio: loggerStdio({path, record: recordFile, maxSize: record.maxSize, maxFiles: record.maxFiles}), discard}
 }
 
@@ -255,18 +257,44 @@ export async function removeLog(namespace: string, id: string, labels: Record<st
     }
   }
   await rm(own, {force: true}).catch(() => undefined)
+  indexRecord(root, own, undefined)
   return removable ? log.path : undefined
+}
+
+/**
+ * Every record under a root (record file → the path it names), read once per process: deleting many
+ * containers (prune) asks for each one, and reading every record each time was quadratic. This process's own
+ * record writes and removals keep it current.
+ */
+const recordIndexes = new Map<string, Promise<Map<string, string>>>()
+
+function recordIndex(root: string): Promise<Map<string, string>> {
+  let index = recordIndexes.get(root)
+  if (!index) {
+    index = (async () => {
+      const paths = new Map<string, string>()
+      for (const ns of await readdir(root).catch(() => [] as string[])) {
+        for (const name of await readdir(join(root, ns)).catch(() => [] as string[])) {
+          if (!name.endsWith('.json')) continue
+          const record = await readRecord(join(root, ns, name))
+          if (record) paths.set(join(root, ns, name), record.path)
+        }
+      }
+      return paths
+    })()
+    recordIndexes.set(root, index)
+  }
+  return index
+}
+
+/** Keeps an index already read in step with a record this process wrote (path) or removed (undefined). */
+function indexRecord(root: string, file: string, path: string | undefined): void {
+  void recordIndexes.get(root)?.then((index) => (path === undefined ? index.delete(file) : index.set(file, path)))
 }
 
 /** Whether a record other than `except`, in any namespace under root, names `path` (a shared log file). */
 async function namedElsewhere(root: string, path: string, except: string): Promise<boolean> {
-  for (const ns of await readdir(root).catch(() => [] as string[])) {
-    for (const name of await readdir(join(root, ns)).catch(() => [] as string[])) {
-      const file = join(root, ns, name)
-      if (!name.endsWith('.json') || file === except) continue
-      if ((await readRecord(file))?.path === path) return true
-    }
-  }
+  for (const [file, named] of await recordIndex(root)) if (file !== except && named === path) return true
   return false
 }
 
