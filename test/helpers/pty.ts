@@ -35,11 +35,21 @@ export interface PtyResult {
   probes: boolean[]
 }
 
+/**
+ * A pseudo-terminal stands for a person watching it, so the environment must not say otherwise: CI (which
+ * ctr reads as "a log, not a person", also on a runner's pseudo-terminal) is removed and a missing or dumb
+ * TERM becomes xterm. Without this, a test passes on a workstation and fails in CI.
+ */
+function asPersonAtTerminal(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {CI: _ci, ...rest} = env
+  return {...rest, TERM: !rest.TERM || rest.TERM === 'dumb' ? 'xterm' : rest.TERM}
+}
+
 export function runInPty(
   argv: string[],
   options: {env?: NodeJS.ProcessEnv; size?: [number, number]; steps?: PtyStep[]; timeoutSec?: number} = {},
 ): Promise<PtyResult> {
-  const config = {argv, env: options.env ?? process.env, size: options.size ?? [24, 80], steps: options.steps ?? [], timeout: options.timeoutSec ?? 20}
+  const config = {argv, env: asPersonAtTerminal(options.env ?? process.env), size: options.size ?? [24, 80], steps: options.steps ?? [], timeout: options.timeoutSec ?? 20}
   return new Promise((resolve, reject) => {
     execFile(
       'python3',
