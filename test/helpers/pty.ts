@@ -49,7 +49,13 @@ export function runInPty(
   argv: string[],
   options: {env?: NodeJS.ProcessEnv; size?: [number, number]; steps?: PtyStep[]; timeoutSec?: number} = {},
 ): Promise<PtyResult> {
-  const config = {argv, env: asPersonAtTerminal(options.env ?? process.env), size: options.size ?? [24, 80], steps: options.steps ?? [], timeout: options.timeoutSec ?? 20}
+  const config = {
+    argv,
+    env: asPersonAtTerminal(options.env ?? process.env),
+    size: options.size ?? [24, 80],
+    steps: options.steps ?? [],
+    timeout: options.timeoutSec ?? 20,
+  }
   return new Promise((resolve, reject) => {
     execFile(
       'python3',
