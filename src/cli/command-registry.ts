@@ -42,6 +42,10 @@ import NetworksRm from '../commands/networks/rm'
 import Run from '../commands/run'
 import Tasks from '../commands/tasks/index'
 import Version from '../commands/version'
+import Volumes from '../commands/volumes/index'
+import VolumesCreate from '../commands/volumes/create'
+import VolumesPrune from '../commands/volumes/prune'
+import VolumesRm from '../commands/volumes/rm'
 
 export const COMMANDS = {
   bench: Bench,
@@ -84,4 +88,8 @@ export const COMMANDS = {
   run: Run,
   tasks: Tasks,
   version: Version,
+  volumes: Volumes,
+  'volumes:create': VolumesCreate,
+  'volumes:prune': VolumesPrune,
+  'volumes:rm': VolumesRm,
 }

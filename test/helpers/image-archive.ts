@@ -16,8 +16,8 @@ import {gzipSync} from 'node:zlib'
 import * as tar from 'tar-stream'
 
 export interface LayerSpec {
-  /** path → file content, or {link: target} for a symlink, or {dir: true}. */
-  files: Record<string, string | Buffer | {link: string} | {dir: true}>
+  /** path → file content, or {link: target} for a symlink, or {dir: true} (owner and mode optional). */
+  files: Record<string, string | Buffer | {link: string} | {dir: true; uid?: number; gid?: number; mode?: number}>
 }
 
 export interface Blob {
@@ -61,7 +61,8 @@ export async function layerTar(spec: LayerSpec): Promise<Buffer> {
   const mtime = new Date(0)
   for (const [name, content] of Object.entries(spec.files)) {
     if (typeof content === 'object' && 'link' in content) pack.entry({name, type: 'symlink', linkname: content.link, mtime})
-    else if (typeof content === 'object' && 'dir' in content) pack.entry({name, type: 'directory', mode: 0o755, mtime})
+    else if (typeof content === 'object' && 'dir' in content)
+      pack.entry({name, type: 'directory', mode: content.mode ?? 0o755, uid: content.uid ?? 0, gid: content.gid ?? 0, mtime})
     else pack.entry({name, mode: name.startsWith('bin/') ? 0o755 : 0o644, mtime}, content)
   }
   pack.finalize()

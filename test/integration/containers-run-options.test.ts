@@ -191,7 +191,7 @@ describe('bad values: one line naming it, 125, nothing created', () => {
       ['-v', '/nonexistent/ctr-it:/data'],
       /invalid --volume "\/nonexistent\/ctr-it:\/data": host path \/nonexistent\/ctr-it does not exist/,
     ],
-    ['-v named volume', ['-v', 'cache:/data'], /named volumes are not supported yet/],
+    ['-v bad volume name', ['-v', 'ca/che:/data'], /invalid --volume "ca\/che:\/data": "ca\/che" is neither a host path/],
     ['-v relative target', ['-v', '/tmp:data'], /must be absolute/],
     ['--mount no type', ['--mount', 'src=/tmp,dst=/x'], /invalid --mount "src=\/tmp,dst=\/x": no type=/],
     ['--mount unknown key', ['--mount', 'type=bind,src=/tmp,dst=/x,color=red'], /unknown key "color"/],

@@ -32,7 +32,13 @@ const IMAGE = 'example.com/output/tiny:1'
 const cli = (args: string[], options: RunOptions = {}) =>
   f.cli(args, {
     ...options,
-    env: {CTR_CHECKPOINT_DIR: checkpointDir, CNI_CONF_DIR: join(checkpointDir, 'cni'), CTR_NET_DIR: join(checkpointDir, 'net'), ...options.env},
+    env: {
+      CTR_CHECKPOINT_DIR: checkpointDir,
+      CNI_CONF_DIR: join(checkpointDir, 'cni'),
+      CTR_NET_DIR: join(checkpointDir, 'net'),
+      CTR_VOLUME_DIR: join(checkpointDir, 'volumes'),
+      ...options.env,
+    },
   })
 
 beforeAll(async () => {
@@ -118,6 +124,14 @@ const JSON_COMMANDS: Array<{id: string; args: () => string[]; check: (value: any
   },
   {id: 'networks:rm', args: () => ['networks', 'rm', '--json', 'out-net'], check: (v) => expect(v).toMatchObject([{name: 'out-net'}])},
   {id: 'checkpoints', args: () => ['checkpoints', '--json', 'out-a'], check: (v) => expect(v).toEqual([])},
+  {
+    id: 'volumes:create',
+    args: () => ['volumes', 'create', '--json', 'out-v1', 'out-v2'],
+    check: (v) => expect(v).toMatchObject([{name: 'out-v1'}, {name: 'out-v2'}]),
+  },
+  {id: 'volumes', args: () => ['volumes', '--json'], check: (v) => expect(v).toMatchObject([{name: 'out-v1', containers: []}, {name: 'out-v2'}])},
+  {id: 'volumes:rm', args: () => ['volumes', 'rm', '--json', 'out-v1'], check: (v) => expect(v).toMatchObject([{name: 'out-v1'}])},
+  {id: 'volumes:prune', args: () => ['volumes', 'prune', '--json'], check: (v) => expect(v).toMatchObject([{name: 'out-v2'}])},
   {id: 'containers:delete', args: () => ['containers', 'delete', '--json', '--force', 'out-b'], check: (v) => expect(JSON.stringify(v)).toContain('out-b')},
   {
     id: 'bench',

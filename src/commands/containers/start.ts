@@ -153,7 +153,8 @@ A failed start leaves nothing behind. Exit codes: 125 for ctr's own failures (ba
     }),
     volume: Flags.string({
       char: 'v',
-      description: 'bind-mount a host path: HOST:PATH[:ro|:rw] (HOST must exist; docker creates it; repeatable)',
+      description:
+        "bind-mount a host path, HOST:PATH[:ro|:rw] (HOST must exist; docker creates it), or a named volume, NAME:PATH[:ro|:rw|:nocopy] (made on first use, filled from an image's PATH when new; see 'ctr volumes'); repeatable",
       helpValue: 'HOST:PATH',
       multiple: true,
       multipleNonGreedy: true,

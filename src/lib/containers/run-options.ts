@@ -8,9 +8,10 @@
 import {readFile, stat} from 'node:fs/promises'
 import {posix, resolve} from 'node:path'
 
-import {optionError} from '../containerd/errors'
+import {CtrError, optionError} from '../containerd/errors'
 import {parseByteSize} from '../logs/log-options'
 import {lookupIds, parseUserSpec, type UserSpec} from '../tasks/users'
+import {isVolumeName} from '../volumes/volumes'
 import type {OciSpec} from './bundle'
 
 /** An OCI mount as config.json holds it. */
@@ -21,9 +22,20 @@ export interface OciMount {
   options: string[]
 }
 
+/** `-v NAME:PATH`: a named volume (volumes/volumes.ts), made a bind mount of its directory when the start prepares it. */
+export interface VolumeMount {
+  volume: string
+  destination: string
+  readOnly: boolean
+  /** Fill a new (empty) volume from the image's content at the destination (docker's default; `nocopy` turns it off). */
+  copy: boolean
+}
+
+export const isVolumeMount = (m: OciMount | VolumeMount): m is VolumeMount => 'volume' in m
+
 export interface RunSettings {
-  /** Mounts added to the spec's (one at the same destination replaces it, as Go's WithMounts). */
-  mounts?: OciMount[]
+  /** Mounts added to the spec's (one at the same destination replaces it, as Go's WithMounts), in the order given. */
+  mounts?: Array<OciMount | VolumeMount>
   /** Memory limit in bytes (linux.resources.memory.limit). */
   memory?: number
   /** CPUs as a CFS quota over a 100 ms period (linux.resources.cpu quota/period). */
@@ -125,16 +137,22 @@ export async function parseMount(text: string): Promise<OciMount> {
 /**
  * docker's `-v HOST:PATH[:ro|:rw]`: a bind mount of an existing host directory or file (docker creates a
  * missing one as a directory; ctr refuses it, as Go ctr's --mount does, so a typo never makes a directory).
- * A HOST that is a name rather than a path would be a named volume, which ctr has not got yet.
+ * A HOST that is a name (docker's rule: a letter or digit, then letters, digits, _ . -) is a named volume,
+ * made on first use; `nocopy` among its modes keeps a new one from being filled from the image.
  */
-export async function parseVolume(text: string): Promise<OciMount> {
+export async function parseVolume(text: string): Promise<OciMount | VolumeMount> {
   const parts = text.split(':')
-  if (parts.length < 2 || parts.length > 3) throw bad('volume', text, 'use HOST:PATH or HOST:PATH:ro')
+  if (parts.length < 2 || parts.length > 3) throw bad('volume', text, 'use HOST:PATH, NAME:PATH or either with :ro')
   const [host, path, mode = 'rw'] = parts
-  if (!host.startsWith('/') && !host.startsWith('.')) throw bad('volume', text, 'named volumes are not supported yet: give an absolute host path')
+  const named = !host.startsWith('/') && !host.startsWith('.')
+  if (named && !isVolumeName(host)) {
+    throw bad('volume', text, `"${host}" is neither a host path (/x, ./x) nor a volume name (a letter or digit, then letters, digits, _ . -)`)
+  }
   const destination = checkDestination('volume', text, path)
   const modes = mode.split(',')
-  if (modes.some((m) => !['ro', 'rw', 'z', 'Z'].includes(m))) throw bad('volume', text, `unknown mode "${mode}" (ro or rw)`)
+  const known = named ? ['ro', 'rw', 'z', 'Z', 'nocopy'] : ['ro', 'rw', 'z', 'Z']
+  if (modes.some((m) => !known.includes(m))) throw bad('volume', text, `unknown mode "${mode}" (ro or rw)`)
+  if (named) return {volume: host, destination, readOnly: modes.includes('ro'), copy: !modes.includes('nocopy')}
   const source = await existingSource('volume', text, host)
   return {destination, type: 'bind', source, options: ['rbind', modes.includes('ro') ? 'ro' : 'rw']}
 }
@@ -264,7 +282,11 @@ export async function applyRunSettings(spec: OciSpec, settings: RunSettings, use
   if (settings.mounts?.length) {
     const given = new Set(settings.mounts.map((m) => m.destination))
     const existing = Array.isArray(spec.mounts) ? (spec.mounts as OciMount[]) : []
-    spec.mounts = [...existing.filter((m) => !given.has(cleanPath(m.destination))), ...settings.mounts]
+    const added = settings.mounts.map((m) => {
+      if (isVolumeMount(m)) throw new CtrError('internal', `volume "${m.volume}" was not prepared`)
+      return m
+    })
+    spec.mounts = [...existing.filter((m) => !given.has(cleanPath(m.destination))), ...added]
   }
   const linux = (spec.linux ??= {}) as Record<string, unknown> & {resources?: Record<string, Record<string, unknown> | unknown>}
   const resources = (linux.resources ??= {}) as Record<string, Record<string, unknown>>

@@ -39,6 +39,7 @@ import {getTask} from './tasks'
 import type {PortMapping} from '../network/cni'
 import type {NetworkAttachment} from '../network/attach'
 import {setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
+import {prepareVolumeMounts} from '../volumes/mounts'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
 /**
@@ -250,7 +251,12 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
-  if (options.settings) await applyRunSettings(spec, options.settings, source.userRoots, options.image ? `image "${options.image}"` : 'the bundle')
+  // Named volumes (made, and filled from the image on first use) become bind mounts; their names go on the container.
+  const volumes = options.settings?.mounts?.length
+    ? await prepareVolumeMounts(client.namespace, options.settings.mounts, {snapshotMounts: source.snapshot?.mounts, signal: options.signal})
+    : undefined
+  const settings = options.settings && volumes ? {...options.settings, mounts: volumes.mounts} : options.settings
+  if (settings) await applyRunSettings(spec, settings, source.userRoots, options.image ? `image "${options.image}"` : 'the bundle')
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const network = await setUpNetwork(
     spec,
@@ -272,6 +278,7 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
           labels: {
             ...options.labels,
             ...source.labels,
+            ...volumes?.labels,
             ...(log ? {[LOG_LABEL]: log.path} : {}),
             // containerd's restart monitor starts a task again with this stdio: the same log writer and file.
             ...(log && options.labels?.[RESTART_STATUS_LABEL] ? {[RESTART_LOGURI_LABEL]: log.stdio.stdout} : {}),

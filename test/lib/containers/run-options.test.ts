@@ -43,11 +43,16 @@ describe('parsing', () => {
     await expect(parseMount(`type=bind,src=${dir},dst=rel`)).rejects.toThrow(/must be absolute/)
   })
 
-  it('-v: HOST:PATH[:ro|:rw]; a name is a named volume (not yet)', async () => {
+  it('-v: HOST:PATH[:ro|:rw]; a name is a named volume', async () => {
     expect(await parseVolume(`${dir}:/data`)).toEqual({type: 'bind', source: dir, destination: '/data', options: ['rbind', 'rw']})
     expect(await parseVolume(`${dir}:/data:ro`)).toMatchObject({options: ['rbind', 'ro']})
     await expect(parseVolume(`${dir}:/data:rx`)).rejects.toThrow(/unknown mode "rx"/)
-    await expect(parseVolume('cache:/data')).rejects.toThrow(/named volumes/)
+    expect(await parseVolume('cache:/data/')).toEqual({volume: 'cache', destination: '/data', readOnly: false, copy: true})
+    expect(await parseVolume('my_vol.1-x:/d:ro,nocopy')).toEqual({volume: 'my_vol.1-x', destination: '/d', readOnly: true, copy: false})
+    await expect(parseVolume(`${dir}:/data:nocopy`)).rejects.toThrow(/unknown mode "nocopy"/)
+    for (const name of ['a/b', '_x', '-x', 'a b', 'ü'])
+      await expect(parseVolume(`${name}:/data`)).rejects.toThrow(`"${name}" is neither a host path (/x, ./x) nor a volume name`)
+    await expect(parseRunSettings({volume: ['v:/d', 'w:/d']})).rejects.toThrow(/two mounts at \/d/)
     await expect(parseVolume(dir)).rejects.toThrow(/HOST:PATH/)
   })
 

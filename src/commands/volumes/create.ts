@@ -1,0 +1,29 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command'
+import {forEachId, reportFailures} from '../../cli/for-each-id'
+import {positionalArgs} from '../../cli/positional-args'
+import {createVolume} from '../../lib/volumes/volumes'
+
+export default class VolumesCreate extends BaseCommand<typeof VolumesCreate> {
+  static args = {
+    name: Args.string({description: 'volume name: a letter or digit, then letters, digits, _ . - (several may be given)', required: true}),
+  }
+  static description = `Create named volumes
+
+Makes an empty volume for 'containers start -v NAME:PATH' (which also makes a missing one by itself). A volume that exists already is left as it is, as docker does. Prints each name.`
+  static enableJsonFlag = true
+  static examples = ['<%= config.bin %> volumes create data', '<%= config.bin %> volumes create cache logs']
+  static strict = false
+
+  async run(): Promise<Array<{name: string; mountpoint: string; created: boolean}>> {
+    const names = positionalArgs(await this.parse(VolumesCreate), " (see 'ctr volumes create --help')")
+    const {results, failures} = await forEachId(names, async (name) => {
+      const volume = await createVolume(this.client.namespace, name, {signal: this.signal})
+      this.ux.log(volume.name)
+      return volume
+    })
+    process.exitCode = reportFailures(failures)
+    return results
+  }
+}
