@@ -8,6 +8,7 @@ import CheckpointsCreate from '../commands/checkpoints/create'
 import CheckpointsDelete from '../commands/checkpoints/delete'
 import Completion from '../commands/completion'
 import Containers from '../commands/containers/index'
+import ContainersCp from '../commands/containers/cp'
 import ContainersDelete from '../commands/containers/delete'
 import ContainersExec from '../commands/containers/exec'
 import ContainersInfo from '../commands/containers/info'
@@ -54,6 +55,7 @@ export const COMMANDS = {
   'checkpoints:delete': CheckpointsDelete,
   completion: Completion,
   containers: Containers,
+  'containers:cp': ContainersCp,
   'containers:delete': ContainersDelete,
   'containers:exec': ContainersExec,
   'containers:info': ContainersInfo,

@@ -10,8 +10,10 @@ import type * as TarStream from 'tar-stream'
 
 import {CtrError} from '../containerd/errors'
 
-export type ArchiveEntry =
+/** An entry; `header` is the whole tar header (mode, owner, mtime, type, link name) for readers that need it. */
+export type ArchiveEntry = (
   {kind: 'file'; name: string; size: number; data: AsyncIterable<Buffer>} | {kind: 'symlink'; name: string; target: string} | {kind: 'other'; name: string}
+) & {header: TarStream.Header}
 
 export type Compression = 'none' | 'gzip'
 
@@ -151,16 +153,16 @@ export async function* readArchive(input: Readable, label: string, onRead?: (byt
           finished = true
         }
         const chunks = data()
-        yield {kind: 'file', name, size: header.size ?? 0, data: chunks}
+        yield {kind: 'file', name, size: header.size ?? 0, data: chunks, header}
         if (!finished) for await (const _ of chunks);
         current = ''
         continue
       } else if (header.type === 'symlink') {
         entry.resume()
-        yield {kind: 'symlink', name, target: header.linkname ?? ''}
+        yield {kind: 'symlink', name, target: header.linkname ?? '', header}
       } else {
         entry.resume()
-        yield {kind: 'other', name}
+        yield {kind: 'other', name, header}
       }
       current = ''
     }
