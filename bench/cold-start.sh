@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cold start of `ctr version` and `ctr containers` (5 containers listed) against a running containerd, vs
-# `node -e 0` and Go's `ctr version` / `ctr c ls`, on the machine's Node (20) and on Node 22 (and 24 where
-# installed: NODE22=/path/to/node, NODE24=...; default from `npm install --no-save node@22` in /work/node22).
+# `node -e 0` and Go's `ctr version` / `ctr c ls`, and `ctr --help`, on the machine's Node (20) and on Node 22
+# and 24 where installed: NODE22=/path/to/node, NODE24=...; by default the ones scripts/install-node.sh puts in
+# .cache/node-22 and .cache/node-24 (`bash scripts/install-node.sh 22`), else /work/node22, /work/node24.
 # Medians, ratios (median ours / median peer, each Node against its own `node -e 0`) and peak RSS from one
 # interleaved run (bench/interleave.mjs: A B C A B C ..., so machine load drifts hit every command alike).
 #
@@ -19,8 +20,14 @@ export CTR_CACHE_DIR=$WORK/code-cache
 for i in 1 2 3 4 5; do "${CTR[@]}" containers start "cold-$i" "$BUNDLE"; done
 
 nodes=("$(command -v node)")
-for candidate in "${NODE22:-/work/node22/node_modules/.bin/node}" "${NODE24:-/work/node24/node_modules/.bin/node}"; do
-  [ -x "$candidate" ] && nodes+=("$candidate")
+for major in 22 24; do
+  var=NODE$major
+  for candidate in "${!var:-}" "$ROOT/.cache/node-$major/node_modules/.bin/node" "/work/node$major/node_modules/.bin/node"; do
+    if [ -x "$candidate" ]; then
+      nodes+=("$candidate")
+      break
+    fi
+  done
 done
 
 commands=()
@@ -44,8 +51,9 @@ nodes.forEach((node, i) => {
   const v = require('node:child_process').execFileSync(node, ['--version']).toString().trim()
   console.log(`\n### Node ${v}`)
   console.log([['node -e 0', node0], ['ctr version', version], ['ctr containers (5)', list], ['ctr --help', help]].map(([n, r]) => row(n, r)).join('\n'))
-  console.log(`ratio ctr version / node -e 0:      ${ratio(version, node0)}   (target <= 2.8)`)
-  console.log(`ratio ctr containers / node -e 0:   ${ratio(list, node0)}   (target <= 3.0)`)
+  console.log(`ratio ctr version / node -e 0:      ${ratio(version, node0)}   (target <= 2.0)`)
+  console.log(`ratio ctr containers / node -e 0:   ${ratio(list, node0)}   (target <= 2.0)`)
+  console.log(`ratio ctr --help / node -e 0:       ${ratio(help, node0)}   (target <= 1.6)`)
   console.log(`ratio ctr version / Go ctr version: ${ratio(version, goVersion)}`)
   console.log(`ratio ctr containers / Go ctr c ls: ${ratio(list, goList)}`)
   console.log(`peak RSS ctr version / containers:  ${version.peakRssMiB.toFixed(1)} / ${list.peakRssMiB.toFixed(1)} MiB   (target < 70)`)

@@ -25,7 +25,10 @@ let preload: string
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ctr-it-startup-'))
   preload = join(tmp, 'loaded.js')
-  await writeFile(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.CTR_TEST_LOADED, JSON.stringify(process.moduleLoadList)))\n`)
+  await writeFile(
+    preload,
+    `process.on('exit', () => require('fs').writeFileSync(process.env.CTR_TEST_LOADED, JSON.stringify({builtins: process.moduleLoadList, files: Object.keys(require.cache)})))\n`,
+  )
 })
 
 afterAll(async () => {
@@ -34,6 +37,11 @@ afterAll(async () => {
 
 /** Runs the built CLI under the preload; returns the public built-ins it loaded. */
 async function loadedBuiltins(args: string[], expectedCode = 0): Promise<string[]> {
+  return (await loaded(args, expectedCode)).builtins
+}
+
+/** Runs the built CLI under the preload; returns the public built-ins and the JavaScript files it loaded. */
+async function loaded(args: string[], expectedCode = 0): Promise<{builtins: string[]; files: string[]}> {
   const out = join(tmp, `loaded-${args.join('_').replace(/[^\w-]/g, '')}.json`)
   const code = await promisify(execFile)(process.execPath, ['-r', preload, CLI, ...args], {
     env: {...cliEnv({address, namespace: 'ctr-startup'}), CTR_TEST_LOADED: out},
@@ -43,8 +51,9 @@ async function loadedBuiltins(args: string[], expectedCode = 0): Promise<string[
     (error: {code: number}) => error.code,
   )
   expect(code).toBe(expectedCode)
-  const list = JSON.parse(await readFile(out, 'utf8')) as string[]
-  return list.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length))
+  const list = JSON.parse(await readFile(out, 'utf8')) as {builtins: string[]; files: string[]}
+  const builtins = list.builtins.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length))
+  return {builtins, files: list.files.filter((f) => f !== preload)}
 }
 
 describe('start-up weight', () => {
@@ -59,5 +68,12 @@ describe('start-up weight', () => {
   it.each([['version'], ['containers']])('ctr %s calls containerd through grpc-js', async (command) => {
     const loaded = await loadedBuiltins([command])
     expect(loaded).toContain('http2')
+  })
+
+  // Whatever is required from node_modules misses bin/run.js's code cache (it covers dist/cli.js only):
+  // @bufbuild/protobuf from there cost ≈8 ms of each start-up and ≈14 ms of --help (docs/performance.md).
+  it.each([[['version']], [['containers']], [['--help']]])('ctr %j runs from dist/cli.js alone', async (args) => {
+    const {files} = await loaded(args)
+    expect([...files].sort()).toEqual([join(CLI, '..', '..', 'dist', 'cli.js'), CLI].sort())
   })
 })
