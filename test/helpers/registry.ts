@@ -49,7 +49,9 @@ function run(cmd: string, args: string[]): Promise<string> {
   )
 }
 
-export async function startRegistry(options: {auth?: {user: string; password: string}} = {}): Promise<PrivateRegistry> {
+export async function startRegistry(
+  options: {auth?: {user: string; password: string}; tls?: {certificate: string; key: string; clientCAs?: string[]}} = {},
+): Promise<PrivateRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'ctr-registry-'))
   const port = await freePort()
   const host = `127.0.0.1:${port}`
@@ -60,15 +62,22 @@ export async function startRegistry(options: {auth?: {user: string; password: st
     await writeFile(join(dir, 'htpasswd'), `${line}\n`)
     auth = `auth:\n  htpasswd:\n    realm: ctr-test\n    path: ${join(dir, 'htpasswd')}\n`
   }
+  // https with this certificate (and, with clientCAs, only for clients with a certificate they signed).
+  const tls = options.tls
+    ? `  tls:\n    certificate: ${options.tls.certificate}\n    key: ${options.tls.key}\n${
+        options.tls.clientCAs ? `    clientcas:\n${options.tls.clientCAs.map((ca) => `      - ${ca}\n`).join('')}` : ''
+      }`
+    : ''
   await writeFile(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${auth}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${tls}${auth}`,
   )
   let child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {stdio: 'ignore'})
   const ready = async () => {
     for (let i = 0; i < 100; i++) {
+      // An https registry answers plain http with 400: it is up.
       const ok = await fetch(`http://${host}/v2/`).then(
-        (r) => r.status === 200 || r.status === 401,
+        (r) => r.status === 200 || r.status === 401 || (Boolean(options.tls) && r.status === 400),
         () => false,
       )
       if (ok) return

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {registryCredentials, registryFlags} from '../../cli/registry-flags'
+import {registryFlags, registryOptions} from '../../cli/registry-flags'
 import {formatBytes} from '../../cli/output/bytes'
 import {DEFAULT_SNAPSHOTTER} from '../../lib/images/unpack'
 import {type PulledImage, pullImage} from '../../lib/registry/pull'
@@ -20,13 +20,17 @@ Fetches the image's manifest (or index, choosing this machine's platform, --plat
 
 Everything is written under a lease: a pull that fails or is interrupted leaves no image and nothing containerd's garbage collector keeps.
 
-Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin or asked for without echo), else those of ~/.docker/config.json for the registry; Basic and Bearer token challenges are answered.`
+Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin or asked for without echo), else those of ~/.docker/config.json for the registry; Basic and Bearer token challenges are answered.
+
+Registry hosts, as containerd's tools read them: --hosts-dir (default /etc/containerd/certs.d) holds HOST[:PORT]/hosts.toml (or _default/) naming mirrors, tried in order for what their capabilities allow before the registry itself, with their CAs, client certificates and skip_verify; a host that fails passes the request to the next, and the error names each one tried. --tlscacert, --tlscert/--tlskey and --skip-verify apply to every host.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> images pull docker.io/library/busybox:latest',
     '<%= config.bin %> images pull --plain-http 127.0.0.1:5000/app:1',
     '<%= config.bin %> images pull --platform linux/arm64 --no-unpack busybox',
     '<%= config.bin %> images pull --user alice registry.example.com/app:1 < password.txt',
+    '<%= config.bin %> images pull --hosts-dir /etc/containerd/certs.d docker.io/library/alpine:3.20',
+    '<%= config.bin %> images pull --tlscacert ca.pem registry.internal:5000/app:1',
   ]
   static flags = {
     'all-platforms': Flags.boolean({description: 'fetch the content of every platform'}),
@@ -39,8 +43,7 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
 
   async run(): Promise<PulledImage> {
     const {args, flags} = this
-    const ref = parseReference(args.ref)
-    const credentials = await registryCredentials(flags.user, ref.domain)
+    const registry = await registryOptions(flags, parseReference(args.ref).domain)
     const display = this.ux.transfer()
     const started = Date.now()
     let image: PulledImage | undefined
@@ -52,8 +55,7 @@ Credentials: --user USER[:PASSWORD] (without the password, it is read from stdin
         snapshotter: flags.snapshotter,
         unpack: !flags['no-unpack'],
         maxConcurrentDownloads: flags['max-concurrent-downloads'],
-        plainHttp: flags['plain-http'],
-        credentials,
+        ...registry,
         signal: this.signal,
         onProgress: (event) => {
           if (event.phase === 'blob') display.blob(event)

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
-import {registryCredentials, registryFlags} from '../../cli/registry-flags'
+import {registryFlags, registryOptions} from '../../cli/registry-flags'
 import {formatBytes} from '../../cli/output/bytes'
 import {type PushedImage, pushImage} from '../../lib/registry/push'
 import {parseReference} from '../../lib/registry/reference'
@@ -16,11 +16,14 @@ export default class ImagesPush extends BaseCommand<typeof ImagesPush> {
   }
   static description = `Push an image to a registry
 
-Uploads the image's config and layers that the registry does not have (asked first), then its manifests and index; REF names the result. LOCAL_REF names the image in containerd's store when it differs from REF. With --platform, only that platform's manifest is pushed, as REF. Prints the name and the digest pushed.`
+Uploads the image's config and layers that the registry does not have (asked first), then its manifests and index; REF names the result. LOCAL_REF names the image in containerd's store when it differs from REF. With --platform, only that platform's manifest is pushed, as REF. Prints the name and the digest pushed.
+
+The push goes to the first host of the registry's hosts.toml (--hosts-dir, as for pull) with the push capability, else to the registry itself; --tlscacert, --tlscert/--tlskey and --skip-verify as for pull.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> images push --plain-http 127.0.0.1:5000/app:1 docker.io/library/busybox:latest',
     '<%= config.bin %> images push --user alice registry.example.com/app:1',
+    '<%= config.bin %> images push --tlscacert ca.pem registry.internal:5000/app:1',
   ]
   static flags = {
     'max-concurrent-uploads': Flags.integer({description: 'blobs uploaded at once', default: 3, min: 1}),
@@ -30,8 +33,7 @@ Uploads the image's config and layers that the registry does not have (asked fir
 
   async run(): Promise<PushedImage> {
     const {args, flags} = this
-    const ref = parseReference(args.ref)
-    const credentials = await registryCredentials(flags.user, ref.domain)
+    const registry = await registryOptions(flags, parseReference(args.ref).domain)
     const display = this.ux.transfer()
     const started = Date.now()
     let image: PushedImage | undefined
@@ -41,8 +43,7 @@ Uploads the image's config and layers that the registry does not have (asked fir
         localRef: args.local,
         platform: flags.platform,
         maxConcurrentUploads: flags['max-concurrent-uploads'],
-        plainHttp: flags['plain-http'],
-        credentials,
+        ...registry,
         signal: this.signal,
         onProgress: (event) => display.blob(event),
       })

@@ -98,6 +98,12 @@ const OPTION_WORDS: Record<string, string> = {
   maxConcurrentDownloads: 'download concurrency',
   callTimeout: 'call timeout',
   connectTimeout: 'connect timeout',
+  plainHttp: 'plain HTTP',
+  hostsDir: 'hosts directory',
+  tlscacert: 'a TLS CA file',
+  tlscert: 'TLS client certificate',
+  tlskey: 'TLS client key',
+  skipVerify: 'no TLS verification',
 }
 
 /** The library's wording of an option: `execId` → `exec ID`. */

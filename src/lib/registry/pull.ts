@@ -23,11 +23,12 @@ import {ALL_PLATFORMS, hostPlatform, parsePlatform, strictMatcher} from '../imag
 import {type ImageBlobs, resolveImage} from '../images/resolve'
 import {runImageTransaction} from '../images/transaction'
 import {bestManifest, type UnpackResult} from '../images/unpack'
-import type {Credentials} from './auth'
-import {type RegistryClient, registryFor} from './client'
+import {type RegistryClient, type RegistryOptions, registryFor} from './client'
+import type {HostsOptions} from './hosts'
 import {parseReference} from './reference'
 
-export interface PullOptions {
+/** Registry hosts and TLS (./hosts: hosts.toml, CA files, client certificates, plain HTTP) are HostsOptions. */
+export interface PullOptions extends HostsOptions {
   ref: string
   platform?: string
   allPlatforms?: boolean
@@ -36,8 +37,8 @@ export interface PullOptions {
   unpack?: boolean
   /** Default 3. */
   maxConcurrentDownloads?: number
-  plainHttp?: boolean
-  credentials?: Credentials
+  /** The same for every host, or each host's own (see RegistryOptions). */
+  credentials?: RegistryOptions['credentials']
   /** Per registry answer (and longest pause in a body); default 30 s, 0 none. */
   timeoutMs?: number
   signal?: AbortSignal
@@ -78,7 +79,7 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
   // As Go ctr: the fetch matches exactly this platform (platforms.Any(DefaultSpec)); unpack its best match.
   const fetchMatcher = options.allPlatforms ? ALL_PLATFORMS : strictMatcher(requested ?? hostPlatform())
   const unpackMatcher = strictMatcher(requested ?? hostPlatform())
-  const registry = registryFor(ref, options, 'pull')
+  const registry = await registryFor(ref, options, 'pull')
 
   const [image] = await runImageTransaction(
     client,
@@ -169,7 +170,8 @@ export async function pullImage(client: ContainerdClient, options: PullOptions):
 /** The reference's manifest or index: its bytes and descriptor, its digest checked. */
 async function resolveTop(registry: RegistryClient, object: string, digest?: string): Promise<{descriptor: Descriptor; bytes: Buffer}> {
   const what = digest ? `manifest ${digest}` : `tag ${object}`
-  const response = await registry.request(`/manifests/${object}`, {headers: {accept: MANIFEST_ACCEPT}, what})
+  // A tag is asked of the hosts that may resolve; a digest of those that may pull (as containerd).
+  const response = await registry.request(`/manifests/${object}`, {headers: {accept: MANIFEST_ACCEPT}, what, capability: digest ? undefined : 'resolve'})
   const bytes = await readLimited(registry, response, what)
   const actual = sha256Digest(bytes)
   const claimed = digest ?? response.headers.get('docker-content-digest') ?? undefined

@@ -13,20 +13,21 @@ import {parseIndex, parseManifest} from '../images/layout'
 import {isIndexType, isManifestType} from '../images/media-types'
 import {normalizeDockerRef} from '../images/naming'
 import {parsePlatform, strictMatcher} from '../images/platform'
-import type {Credentials} from './auth'
-import {registryFor} from './client'
+import {type RegistryOptions, registryFor} from './client'
+import type {HostsOptions} from './hosts'
 import {pool} from './pull'
 import {parseReference} from './reference'
 
-export interface PushOptions {
+/** Registry hosts and TLS (./hosts) are HostsOptions; a push goes to the first host that may push. */
+export interface PushOptions extends HostsOptions {
   ref: string
   /** The image in containerd's store (default: ref). */
   localRef?: string
   /** Push only this platform's manifest, as REF. */
   platform?: string
   maxConcurrentUploads?: number
-  plainHttp?: boolean
-  credentials?: Credentials
+  /** The same for every host, or each host's own (see RegistryOptions). */
+  credentials?: RegistryOptions['credentials']
   timeoutMs?: number
   signal?: AbortSignal
   onProgress?: (event: {phase: 'blob'; digest: string; kind: string; size: number; bytes: number; state: 'waiting' | 'uploading' | 'exists' | 'done'}) => void
@@ -44,7 +45,7 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   const {signal} = options
   const ref = parseReference(options.ref)
   const local = await localImage(client, options.localRef ?? options.ref, signal)
-  const registry = registryFor(ref, options, 'pull,push')
+  const registry = await registryFor(ref, options, 'pull,push')
   const call = {signal}
   const what = `image ${local.name}`
 
