@@ -244,7 +244,19 @@ export async function reopenLog(
  * Removes the container's log if ctr created it and no other container's record names it, and the record;
  * a log already gone is fine. Returns the path removed.
  */
-export async function removeLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<string | undefined> {
+/**
+ * One removal at a time in this process: deleting several containers runs concurrently, and two whose
+ * records name the same file would each see the other's record and both keep the file.
+ */
+let removals: Promise<unknown> = Promise.resolve()
+
+export function removeLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<string | undefined> {
+  const removal = removals.then(() => removeLogNow(namespace, id, labels, root))
+  removals = removal.catch(() => undefined)
+  return removal
+}
+
+async function removeLogNow(namespace: string, id: string, labels: Record<string, string>, root: string): Promise<string | undefined> {
   const log = await knownLog(namespace, id, labels, root)
   if (typeof log === 'string') return undefined
   const own = recordPath(root, namespace, id)
