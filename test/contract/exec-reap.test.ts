@@ -109,7 +109,9 @@ describe('execProcess, detached', () => {
     })
     expect(await execProcess(client, {id: 'web', execId: 'good', args: ['sleep', '1']})).toEqual({id: 'web', execId: 'good', pid: 4242})
     const methods = () => fake.recorded.map((r) => r.method).filter((m) => m === 'Containers.Update' || m === 'Tasks.Exec' || m === 'Tasks.Start')
-    expect(methods()).toEqual(['Tasks.Exec', 'Containers.Update', 'Tasks.Start'])
+    // The mark goes in beside Tasks.Exec, both before Tasks.Start.
+    expect(methods().slice(0, 2).sort()).toEqual(['Containers.Update', 'Tasks.Exec'])
+    expect(methods()[2]).toBe('Tasks.Start')
     expect(updates()[0].container.labels).toEqual(mark('good', 100))
 
     await expect(execProcess(client, {id: 'web', execId: 'bad', args: ['nosuch']})).rejects.toThrow(/nosuch/)
@@ -119,5 +121,16 @@ describe('execProcess, detached', () => {
       [`labels.${DETACHED_EXEC_LABEL_PREFIX}bad`],
     ])
     expect(updates()[2].container.labels[`${DETACHED_EXEC_LABEL_PREFIX}bad`]).toBe('')
+
+    // Tasks.Exec refused: the mark made beside it comes off again, after it landed.
+    fake.handle('Tasks.Exec', () => {
+      throw statusError(grpc.status.INVALID_ARGUMENT, 'bad spec')
+    })
+    await expect(execProcess(client, {id: 'web', execId: 'refused', args: ['true']})).rejects.toThrow(/bad spec/)
+    expect(
+      updates()
+        .slice(3)
+        .map((u) => u.container.labels[`${DETACHED_EXEC_LABEL_PREFIX}refused`]),
+    ).toEqual([JSON.stringify({initPid: 100}), ''])
   })
 })

@@ -26,10 +26,9 @@ exits non-zero if any failed.`
     const hint = " (see 'ctr checkpoints delete --help')"
     const [id, ...names] = positionalArgs(await this.parse(CheckpointsDelete), hint)
     if (names.length === 0) throw usageError(`missing argument NAME${hint}`)
-    const {results, failures} = await forEachId(names, async (name) => {
-      const deleted = await deleteCheckpoint(this.client, id, name)
-      this.ux.log(deleted.name)
-      return deleted
+    const {results, failures} = await forEachId(names, (name) => deleteCheckpoint(this.client, id, name), {
+      signal: this.signal,
+      onResult: (deleted) => this.ux.log(deleted.name),
     })
     process.exitCode = reportFailures(failures)
     return results

@@ -48,10 +48,9 @@ With --exec-id NAME, the container stays and only that exec process goes: one th
       this.ux.log(deleted.execId)
       return [deleted]
     }
-    const {results, failures} = await forEachId(ids, async (id) => {
-      const deleted = await deleteContainer(this.client, id, {force: this.flags.force, keepLog: this.flags['keep-log']})
-      this.ux.log(deleted.id)
-      return deleted
+    const {results, failures} = await forEachId(ids, (id) => deleteContainer(this.client, id, {force: this.flags.force, keepLog: this.flags['keep-log']}), {
+      signal: this.signal,
+      onResult: (deleted) => this.ux.log(deleted.id),
     })
     process.exitCode = reportFailures(failures)
     return results

@@ -47,7 +47,7 @@ Without --signal, the container's stop signal (the image's, label io.containerd.
     }
     checkKillOptions(options)
     const ids = positionalArgs(await this.parse(ContainersKill), " (see 'ctr containers kill --help')")
-    const {results, failures} = await forEachId(ids, (id) => killTask(this.client, id, options))
+    const {results, failures} = await forEachId(ids, (id) => killTask(this.client, id, options), {signal: this.signal})
     process.exitCode = reportFailures(failures)
     return results
   }

@@ -21,7 +21,7 @@ export default class ContainersPause extends BaseCommand<typeof ContainersPause>
 
   async run(): Promise<Array<{id: string}>> {
     const ids = positionalArgs(await this.parse(ContainersPause), " (see 'ctr containers pause --help')")
-    const {results, failures} = await forEachId(ids, (id) => pauseTask(this.client, id))
+    const {results, failures} = await forEachId(ids, (id) => pauseTask(this.client, id), {signal: this.signal})
     process.exitCode = reportFailures(failures)
     return results
   }

@@ -24,10 +24,9 @@ Stops each as 'containers stop' does (stop signal, SIGKILL after --time), then s
 
   async run(): Promise<StartedAgain[]> {
     const ids = positionalArgs(await this.parse(ContainersRestart), " (see 'ctr containers restart --help')")
-    const {results, failures} = await forEachId(ids, async (id) => {
-      const restarted = await restartContainer(this.client, id, {timeoutMs: this.flags.time?.ms, signal: this.signal})
-      this.ux.log(restarted.id)
-      return restarted
+    const {results, failures} = await forEachId(ids, (id) => restartContainer(this.client, id, {timeoutMs: this.flags.time?.ms, signal: this.signal}), {
+      signal: this.signal,
+      onResult: (restarted) => this.ux.log(restarted.id),
     })
     process.exitCode = reportFailures(failures)
     return results

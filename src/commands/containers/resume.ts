@@ -21,7 +21,7 @@ export default class ContainersResume extends BaseCommand<typeof ContainersResum
 
   async run(): Promise<Array<{id: string}>> {
     const ids = positionalArgs(await this.parse(ContainersResume), " (see 'ctr containers resume --help')")
-    const {results, failures} = await forEachId(ids, (id) => resumeTask(this.client, id))
+    const {results, failures} = await forEachId(ids, (id) => resumeTask(this.client, id), {signal: this.signal})
     process.exitCode = reportFailures(failures)
     return results
   }

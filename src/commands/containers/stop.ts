@@ -28,10 +28,9 @@ Sends the container's stop signal (the image's, label io.containerd.image.config
 
   async run(): Promise<StopResult[]> {
     const ids = positionalArgs(await this.parse(ContainersStop), " (see 'ctr containers stop --help')")
-    const {results, failures} = await forEachId(ids, async (id) => {
-      const stopped = await stopContainer(this.client, id, {timeoutMs: this.flags.time?.ms, signal: this.signal})
-      this.ux.log(stopped.id)
-      return stopped
+    const {results, failures} = await forEachId(ids, (id) => stopContainer(this.client, id, {timeoutMs: this.flags.time?.ms, signal: this.signal}), {
+      signal: this.signal,
+      onResult: (stopped) => this.ux.log(stopped.id),
     })
     process.exitCode = reportFailures(failures)
     return results

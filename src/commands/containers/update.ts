@@ -31,10 +31,9 @@ A running (or paused) container gets them at once (containerd's Tasks.Update, ru
     const settings = await parseRunSettings({memory: flags.memory, cpus: flags.cpus, cpuShares: flags['cpu-shares'], pidsLimit: flags['pids-limit']})
     if (Object.keys(settings).length === 0) throw usageError('nothing to update: give --memory, --cpus, --cpu-shares or --pids-limit')
     const ids = positionalArgs(await this.parse(ContainersUpdate), " (see 'ctr containers update --help')")
-    const {results, failures} = await forEachId(ids, async (id) => {
-      const updated = await updateContainer(this.client, id, settings)
-      this.ux.log(updated.id)
-      return updated
+    const {results, failures} = await forEachId(ids, (id) => updateContainer(this.client, id, settings), {
+      signal: this.signal,
+      onResult: (updated) => this.ux.log(updated.id),
     })
     process.exitCode = reportFailures(failures)
     return results

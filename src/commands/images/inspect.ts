@@ -29,11 +29,11 @@ For this machine's platform (or --platform's): the target, the manifest, the con
 
   async run(): Promise<ImageInspection[]> {
     const refs = positionalArgs(await this.parse(ImagesInspect), " (see 'ctr images inspect --help')")
-    const {results, failures} = await forEachId(refs, async (ref) => {
-      const info = await inspectImage(this.client, ref, {platform: this.flags.platform, snapshotter: this.flags.snapshotter, signal: this.signal})
-      this.ux.log(summary(info))
-      return info
-    })
+    const {results, failures} = await forEachId(
+      refs,
+      (ref) => inspectImage(this.client, ref, {platform: this.flags.platform, snapshotter: this.flags.snapshotter, signal: this.signal}),
+      {signal: this.signal, onResult: (info) => this.ux.log(summary(info))},
+    )
     process.exitCode = reportFailures(failures)
     return results
   }

@@ -29,11 +29,11 @@ Prints each removed name. The image's content and snapshots are freed by contain
 
   async run(): Promise<Array<{name: string; digest: string}>> {
     const refs = positionalArgs(await this.parse(ImagesRm), " (see 'ctr images rm --help')")
-    const {results, failures} = await forEachId(refs, async (ref) => {
-      const removed = await removeImage(this.client, ref, {force: this.flags.force, sync: this.flags.sync, signal: this.signal})
-      this.ux.log(removed.name)
-      return removed
-    })
+    const {results, failures} = await forEachId(
+      refs,
+      (ref) => removeImage(this.client, ref, {force: this.flags.force, sync: this.flags.sync, signal: this.signal}),
+      {signal: this.signal, onResult: (removed) => this.ux.log(removed.name)},
+    )
     // A name that is not there is reported but does not fail the run, as in Go ctr (`rm -f`'s habit).
     const missing = failures.filter((f) => f.error.kind === 'not-found')
     reportFailures(missing)

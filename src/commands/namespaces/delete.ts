@@ -24,10 +24,9 @@ Prints each deleted name. containerd refuses a namespace that still holds contai
 
   async run(): Promise<Array<{name: string}>> {
     const names = positionalArgs(await this.parse(NamespacesDelete), " (see 'ctr namespaces delete --help')")
-    const {results, failures} = await forEachId(names, async (name) => {
-      const deleted = await deleteNamespace(this.client, name)
-      this.ux.log(deleted.name)
-      return deleted
+    const {results, failures} = await forEachId(names, (name) => deleteNamespace(this.client, name), {
+      signal: this.signal,
+      onResult: (deleted) => this.ux.log(deleted.name),
     })
     process.exitCode = reportFailures(failures)
     return results

@@ -20,10 +20,10 @@ Removes the configuration file, the bridge device and host-local's bookkeeping. 
 
   async run(): Promise<NetworkInfo[]> {
     const names = positionalArgs(await this.parse(NetworksRm), " (see 'ctr networks rm --help')")
-    const {results, failures} = await forEachId(names, async (name) => {
-      const removed = await removeNetwork(name)
-      this.ux.log(removed.name)
-      return removed
+    const {results, failures} = await forEachId(names, (name) => removeNetwork(name), {
+      signal: this.signal,
+      onResult: (removed) => this.ux.log(removed.name),
+      concurrency: 1,
     })
     process.exitCode = reportFailures(failures)
     return results

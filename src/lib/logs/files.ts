@@ -17,7 +17,7 @@
  * Finding and reading them (all, tail, follow) is read.ts.
  */
 import {access, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {constants as fsConstants} from 'node:fs'
+import {accessSync, constants as fsConstants} from 'node:fs'
 import {homedir} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 
@@ -82,14 +82,44 @@ export interface LogRecord {
 export const LOGGER_SCRIPT = basename(__dirname) === 'dist' ? join(__dirname, 'logger.js') : resolve(__dirname, '../../../dist/logger.js')
 
 /**
- * The stdio a detached task gets to log through ctr's writer: `binary://NODE?SCRIPT=CONFIG`. The 1.6 shim
- * passes each query key and its value as arguments, in map order: one key keeps them in order.
+ * The stdio a detached task gets to log through ctr's writer. The 1.6 shim passes each query key and its
+ * value as arguments, in map order: one key keeps them in order. The shim holds the task back until the
+ * writer closes fd 5, which Node can do only once it has started (≈25–50 ms, more on a loaded machine): so
+ * the system shell, by absolute path as mkfifo is (stdio.ts), closes fd 5 at once and then becomes the
+ * writer (`exec`), `binary:///bin/sh?-c=exec 5>/dev/null; exec NODE SCRIPT CONFIG`. What the task writes meanwhile
+ * waits in the pipes; the file exists already (prepareLog made it). Without a shell there:
+ * `binary://NODE?SCRIPT=CONFIG`, the writer closing fd 5 itself.
  */
-export function loggerStdio(config: LoggerConfig, node: string = process.execPath): StdioPaths {
+export function loggerStdio(config: LoggerConfig, node: string = process.execPath, shell: string | null = systemShell()): StdioPaths {
   const uri = new URL('binary:///')
-  uri.pathname = node
-  uri.search = new URLSearchParams([[LOGGER_SCRIPT, JSON.stringify(config)]]).toString()
+  if (shell) {
+    uri.pathname = shell
+    const command = [node, LOGGER_SCRIPT, JSON.stringify(config)].map(shellQuote).join(' ')
+    // fd 5 becomes /dev/null rather than closed: the writer's own close(5) must not hit a descriptor
+    // Node has opened in its place meanwhile (libuv's, which aborts the process).
+    uri.search = new URLSearchParams([['-c', `exec 5>/dev/null; exec ${command}`]]).toString()
+  } else {
+    uri.pathname = node
+    uri.search = new URLSearchParams([[LOGGER_SCRIPT, JSON.stringify(config)]]).toString()
+  }
   return {stdin: '', stdout: uri.href, stderr: uri.href}
+}
+
+/** Where POSIX puts the shell; never looked up in PATH (ctr runs as root). */
+export const SHELL_PATH = '/bin/sh'
+
+function systemShell(): string | null {
+  try {
+    accessSync(SHELL_PATH, fsConstants.X_OK)
+    return SHELL_PATH
+  } catch {
+    return null
+  }
+}
+
+/** One word for sh: single-quoted, a quote inside as '\''. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`
 }
 
 export interface PreparedLog {
@@ -244,7 +274,19 @@ export async function reopenLog(
  * Removes the container's log if ctr created it and no other container's record names it, and the record;
  * a log already gone is fine. Returns the path removed.
  */
-export async function removeLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<string | undefined> {
+/**
+ * One removal at a time in this process: deleting several containers runs concurrently, and two whose
+ * records name the same file would each see the other's record and both keep the file.
+ */
+let removals: Promise<unknown> = Promise.resolve()
+
+export function removeLog(namespace: string, id: string, labels: Record<string, string>, root: string = logRoot()): Promise<string | undefined> {
+  const removal = removals.then(() => removeLogNow(namespace, id, labels, root))
+  removals = removal.catch(() => undefined)
+  return removal
+}
+
+async function removeLogNow(namespace: string, id: string, labels: Record<string, string>, root: string): Promise<string | undefined> {
   const log = await knownLog(namespace, id, labels, root)
   if (typeof log === 'string') return undefined
   const own = recordPath(root, namespace, id)

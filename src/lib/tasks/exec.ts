@@ -69,19 +69,30 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
   checkExecOptions(options)
   const {id} = options
   const execId = options.execId ?? newExecId()
-  const {spec: container, labels: recorded} = await containerRecord(client, id)
-  const initPid = await requireRunning(client, id)
-  const resolved = options.user ? await containerUser(client, options.user, id, initPid) : {}
-  const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
-
   const undo = new UndoStack()
-  const io = hooks.io ? await hooks.io(execId, Boolean(options.terminal)) : undefined
+  // The container's record, its task and (attached) the stdio FIFOs at once: independent round-trips, and
+  // mkfifo is a process of its own. Their errors are told in that order, as when they ran in turn.
+  const [record, task, opened] = await Promise.allSettled([
+    containerRecord(client, id),
+    requireRunning(client, id),
+    hooks.io ? hooks.io(execId, Boolean(options.terminal)) : undefined,
+  ])
+  const io = opened.status === 'fulfilled' ? opened.value : undefined
   if (io) undo.defer(() => io.close(), {local: true})
+  if (record.status === 'rejected' || task.status === 'rejected' || opened.status === 'rejected') {
+    await undo.unwind(client)
+    throw [record, task, opened].find((settled) => settled.status === 'rejected')!.reason
+  }
+  const {spec: container, labels: recorded} = record.value
+  const initPid = task.value
   // Touching the container reaps its detached execs that exited: alongside this exec (best effort, awaited
   // before returning), or first when its ID is one of them, so the ID is free.
   const reaping = reapExecs(client, id, {labels: recorded}).catch(() => ({labels: recorded}))
   let process: ContainerProcess | undefined
+  let marking: Promise<void> | undefined
   try {
+    const resolved = options.user ? await containerUser(client, options.user, id, initPid) : {}
+    const spec = deriveProcessSpec(container?.process, {...options, uid: options.uid ?? resolved.uid, gid: options.gid ?? resolved.gid})
     const {labels} = options.execId !== undefined && DETACHED_EXEC_LABEL_PREFIX + options.execId in recorded ? await reaping : {labels: recorded}
     const request: ExecRequest = {
       containerId: id,
@@ -90,6 +101,14 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
       terminal: Boolean(options.terminal),
       spec: {typeUrl: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec))},
     }
+    // A detached exec is marked before it starts, so none runs unknown to the next reap; the mark goes in
+    // beside Tasks.Exec (one round-trip less), and comes off again if the exec is not created or not started.
+    // An ID that has a mark (a live exec: the reap left it) or an exit record changes them only once the new
+    // process exists: then in turn.
+    const oldRecord = EXEC_EXIT_LABEL_PREFIX + execId in labels
+    const inUse = oldRecord || DETACHED_EXEC_LABEL_PREFIX + execId in labels
+    marking = io || inUse ? undefined : markDetached(client, id, execId, initPid, undo)
+    marking?.catch(() => undefined) // told below, after Tasks.Exec's own error
     process = await ContainerProcess.exec(client, request, undo).catch(async (error) => {
       if (!(error instanceof CtrError && error.kind === 'already-exists')) throw execError(error, id, execId)
       // The ID is held by a process that exited and was never deleted (Go ctr's detached execs): it is done
@@ -105,13 +124,11 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     if (io) {
       // An ID used again: its old exit record (exec-exits.ts) would describe another process.
       if (options.execId !== undefined) await forgetExecExit(client, id, execId, labels).catch(() => undefined)
+    } else if (marking) {
+      await marking
     } else {
-      // Marked before it starts, so no detached exec runs unknown to the next reap; the old record goes too.
-      await setLabels(client, id, {
-        ...detachedExecLabel(execId, initPid),
-        ...(EXEC_EXIT_LABEL_PREFIX + execId in labels ? {[EXEC_EXIT_LABEL_PREFIX + execId]: ''} : {}),
-      })
-      undo.defer((c) => setLabels(c, id, {[DETACHED_EXEC_LABEL_PREFIX + execId]: ''})) // a start that fails: no mark
+      // The old record goes with the same Update that marks the new process.
+      await markDetached(client, id, execId, initPid, undo, oldRecord ? {[EXEC_EXIT_LABEL_PREFIX + execId]: ''} : {})
     }
     const startError = (error: unknown) =>
       process?.started ? error : (processStartError(error, {id, command: options.args[0], exec: true}) ?? withContainer(error, id))
@@ -128,12 +145,29 @@ export async function execProcess(client: ContainerdClient, options: ExecOptions
     await undo.unwind(client) // DeleteProcess, then the FIFOs
     return {id, execId, pid: process.pid, exitStatus, exitedAt}
   } catch (error) {
+    await marking?.catch(() => undefined) // settled first: its removal must not overtake it
     const left = await undo.unwind(client, {failure: error, signal: hooks.signal})
     if (process?.started && error instanceof CtrError && error.kind === 'unavailable') throw lostConnection(error, process.label, left)
     throw withLeftover(client, error, execLeftover(id, execId, left))
   } finally {
     await reaping
   }
+}
+
+/** Marks a detached exec on its container (exec-exits.ts), with its removal on the undo stack. */
+async function markDetached(
+  client: ContainerdClient,
+  id: string,
+  execId: string,
+  initPid: number,
+  undo: UndoStack,
+  more: Record<string, string> = {},
+): Promise<void> {
+  const unmark = undo.defer((c) => setLabels(c, id, {[DETACHED_EXEC_LABEL_PREFIX + execId]: ''})) // a start that fails: no mark
+  await setLabels(client, id, {...detachedExecLabel(execId, initPid), ...more}).catch((error) => {
+    unmark.dismiss()
+    throw error
+  })
 }
 
 /** What an exec's roll-back could not remove, in one phrase with how to remove it. */

@@ -1,10 +1,23 @@
+import {spawn, spawnSync} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import type {Readable, Writable} from 'node:stream'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {defaultLogPath, knownLog, LOG_LABEL, LOGGER_SCRIPT, loggerStdio, logRoot, prepareLog, removeLog, SYSTEM_LOG_DIR} from '../../../src/lib/logs/files'
+import {
+  defaultLogPath,
+  knownLog,
+  LOG_LABEL,
+  LOGGER_SCRIPT,
+  loggerStdio,
+  logRoot,
+  prepareLog,
+  removeLog,
+  SHELL_PATH,
+  SYSTEM_LOG_DIR,
+} from '../../../src/lib/logs/files'
 
 let dir: string
 beforeAll(async () => {
@@ -40,15 +53,41 @@ describe('defaultLogPath', () => {
 })
 
 describe('loggerStdio', () => {
-  it('gives stdout and stderr the same binary:// URI: node as the path, one query key (the script) whose value is the config', () => {
+  it('without a shell: the same binary:// URI for stdout and stderr, node as the path, one query key (the script) whose value is the config', () => {
     const config = {path: '/var/log/a b.log', record: '/r/ns/a.json', maxSize: 0, maxFiles: 1}
-    const stdio = loggerStdio(config, '/usr/bin/node')
+    const stdio = loggerStdio(config, '/usr/bin/node', null)
     expect(stdio.stdin).toBe('')
     expect(stdio.stderr).toBe(stdio.stdout)
     const uri = new URL(stdio.stdout)
     expect(uri.protocol).toBe('binary:')
     expect(uri.pathname).toBe('/usr/bin/node')
     expect([...uri.searchParams]).toEqual([[LOGGER_SCRIPT, JSON.stringify(config)]])
+  })
+
+  it("with /bin/sh: the shell closes fd 5 (the shim's wait) before Node starts, then becomes the writer with the config intact", async () => {
+    // Started as the 1.6 shim starts it: the URI's path, each query key and value as arguments, fd 3/4 the
+    // task's stdout/stderr, fd 5 the pipe the shim reads to EOF before the task may go on.
+    const path = join(dir, "it's here.log")
+    await writeFile(path, '')
+    const config = {path, record: join(dir, 'rec.json'), maxSize: 0, maxFiles: 1}
+    const uri = new URL(loggerStdio(config).stdout)
+    expect(uri.pathname).toBe(SHELL_PATH)
+    const args = [...uri.searchParams].flat()
+    const began = performance.now()
+    const child = spawn(uri.pathname, args, {stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe', 'pipe']})
+    const [out, err, wait] = (child.stdio as unknown as Array<Writable & Readable>).slice(3)
+    wait.resume()
+    await new Promise((resolve) => wait.on('end', resolve))
+    const ready = performance.now() - began
+    const nodeStart = performance.now()
+    spawnSync(process.execPath, ['-e', '0'])
+    // The shell is ready well before a Node process could be (each one's start-up measured here, under the same load).
+    expect(ready).toBeLessThan(performance.now() - nodeStart)
+    out.end('to stdout\n')
+    err.end()
+    const code = await new Promise((resolve) => child.on('exit', resolve))
+    expect(code).toBe(0)
+    expect(await readFile(path, 'utf8')).toBe('to stdout\n')
   })
 })
 
