@@ -53,7 +53,7 @@ Other container commands: start, logs, wait, info, delete (rm), prune, exec, kil
     const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
     const listed = await listContainers(this.client, {filters: docker, where: alternatives})
     // Addresses and published ports (ctr's network records) in the JSON only: the table keeps its columns.
-    const containers = this.jsonEnabled() ? await withNetworks(this.client.namespace, listed) : listed
+    const containers = this.jsonEnabled() && !this.client.remote ? await withNetworks(this.client.namespace, listed) : listed
     this.ux.list(containers, {columns, id: (c) => c.id}, {quiet: this.flags.quiet})
     return containers
   }

@@ -98,6 +98,7 @@ const OPTION_WORDS: Record<string, string> = {
   maxConcurrentDownloads: 'download concurrency',
   callTimeout: 'call timeout',
   connectTimeout: 'connect timeout',
+  noLog: 'no log file',
 }
 
 /** The library's wording of an option: `execId` → `exec ID`. */

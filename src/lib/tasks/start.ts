@@ -38,7 +38,8 @@ import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
 import {getTask} from './tasks'
 import type {PortMapping} from '../network/cni'
 import type {NetworkAttachment} from '../network/attach'
-import {setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
+import {networkMode, setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
+import {refuseOverSsh, refuseUserOverSsh} from '../ssh/remote'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
 /**
@@ -245,6 +246,12 @@ type SourceOptions = StartOptions & Partial<Pick<RunOptions, 'attach' | 'tty' | 
 
 async function createContainer(client: ContainerdClient, options: SourceOptions, undo: UndoStack, stage: Stage): Promise<Made> {
   const {id} = options
+  // Over ssh, what needs this host's files is refused before anything is made (../ssh/remote.ts).
+  refuseUserOverSsh(client, options.settings?.user?.user, options.settings?.user?.group)
+  if (client.remote && networkMode(options.networks, options.portMappings?.length ?? 0).mode === 'cni') {
+    refuseOverSsh(client, 'a CNI network (--network, -p)', 'ctr runs the CNI plugins and keeps their records')
+  }
+  if (options.log) refuseOverSsh(client, "a detached container's log file", "the shim runs ctr's logger, which writes it", (o) => `start it with ${o('noLog')}`)
   const call = {signal: options.signal}
   const source = options.image ? await imageSource(client, {...options, image: options.image}, undo, call) : await bundleSource(client, options)
   const {spec, terminal} = source
@@ -397,6 +404,7 @@ interface PreparedSource {
 }
 
 async function bundleSource(client: ContainerdClient, options: SourceOptions): Promise<PreparedSource> {
+  refuseOverSsh(client, 'a start from a bundle', 'ctr reads config.json here while the runtime mounts the rootfs')
   const bundle = await loadBundle(options.bundle ?? '')
   // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
   // default) then runs without one rather than failing or blocking on a console nobody drains.
@@ -433,6 +441,7 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
   const c = config.config ?? {}
   const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
   const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
+  if (typeof c.User === 'string') refuseUserOverSsh(client, c.User)
   const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
   const terminal = Boolean(options.attach) && Boolean(options.tty)
   const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
