@@ -57,8 +57,12 @@ export function splitAddresses(value: string): string[] {
   return parts
 }
 
-/** What the NODE column shows for an address: the ssh URL's host part, or the socket path. */
+/**
+ * What the NODE column shows for an address: an ssh URL without `ssh://` (and without containerd's default
+ * socket, so usually `[USER@]HOST`), or the socket path.
+ */
 export function nodeName(address: string): string {
   if (!isSshAddress(address)) return address.replace(/^unix:(\/\/)?/, '')
-  return address.replace(/^ssh:\/\//i, '')
+  const rest = address.replace(/^ssh:\/\//i, '')
+  return rest.endsWith(DEFAULT_REMOTE_SOCKET) ? rest.slice(0, -DEFAULT_REMOTE_SOCKET.length) : rest.replace(/\/$/, '')
 }
