@@ -68,7 +68,6 @@ export async function startSshd(): Promise<PrivateSshd> {
       'UsePAM no',
       'StrictModes no',
       'AllowStreamLocalForwarding yes',
-      'AllowTcpForwarding no',
       'X11Forwarding no',
       'LogLevel ERROR',
       '',
@@ -147,19 +146,15 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** ssh processes (comm "ssh") whose command line names `text` (a tunnel's socket directory, a port). */
-export function sshProcessesNaming(text: string): number[] {
+/** ssh processes (comm "ssh") with an argument that holds every one of `texts` (a tunnel directory, ctr's PID). */
+export function sshProcessesNaming(...texts: string[]): number[] {
   const found: number[] = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
       if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() !== 'ssh' || !alive(Number(name))) continue
-      if (
-        readFileSync(`/proc/${name}/cmdline`, 'utf8')
-          .split('\0')
-          .some((arg) => arg.includes(text))
-      )
-        found.push(Number(name))
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
+      if (args.some((arg) => texts.every((text) => arg.includes(text)))) found.push(Number(name))
     } catch {
       // gone
     }

@@ -179,8 +179,16 @@ export class ContainerdClient {
     }
     if (!this.connectTimeoutMs) return
     const ms = this.connectTimeoutMs
+    const tunnel = this.tunnel
     this.ready ??= new Promise<void>((resolveReady, reject) => {
+      // Through ssh, grpc-js would retry a failing forwarded connection until the deadline: ssh's word ends it.
+      const stopListening = tunnel?.onTrouble(() => {
+        stopListening?.()
+        const said = tunnel.failure ?? tunnel.lastLine(true)
+        if (said) reject(new CtrError('unavailable', `cannot connect to containerd at ${this.address}: ${tunnel.explain(said)}`))
+      })
       this.connect().waitForReady(Date.now() + ms, (error) => {
+        stopListening?.()
         if (error)
           reject(
             optionError('unavailable', (o) => `cannot connect to containerd at ${this.address}: no connection within ${formatMs(ms)} (${o('connectTimeout')})`),

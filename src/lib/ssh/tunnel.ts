@@ -45,6 +45,7 @@ export class SshTunnel {
   /** ssh's last line on stderr once it has exited, else undefined. */
   private ended?: string
   private stderrTail = ''
+  private readonly listeners = new Set<() => void>()
   /** How much of stderrTail was there when the socket appeared (warnings of the handshake are not news). */
   private seenAtReady = 0
 
@@ -60,10 +61,24 @@ export class SshTunnel {
       const dropped = Math.max(0, joined.length - 4096)
       this.stderrTail = joined.slice(dropped)
       this.seenAtReady = Math.max(0, this.seenAtReady - dropped)
+      if (this.seenAtReady < this.stderrTail.length) for (const listener of [...this.listeners]) listener()
     })
     child.on('exit', (code, signal) => {
       this.ended = this.lastLine() ?? (signal ? `ssh was killed by ${signal}` : `ssh exited with status ${code}`)
     })
+  }
+
+  /**
+   * Calls `listener` when ssh says something once the forwarding is up (a connection to the remote socket
+   * failed) or exits; returns the unsubscribe.
+   */
+  onTrouble(listener: () => void): () => void {
+    this.listeners.add(listener)
+    this.child.once('exit', listener)
+    return () => {
+      this.listeners.delete(listener)
+      this.child.off('exit', listener)
+    }
   }
 
   /** Why ssh has gone (its last line on stderr), or undefined while it runs. */
