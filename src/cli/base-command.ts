@@ -23,7 +23,7 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static baseFlags = {
     address: Flags.string({
-      description: `containerd socket, or ssh://[USER@]HOST[:PORT][/SOCKET] (before the command also -a; several, comma-separated or -a repeated, for containers, images, namespaces, version) [default: ${DEFAULT_ADDRESS}]`,
+      description: `containerd socket, or ssh://[USER@]HOST[:PORT][/SOCKET] (before the command also -a; several, comma-separated or -a repeated, for containers, images, namespaces, version, events) [default: ${DEFAULT_ADDRESS}]`,
       env: 'CONTAINERD_ADDRESS',
       helpGroup: 'GLOBAL',
     }),
@@ -96,7 +96,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.addresses = splitAddresses(base.address ?? DEFAULT_ADDRESS)
     for (const address of this.addresses) if (isSshAddress(address)) parseSshAddress(address)
     if (this.addresses.length > 1 && !(this.ctor as typeof BaseCommand).multiNode) {
-      throw usageError(`several addresses are for containers, images, namespaces and version; ${this.id?.replaceAll(':', ' ')} takes one`)
+      throw usageError(`several addresses are for containers, images, namespaces, version and events; ${this.id?.replaceAll(':', ' ')} takes one`)
     }
     this.callTimeoutMs = base['call-timeout']?.ms
     this.connectTimeoutMs = base['connect-timeout']?.ms
@@ -145,22 +145,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async forEachNode<R>(ask: (client: ContainerdClient) => Promise<R>): Promise<Array<{node: string; result: R}>> {
     const clients = this.addresses.map((address) => this.newClient(address))
     this.nodeClients.push(...clients)
-    const settled = await Promise.allSettled(clients.map((client) => ask(client)))
-    const answers: Array<{node: string; result: R}> = []
-    const failures: unknown[] = []
-    for (const [index, outcome] of settled.entries()) {
-      const node = nodeName(this.addresses[index])
-      if (outcome.status === 'fulfilled') {
-        answers.push({node, result: outcome.value})
-        continue
-      }
-      if (this.signal.aborted) throw outcome.reason
-      failures.push(outcome.reason)
-      const error = toCtrError(outcome.reason)
-      process.stderr.write(`ctr: ${escapeText(node)}: ${errorText(error)}\n`)
-      process.exitCode = Math.max(Number(process.exitCode ?? 0), error.exitCode)
-    }
-    if (answers.length === 0) throw new CtrError('unavailable', `no node answered (${failures.length} failed)`)
+    // Each failure is said when it happens: a stream (events) of one node may fail while the others run on.
+    const settled = await Promise.all(
+      clients.map((client, index) =>
+        ask(client).then(
+          (result) => ({node: nodeName(this.addresses[index]), result}),
+          (reason: unknown) => {
+            if (this.signal.aborted) throw reason
+            const error = toCtrError(reason)
+            process.stderr.write(`ctr: ${escapeText(nodeName(this.addresses[index]))}: ${errorText(error)}\n`)
+            process.exitCode = Math.max(Number(process.exitCode ?? 0), error.exitCode)
+            return undefined
+          },
+        ),
+      ),
+    )
+    const answers = settled.filter((answer): answer is {node: string; result: R} => answer !== undefined)
+    if (answers.length === 0) throw new CtrError('unavailable', `no node answered (${clients.length} failed)`)
     return answers
   }
 

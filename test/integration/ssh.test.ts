@@ -151,6 +151,27 @@ describe('ctr -a ssh://', () => {
     expect(nodes).toContainEqual([suite.address, 'on-a'])
   })
 
+  it('events from two nodes in one stream, each row with its node; SIGTERM ends both tunnels', async () => {
+    const child = spawnCli(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'events'], {namespace, env: {CTR_SSH_COMMAND: sshd.sshCommand()}})
+    child.stdin!.end()
+    const done = finish(child)
+    const lines = new LineReader(child.stdout!)
+    const fromA = lines.waitFor(new RegExp(`^root@127\\.0\\.0\\.1:${sshd.port}${suite.address}\\s+container-update\\s+on-a$`), 15_000)
+    const fromB = lines.waitFor(new RegExp(`^root@127\\.0\\.0\\.1:${sshd.port}${second.address}\\s+container-update\\s+on-b$`), 15_000)
+    let both = false
+    void Promise.all([fromA, fromB]).then(() => (both = true))
+    for (let i = 0; i < 40 && !both; i++) {
+      await goCtr(suite.address, ['-n', namespace, 'containers', 'label', 'on-a', `seen=${i}`])
+      await goCtr(second, ['-n', namespace, 'containers', 'label', 'on-b', `seen=${i}`])
+      await new Promise((r) => setTimeout(r, 300))
+    }
+    await Promise.all([fromA, fromB])
+    expect(leftBy(child.pid!).ssh).toHaveLength(2)
+    child.kill('SIGTERM')
+    expect((await done).code).toBe(143)
+    await expectNothingLeft(child.pid!)
+  })
+
   it('a node that fails is one line on stderr; the others still print; exit 125', async () => {
     const wrong = `ssh://root@127.0.0.1:${sshd.port}/no/such.sock`
     const result = await ctr(['-a', viaSsh(second.address), '-a', wrong, 'containers', '-q'])
@@ -163,7 +184,7 @@ describe('ctr -a ssh://', () => {
   it('several addresses for a command of one node: a usage line', async () => {
     const result = await ctr(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'containers', 'kill', 'on-a'])
     expect(result.code).toBe(125)
-    expect(result.stderr).toMatch(/^ctr: several addresses are for containers, images, namespaces and version; containers kill takes one\n$/)
+    expect(result.stderr).toMatch(/^ctr: several addresses are for containers, images, namespaces, version and events; containers kill takes one\n$/)
   })
 
   it.each([

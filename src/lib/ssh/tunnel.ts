@@ -163,7 +163,10 @@ export class SshTunnel {
   private ready(options: TunnelOptions): Promise<void> {
     return new Promise<void>((resolveReady, reject) => {
       let watcher: FSWatcher | undefined
+      let finished = false
       const done = (error?: CtrError) => {
+        if (finished) return
+        finished = true
         clearTimeout(timer)
         clearInterval(poll)
         watcher?.close()
@@ -173,7 +176,12 @@ export class SshTunnel {
         else resolveReady()
       }
       const check = () => {
-        if (!isSocket(this.socket)) return
+        if (finished || !isSocket(this.socket)) return
+        // ssh binds, then listens: a connection in between is refused, and grpc-js fails the call at once.
+        if (!isListening(this.socket)) {
+          setTimeout(check, 2)
+          return
+        }
         this.seenAtReady = this.stderrTail.length
         done()
       }
@@ -222,6 +230,24 @@ function isSocket(path: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Whether a unix socket at `path` listens, from /proc/net/unix (Flags __SO_ACCEPTCON, 00010000). Where /proc
+ * cannot say, the socket's existence must do.
+ */
+function isListening(path: string): boolean {
+  let table: string
+  try {
+    table = readFileSync('/proc/net/unix', 'utf8')
+  } catch {
+    return true
+  }
+  for (const line of table.split('\n')) {
+    if (!line.endsWith(` ${path}`)) continue
+    if (line.trim().split(/\s+/)[3] === '00010000') return true
+  }
+  return false
 }
 
 /** Writes `<pid> <start time>` so a later ctr can end this ssh if ctr dies by SIGKILL (see the module comment). */
