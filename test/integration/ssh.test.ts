@@ -7,7 +7,7 @@
  */
 import {type ChildProcess} from 'node:child_process'
 
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {goCtr, goRunDetached, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../helpers/daemon'
 import {errorShape, removeNamespace} from '../helpers/leftovers'
@@ -67,6 +67,20 @@ async function ctr(args: string[], options: {key?: string; env?: Record<string, 
 
 const viaSsh = (socket: string) => sshd.url(socket)
 
+/** Long-running ctr processes (events) of the current case: ended with SIGTERM if a failed case left them. */
+const running = new Set<ChildProcess>()
+function spawnTracked(args: string[]): ChildProcess {
+  const child = spawnCli(args, {namespace, env: {CTR_SSH_COMMAND: sshd.sshCommand()}})
+  child.stdin!.end()
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
+}
+
+afterEach(() => {
+  for (const child of running) child.kill('SIGTERM')
+})
+
 beforeAll(async () => {
   if (!sshdAvailable()) throw new Error('sshd is not installed: run scripts/install-deps.sh (openssh-server)')
   sshd = await startSshd()
@@ -108,8 +122,7 @@ describe('ctr -a ssh://', () => {
   })
 
   it('streams events through the tunnel; SIGTERM ends ctr, its ssh and the socket', async () => {
-    const child = spawnCli(['-a', viaSsh(suite.address), 'events'], {namespace, env: {CTR_SSH_COMMAND: sshd.sshCommand()}})
-    child.stdin!.end()
+    const child = spawnTracked(['-a', viaSsh(suite.address), 'events'])
     const done = finish(child)
     // The tunnel is up once ssh has its socket; then create a namespace, which the stream shows.
     const until = Date.now() + 10_000
@@ -152,8 +165,7 @@ describe('ctr -a ssh://', () => {
   })
 
   it('events from two nodes in one stream, each row with its node; SIGTERM ends both tunnels', async () => {
-    const child = spawnCli(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'events'], {namespace, env: {CTR_SSH_COMMAND: sshd.sshCommand()}})
-    child.stdin!.end()
+    const child = spawnTracked(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'events'])
     const done = finish(child)
     const lines = new LineReader(child.stdout!)
     const fromA = lines.waitFor(new RegExp(`^root@127\\.0\\.0\\.1:${sshd.port}${suite.address}\\s+container-update\\s+on-a$`), 15_000)
@@ -213,8 +225,7 @@ describe('ctr -a ssh://', () => {
   })
 
   it("ctr killed with SIGKILL leaves its ssh: the next ctr's tunnel ends it and removes the directory", async () => {
-    const child = spawnCli(['-a', viaSsh(suite.address), 'events'], {namespace, env: {CTR_SSH_COMMAND: sshd.sshCommand()}})
-    child.stdin!.end()
+    const child = spawnTracked(['-a', viaSsh(suite.address), 'events'])
     const done = finish(child)
     const until = Date.now() + 10_000
     while (leftBy(child.pid!).dirs.length === 0 || !leftBy(child.pid!).ssh.length) {
