@@ -3,7 +3,8 @@
 # a static busybox (copied into test bundles), zsh (the zsh completion tests), and for the pull/push tests
 # docker-registry (the distribution registry 2.8), skopeo (puts test images into it, inspects what ctr
 # pushed) and apache2-utils (htpasswd, for the registry with basic auth), containernetworking-plugins
-# (the CNI plugins in /usr/lib/cni) and iptables (the bridge, portmap and firewall plugins run it). Idempotent: a fast no-op when
+# (the CNI plugins in /usr/lib/cni), iptables (the bridge, portmap and firewall plugins run it) and openssh-server
+# (sshd and ssh-keygen, for the ssh:// tests; each test starts its own sshd). Idempotent: a fast no-op when
 # everything is present.
 # Never starts the system containerd or registry service (there is no systemd here; the tests run a private
 # daemon and private registries).
@@ -21,6 +22,7 @@ command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -x /usr/sbin/iptables ] || missing+=(iptables)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # The bundles need a *static* busybox at /bin/busybox (busybox-static); a dynamic one would not run in a
 # rootfs without libc.
 if [ ! -x /bin/busybox ] || ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
@@ -29,7 +31,7 @@ fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root (or: sudo apt-get install -y containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables)" >&2
+  echo "install-deps: missing ${missing[*]}; run as root (or: sudo apt-get install -y containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables openssh-server)" >&2
   exit 1
 fi
 echo "install-deps: installing ${missing[*]} ..." >&2
@@ -45,7 +47,7 @@ fi
 cleanup() { if [ -n "$created_policy" ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 log=$(mktemp)
-if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables; } >"$log" 2>&1; then
+if ! { apt-get update -qq && apt-get install -y -qq containerd runc criu busybox-static zsh docker-registry skopeo apache2-utils containernetworking-plugins iptables openssh-server; } >"$log" 2>&1; then
   cat "$log" >&2
   rm -f "$log"
   echo "install-deps: apt-get failed" >&2

@@ -7,6 +7,7 @@ import {stripVTControlCharacters} from 'node:util'
 
 import {ContainerdClient, DEFAULT_ADDRESS, DEFAULT_NAMESPACE} from '../lib/containerd/client'
 import {CtrError, EXIT, usageError} from '../lib/containerd/errors'
+import {isSshAddress, nodeName, parseSshAddress, splitAddresses} from '../lib/ssh/address'
 import {inFlight} from '../lib/in-flight'
 import {takeSignals} from '../lib/signal-owners'
 import {durationFlag, FlagValueError} from './flag-types'
@@ -22,7 +23,7 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static baseFlags = {
     address: Flags.string({
-      description: `containerd socket (before the command also -a) [default: ${DEFAULT_ADDRESS}]`,
+      description: `containerd socket, or ssh://[USER@]HOST[:PORT][/SOCKET] (before the command also -a; several, comma-separated or -a repeated, for containers, images, namespaces, version, events) [default: ${DEFAULT_ADDRESS}]`,
       env: 'CONTAINERD_ADDRESS',
       helpGroup: 'GLOBAL',
     }),
@@ -48,7 +49,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
   }
 
+  /** The command asks several nodes at once when given several addresses (forEachNode); others take one. */
+  static multiNode = false
+
   protected flags!: BaseFlags<T>
+  /** The addresses given (--address, comma-separated; normalizeArgv joins a repeated leading -a). */
+  protected addresses: string[] = [DEFAULT_ADDRESS]
   protected args!: BaseArgs<T>
   /** Aborted on SIGINT/SIGTERM; pass it to long operations. */
   protected readonly abortController = new AbortController()
@@ -87,6 +93,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (base.namespace === undefined && process.env.CONTAINERD_NAMESPACE === '') base.namespace = ''
     if (base.address === '') throw usageError('address is required: --address / -a or CONTAINERD_ADDRESS is empty')
     if (base.namespace === '') throw usageError('namespace is required: --namespace / -n or CONTAINERD_NAMESPACE is empty')
+    this.addresses = splitAddresses(base.address ?? DEFAULT_ADDRESS)
+    for (const address of this.addresses) if (isSshAddress(address)) parseSshAddress(address)
+    if (this.addresses.length > 1 && !(this.ctor as typeof BaseCommand).multiNode) {
+      throw usageError(`several addresses are for containers, images, namespaces, version and events; ${this.id?.replaceAll(':', ' ')} takes one`)
+    }
     this.callTimeoutMs = base['call-timeout']?.ms
     this.connectTimeoutMs = base['connect-timeout']?.ms
     const totalMs = base.timeout?.ms ?? 0
@@ -108,18 +119,53 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The containerd client, created on first use so commands that never call the daemon never load gRPC. */
   protected get client(): ContainerdClient {
-    if (!this.clientInstance) {
-      const {address, namespace} = this.flags as BaseFlags<typeof BaseCommand>
-      this.clientInstance = new ContainerdClient({
-        address,
-        namespace,
-        timeoutMs: this.callTimeoutMs,
-        connectTimeoutMs: this.connectTimeoutMs,
-        signal: this.abortController.signal,
-      })
-    }
+    this.clientInstance ??= this.newClient(this.addresses[0])
     return this.clientInstance
   }
+
+  private newClient(address: string): ContainerdClient {
+    return new ContainerdClient({
+      address,
+      namespace: (this.flags as BaseFlags<typeof BaseCommand>).namespace,
+      timeoutMs: this.callTimeoutMs,
+      connectTimeoutMs: this.connectTimeoutMs,
+      signal: this.abortController.signal,
+    })
+  }
+
+  /** Several addresses were given (only commands with multiNode accept them). */
+  protected get severalNodes(): boolean {
+    return this.addresses.length > 1
+  }
+
+  /**
+   * Asks every node at once. A node that fails is one line on stderr (`ctr: NODE: why`) and sets the exit code;
+   * the others' answers come back, in the order the addresses were given. All failed: the first error is thrown.
+   */
+  protected async forEachNode<R>(ask: (client: ContainerdClient) => Promise<R>): Promise<Array<{node: string; result: R}>> {
+    const clients = this.addresses.map((address) => this.newClient(address))
+    this.nodeClients.push(...clients)
+    // Each failure is said when it happens: a stream (events) of one node may fail while the others run on.
+    const settled = await Promise.all(
+      clients.map((client, index) =>
+        ask(client).then(
+          (result) => ({node: nodeName(this.addresses[index]), result}),
+          (reason: unknown) => {
+            if (this.signal.aborted) throw reason
+            const error = toCtrError(reason)
+            process.stderr.write(`ctr: ${escapeText(nodeName(this.addresses[index]))}: ${errorText(error)}\n`)
+            process.exitCode = Math.max(Number(process.exitCode ?? 0), error.exitCode)
+            return undefined
+          },
+        ),
+      ),
+    )
+    const answers = settled.filter((answer): answer is {node: string; result: R} => answer !== undefined)
+    if (answers.length === 0) throw new CtrError('unavailable', `no node answered (${clients.length} failed)`)
+    return answers
+  }
+
+  private readonly nodeClients: ContainerdClient[] = []
 
   /** Where the command's output goes (tables, JSON lines, spinners, progress), made once, after parsing. */
   protected get ux(): Ux {
@@ -201,6 +247,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const failure = outputFailure()
     if (failure) process.exitCode = failure.exitCode
     this.clientInstance?.close()
+    for (const client of this.nodeClients) client.close()
     return super.finally(error)
   }
 

@@ -11,6 +11,9 @@ import type {WatchStatus} from '../lib/events/watch'
 import {exitOnOutputFailure} from '../cli/output/streams'
 import type {LiveColumn, Ux} from '../cli/output/ux'
 import {watchStdoutReader} from '../cli/output/reader-watch'
+import type {OnNode} from '../cli/output/nodes'
+import {usageError} from '../lib/containerd/errors'
+import {nodeName} from '../lib/ssh/address'
 
 /** The seed's columns (`exit redis 24761 0`); an exec's events name it as <container>/<exec>. */
 const columns: LiveColumn<CtrEvent>[] = [
@@ -69,6 +72,7 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
     // An ID that names no container would wait for ever.
     if (flags['exit-on']) await requireContainer(this.client, flags['exit-on'])
     const shown = [...(flags.timestamps ? [timeColumn] : []), ...(flags['all-namespaces'] ? [namespaceColumn] : []), ...columns]
+    if (this.severalNodes) return this.onSeveralNodes(shown, filters)
     const rows = this.ux.rows(shown, {header: flags.header ?? this.ux.isTerminal('stdout')})
     const result = await streamEvents(
       this.client,
@@ -90,6 +94,39 @@ Filters (--filter, or as arguments as Go ctr takes them) use containerd's syntax
     if (result.exit) process.exitCode = result.exit.status
     return result
   }
+
+  static multiNode = true
+
+  /** One stream per node, each reconnecting on its own; rows get the node first. --exit-on is for one node. */
+  private async onSeveralNodes(shown: LiveColumn<CtrEvent>[], filters: string[]): Promise<StreamEventsResult> {
+    const {flags} = this
+    if (flags['exit-on']) throw usageError('--exit-on watches one container: give one address')
+    const nodeColumn: LiveColumn<OnNode<CtrEvent>> = {header: 'NODE', width: Math.max(...this.addresses.map((a) => nodeName(a).length)), value: (e) => e.node}
+    const rows = this.ux.rows([nodeColumn, ...(shown as LiveColumn<OnNode<CtrEvent>>[])], {header: flags.header ?? this.ux.isTerminal('stdout')})
+    let headed = false
+    const results = await this.forEachNode((client) => {
+      const node = nodeName(client.address)
+      return streamEvents(
+        client,
+        {
+          namespace: client.namespace,
+          allNamespaces: flags['all-namespaces'],
+          filters: filters.length > 0 ? filters : undefined,
+          id: flags.id,
+          heartbeatMs: flags.heartbeat.ms,
+          reconnect: !flags['no-reconnect'],
+          signal: this.signal,
+          onStatus: (status) => reportStatus(this.ux, status, flags.debug, `${node}: `),
+          onSubscribed: () => {
+            if (!flags.json && !headed) rows.header()
+            headed = true
+          },
+        },
+        (event) => (flags.json ? this.ux.jsonLine({node, ...toJsonEvent(event)}) : rows.row({node, ...event})),
+      )
+    })
+    return {count: results.reduce((sum, {result}) => sum + result.count, 0)}
+  }
 }
 
 function toJsonEvent(e: CtrEvent) {
@@ -107,9 +144,9 @@ function toJsonEvent(e: CtrEvent) {
   }
 }
 
-function reportStatus(ux: Ux, status: WatchStatus, debug: boolean): void {
-  if (status.kind === 'lost') ux.warn(`event stream lost (${status.reason}); reconnecting…`)
+function reportStatus(ux: Ux, status: WatchStatus, debug: boolean, node = ''): void {
+  if (status.kind === 'lost') ux.warn(`${node}event stream lost (${status.reason}); reconnecting…`)
   else if (status.kind === 'reconnected')
-    ux.warn(`reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed`)
-  else if (debug) ux.warn(`still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms`)
+    ux.warn(`${node}reconnected; events between ${status.lostAt.toISOString()} and ${status.at.toISOString()} may have been missed`)
+  else if (debug) ux.warn(`${node}still unreachable (${status.reason}); retry ${status.attempt} in ${status.delayMs} ms`)
 }

@@ -6,6 +6,7 @@ import {type ContainerInfo, listContainers} from '../../lib/containers/container
 import {parseContainerFilters} from '../../lib/containers/filters'
 import type {Column} from '../../cli/output/ux'
 import {withNetworks} from '../../lib/network/container-network'
+import {rowsOnNodes, withNodeColumn} from '../../cli/output/nodes'
 
 /** PATH is the bundle, or the image for containers made from one (by Go ctr, nerdctl...). */
 const columns: Column<ContainerInfo>[] = [
@@ -49,11 +50,18 @@ Other container commands: start, logs, wait, info, delete (rm), prune, exec, kil
     quiet: Flags.boolean({char: 'q', description: 'print IDs only, one per line'}),
   }
 
+  static multiNode = true
+
   async run(): Promise<ContainerInfo[]> {
     const {docker, alternatives} = parseContainerFilters(this.flags.filter ?? [])
+    if (this.severalNodes) {
+      const rows = rowsOnNodes(await this.forEachNode((client) => listContainers(client, {filters: docker, where: alternatives})))
+      this.ux.list(rows, {columns: withNodeColumn(columns), id: (c) => c.id}, {quiet: this.flags.quiet})
+      return rows
+    }
     const listed = await listContainers(this.client, {filters: docker, where: alternatives})
     // Addresses and published ports (ctr's network records) in the JSON only: the table keeps its columns.
-    const containers = this.jsonEnabled() ? await withNetworks(this.client.namespace, listed) : listed
+    const containers = this.jsonEnabled() && !this.client.remote ? await withNetworks(this.client.namespace, listed) : listed
     this.ux.list(containers, {columns, id: (c) => c.id}, {quiet: this.flags.quiet})
     return containers
   }

@@ -7,6 +7,7 @@ import {usageError} from '../../lib/containerd/errors'
 import {type ImageInfo, listImages} from '../../lib/images/store'
 import {formatBytes} from '../../cli/output/bytes'
 import type {Column} from '../../cli/output/ux'
+import {rowsOnNodes, withNodeColumn} from '../../cli/output/nodes'
 
 /** Go ctr `images ls` columns, without LABELS (they are in --json). */
 const columns: Column<ImageInfo>[] = [
@@ -44,6 +45,7 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
     quiet: Flags.boolean({char: 'q', description: 'print image names only, one per line'}),
   }
 
+  static multiNode = true
   static strict = false
   static usage = 'images [-q] [--json] [-f FILTER]... [FILTER...]'
 
@@ -53,7 +55,13 @@ Other image commands: import, rm (see 'ctr images COMMAND --help').`
     const word = positional.find((text) => !text.includes('='))
     if (word !== undefined) throw usageError(`unexpected argument "${word}" for images: a filter has ==, != or ~= (see 'ctr images --help')`)
     const filters = [...(this.flags.filter ?? []), ...positional]
-    const images = await listImages(this.client, {filters, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()})
+    const options = {filters, signal: this.signal, namesOnly: this.flags.quiet && !this.jsonEnabled()}
+    if (this.severalNodes) {
+      const rows = rowsOnNodes(await this.forEachNode((client) => listImages(client, options)))
+      this.ux.list(rows, {columns: withNodeColumn(columns), id: (i) => i.name}, {quiet: this.flags.quiet})
+      return rows
+    }
+    const images = await listImages(this.client, options)
     this.ux.list(images, {columns, id: (i) => i.name}, {quiet: this.flags.quiet})
     return images
   }

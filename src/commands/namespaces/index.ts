@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command'
 import {goNames} from '../../cli/go-names'
 import type {Column} from '../../cli/output/ux'
 import {listNamespaces, type NamespaceInfo} from '../../lib/namespaces/namespaces'
+import {rowsOnNodes, withNodeColumn} from '../../cli/output/nodes'
 
 const columns: Column<NamespaceInfo>[] = [
   {header: 'NAME', value: (n) => n.name},
@@ -30,7 +31,14 @@ Other namespace commands: create, delete (rm) (see 'ctr namespaces COMMAND --hel
     quiet: Flags.boolean({char: 'q', description: 'print names only, one per line'}),
   }
 
+  static multiNode = true
+
   async run(): Promise<NamespaceInfo[]> {
+    if (this.severalNodes) {
+      const rows = rowsOnNodes(await this.forEachNode((client) => listNamespaces(client)))
+      this.ux.list(rows, {columns: withNodeColumn(columns), id: (n) => n.name}, {quiet: this.flags.quiet})
+      return rows
+    }
     const namespaces = await listNamespaces(this.client)
     this.ux.list(namespaces, {columns, id: (n) => n.name}, {quiet: this.flags.quiet})
     return namespaces

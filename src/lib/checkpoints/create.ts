@@ -3,6 +3,7 @@
  * staging directory that is renamed into place only after it succeeded and checkpoint.json is written; on
  * failure the staging directory is removed.
  */
+import {refuseOverSsh} from '../ssh/remote'
 import {randomHex} from '../random-id'
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -47,6 +48,7 @@ export interface CreateCheckpointOptions extends Partial<CheckpointFlags>, Store
  */
 export async function createCheckpoint(client: ContainerdClient, options: CreateCheckpointOptions): Promise<Checkpoint> {
   const {id, name} = options
+  refuseOverSsh(client, 'checkpoints', 'checkpoints are kept in a store')
   checkCheckpointName(name)
   const root = checkpointRoot(options)
   const containerDir = containerCheckpointDir(root, client.namespace, id)

@@ -14,6 +14,7 @@
  * first). A checkpoint appears all at once: CRIU writes into a hidden staging directory that is renamed into
  * place only after it succeeded and checkpoint.json is written; on failure the staging directory is removed.
  */
+import {refuseOverSsh} from '../ssh/remote'
 import {randomHex} from '../random-id'
 import {lstat, mkdir, readdir, readFile, rename, rm, rmdir} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
@@ -168,6 +169,7 @@ export function decodeMetadata(text: string, path: string): Checkpoint | undefin
  * are listed even when it is gone; with none, an unknown container is an error.
  */
 export async function listCheckpoints(client: ContainerdClient, id: string, options: StoreOptions = {}): Promise<Checkpoint[]> {
+  refuseOverSsh(client, 'checkpoints', 'checkpoints are kept in a store')
   const containerDir = await checkedContainerDir(checkpointRoot(options), client.namespace, id)
   const entries =
     containerDir === undefined
@@ -192,6 +194,7 @@ export async function deleteCheckpoint(
   name: string,
   options: StoreOptions = {},
 ): Promise<{container: string; name: string}> {
+  refuseOverSsh(client, 'checkpoints', 'checkpoints are kept in a store')
   checkCheckpointName(name)
   const root = checkpointRoot(options)
   const containerDir = (await checkedContainerDir(root, client.namespace, id)) ?? containerCheckpointDir(root, client.namespace, id)
@@ -224,6 +227,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | undefine
 
 /** Finds a checkpoint by container and name, or fails with `checkpoint "n" not found for container "x"`. */
 export async function getCheckpoint(client: ContainerdClient, id: string, name: string, options: StoreOptions = {}): Promise<Checkpoint> {
+  refuseOverSsh(client, 'checkpoints', 'checkpoints are kept in a store')
   checkCheckpointName(name)
   const root = checkpointRoot(options)
   const path = join((await checkedContainerDir(root, client.namespace, id)) ?? containerCheckpointDir(root, client.namespace, id), name)

@@ -21,6 +21,8 @@ import {isAbsolute, resolve} from 'node:path'
 
 import {CtrError, formatMs, fromGrpcError, optionError} from './errors'
 import {setMaxListeners} from 'node:events'
+import {isSshAddress, parseSshAddress, type SshAddress} from '../ssh/address'
+import {type SshTunnel, tunnelFor} from '../ssh/tunnel'
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock'
 export const DEFAULT_NAMESPACE = 'default'
@@ -94,7 +96,10 @@ export type ServiceClient<S extends ServiceDefinition> = {
 // -- connection ------------------------------------------------------------------------------------------
 
 export interface ConnectOptions {
-  /** Socket path (`/run/containerd/containerd.sock`) or `unix://` URL. */
+  /**
+   * Socket path (`/run/containerd/containerd.sock`), `unix://` URL, or `ssh://[USER@]HOST[:PORT][/SOCKET]` for a
+   * containerd on another host, reached through the system's ssh (../ssh/tunnel.ts).
+   */
   address?: string
   namespace?: string
   /** Default deadline for unary calls in ms; 0 means none. */
@@ -121,7 +126,11 @@ type AnyMethod = MethodDefinition<unknown, unknown, boolean, boolean>
 type CancellableCall = {cancel(): void}
 
 export class ContainerdClient {
+  /** The socket path, or the ssh:// address as given (what messages name). */
   readonly address: string
+  /** Set for an ssh:// address: the tunnel's local socket is what the channel dials. */
+  private readonly ssh?: SshAddress
+  private tunnel?: SshTunnel
   readonly namespace: string
   readonly timeoutMs: number
   private readonly signal?: AbortSignal
@@ -133,7 +142,9 @@ export class ContainerdClient {
   private readonly calls = new Set<CancellableCall>()
 
   constructor(options: ConnectOptions = {}) {
-    this.address = socketPath(options.address || DEFAULT_ADDRESS)
+    const address = options.address || DEFAULT_ADDRESS
+    if (isSshAddress(address)) this.ssh = parseSshAddress(address)
+    this.address = this.ssh ? address : socketPath(address)
     this.namespace = options.namespace || DEFAULT_NAMESPACE
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.signal = options.signal
@@ -143,12 +154,41 @@ export class ContainerdClient {
     this.connectTimeoutMs = options.connectTimeoutMs || undefined
   }
 
-  /** With a connect timeout: waits (once) until the channel is up, or fails naming the timeout. */
+  /** containerd is on another host (an ssh:// address): files ctr makes here are not where it looks. */
+  get remote(): boolean {
+    return Boolean(this.ssh)
+  }
+
+  /**
+   * The ssh tunnel first, for an ssh:// address (bounded by the connect timeout, else the call deadline, else
+   * 10 s: a dead host never hangs a script). Then, with a connect timeout, waits (once) until the channel is
+   * up, or fails naming the timeout.
+   */
   private async connected(): Promise<void> {
+    if (this.ssh && (!this.tunnel || this.tunnel.failure)) {
+      const tunnel = await tunnelFor(this.ssh, {
+        connectTimeoutMs: this.connectTimeoutMs || this.timeoutMs || DEFAULT_TIMEOUT_MS,
+        signal: this.signal,
+      })
+      if (tunnel !== this.tunnel) {
+        this.channel?.close()
+        this.channel = undefined
+        this.ready = undefined
+      }
+      this.tunnel = tunnel
+    }
     if (!this.connectTimeoutMs) return
     const ms = this.connectTimeoutMs
+    const tunnel = this.tunnel
     this.ready ??= new Promise<void>((resolveReady, reject) => {
+      // Through ssh, grpc-js would retry a failing forwarded connection until the deadline: ssh's word ends it.
+      const stopListening = tunnel?.onTrouble(() => {
+        stopListening?.()
+        const said = tunnel.failure ?? tunnel.lastLine(true)
+        if (said) reject(new CtrError('unavailable', `cannot connect to containerd at ${this.address}: ${tunnel.explain(said)}`))
+      })
       this.connect().waitForReady(Date.now() + ms, (error) => {
+        stopListening?.()
         if (error)
           reject(
             optionError('unavailable', (o) => `cannot connect to containerd at ${this.address}: no connection within ${formatMs(ms)} (${o('connectTimeout')})`),
@@ -191,7 +231,8 @@ export class ContainerdClient {
   /** Creates the channel on first use; checks the socket file first so a wrong path fails at once and clearly. */
   private connect(): GrpcJs.Client {
     if (this.channel) return this.channel
-    checkSocket(this.address)
+    const socket = this.tunnel?.socket ?? this.address
+    checkSocket(socket, this.address)
     const {Client, credentials, InterceptingCall} = grpc()
     const namespace = this.namespace
     // The namespace header on every call, as Go's client sets it from the context.
@@ -202,7 +243,7 @@ export class ContainerdClient {
           next(metadata, listener)
         },
       })
-    this.channel = new Client(`unix://${this.address}`, credentials.createInsecure(), {
+    this.channel = new Client(`unix://${socket}`, credentials.createInsecure(), {
       interceptors: [withNamespace],
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -233,7 +274,7 @@ export class ContainerdClient {
         if (!error || (error.code !== 4 && error.code !== 14 && error.code !== 1)) this.answered = true
         if (error)
           reject(
-            fromGrpcError(error, {
+            this.grpcError(error, {
               address: this.address,
               timeoutMs: timeoutMs ?? undefined,
               method: methodName(path),
@@ -264,7 +305,7 @@ export class ContainerdClient {
     const response = new Promise((resolvePromise, reject) => {
       stream = call.channel.makeClientStreamRequest(path, call.serialize, call.deserialize, call.metadata, call.options, (error, value) => {
         call.done()
-        if (error) reject(fromGrpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()}))
+        if (error) reject(this.grpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()}))
         else resolvePromise(value)
       })
     })
@@ -302,11 +343,23 @@ export class ContainerdClient {
       ended = true
     } catch (error) {
       ended = true
-      throw fromGrpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()})
+      throw this.grpcError(error, {address: this.address, timeoutMs, cancelledByClient: call.cancelled()})
     } finally {
       if (!ended) stream.cancel()
       call.done()
     }
+  }
+
+  /**
+   * fromGrpcError, plus ssh's own word when the connection failed through a tunnel: its last line on stderr
+   * says why (`connect failed: No such file or directory` for a missing remote socket, or why ssh died).
+   */
+  private grpcError(error: unknown, ctx: Parameters<typeof fromGrpcError>[1]): CtrError {
+    const converted = fromGrpcError(error, ctx)
+    if (!this.tunnel || converted.kind !== 'unavailable') return converted
+    const said = this.tunnel.failure ?? this.tunnel.lastLine(true)
+    if (!said) return converted
+    return new CtrError('unavailable', `cannot connect to containerd at ${this.address}: ${this.tunnel.explain(said)}`, {cause: error})
   }
 
   /** What each call needs: the channel, codecs, metadata, deadline, and abort wired to cancel. */
@@ -394,16 +447,16 @@ function combinedSignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefin
 }
 
 /** Fails fast, with the reason, when the socket path is missing or is not a socket. */
-function checkSocket(path: string): void {
+function checkSocket(path: string, address: string = path): void {
   let stats
   try {
     stats = statSync(path)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)
-    throw new CtrError('unavailable', `cannot connect to containerd at ${path}: ${reason}`)
+    throw new CtrError('unavailable', `cannot connect to containerd at ${address}: ${reason}`)
   }
-  if (!stats.isSocket()) throw new CtrError('unavailable', `cannot connect to containerd at ${path}: not a socket`)
+  if (!stats.isSocket()) throw new CtrError('unavailable', `cannot connect to containerd at ${address}: not a socket`)
 }
 
 /** `/containerd.services.tasks.v1.Tasks/Create` → `Tasks.Create`. */

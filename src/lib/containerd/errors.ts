@@ -104,6 +104,7 @@ const OPTION_WORDS: Record<string, string> = {
   tlscert: 'TLS client certificate',
   tlskey: 'TLS client key',
   skipVerify: 'no TLS verification',
+  noLog: 'no log file',
 }
 
 /** The library's wording of an option: `execId` → `exec ID`. */

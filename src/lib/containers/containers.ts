@@ -126,7 +126,9 @@ export interface DeleteOptions {
 export async function deleteContainer(client: ContainerdClient, id: string, options: DeleteOptions = {}): Promise<{id: string}> {
   const containers = client.service(ContainersDefinition)
   const container = await requireContainer(client, id).catch(async (error) => {
-    if (error instanceof CtrError && error.kind === 'not-found' && isIdentifier(id) && (await teardownOrphanNetwork(client.namespace, id))) return undefined
+    // ctr's network records and log files are this host's: over ssh they belong to another machine's containers.
+    if (error instanceof CtrError && error.kind === 'not-found' && !client.remote && isIdentifier(id) && (await teardownOrphanNetwork(client.namespace, id)))
+      return undefined
     throw error
   })
   if (!container) return {id}
@@ -137,13 +139,13 @@ export async function deleteContainer(client: ContainerdClient, id: string, opti
   }
   if (task) await removeTask(client, id)
   // After the task: DEL finds the interfaces in the pinned namespace, and nothing uses them any more.
-  await teardownNetwork(client.namespace, id)
+  if (!client.remote) await teardownNetwork(client.namespace, id)
   await containers.delete({id}).catch((error) => {
     throw notFound(error, id, client.namespace)
   })
   // A container started from an image has its own writable snapshot (key snapshotKey): it goes too.
   if (container.snapshotKey && container.snapshotter) await removeSnapshot(client, container.snapshotter, container.snapshotKey)
-  if (!options.keepLog) await removeLog(client.namespace, id, container.labels, options.logRoot)
+  if (!options.keepLog && !client.remote) await removeLog(client.namespace, id, container.labels, options.logRoot)
   return {id}
 }
 

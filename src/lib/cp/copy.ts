@@ -15,6 +15,7 @@ import type {Readable} from 'node:stream'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {isIdentifier} from '../containerd/identifiers'
+import {refuseOverSsh} from '../ssh/remote'
 import {withContainerRoot} from './container-root'
 import {type Found, RootDir} from './in-root'
 import {packTree, unpackInto} from './tar'
@@ -61,6 +62,7 @@ export interface CopyResult {
 
 /** Copies between SRC and DEST (one of them `ID:PATH`). */
 export async function copy(client: ContainerdClient, src: CopyEnd, dest: CopyEnd, options: CopyOptions = {}): Promise<CopyResult> {
+  refuseOverSsh(client, 'containers cp', "the container's root is reached through /proc or its snapshot's mounts")
   if (src.kind === 'container' && dest.kind === 'container')
     throw new CtrError('usage', 'copying between containers is not supported: one side must be a host path or -')
   if (src.kind === 'container') return copyOut(client, src, dest as Exclude<CopyEnd, {kind: 'container'}>, options)

@@ -13,6 +13,7 @@ import {CtrError} from '../containerd/errors'
 import {requireContainer} from '../containers/containers'
 import {openForRead} from '../private-paths'
 import {type KnownLog, knownLog, logRoot} from './files'
+import {refuseOverSsh} from '../ssh/remote'
 
 /** How long output may keep arriving after the process exited (the shim copies its pipes after the exit). */
 export const FOLLOW_DRAIN_MS = 2000
@@ -20,6 +21,7 @@ const POLL_MS = 250
 
 /** The log ctr keeps for the container (its record vouches for it); a one-line error when there is none. */
 export async function containerLog(client: ContainerdClient, id: string, root: string = logRoot()): Promise<KnownLog> {
+  refuseOverSsh(client, 'logs', 'the log file is written')
   const {labels} = await requireContainer(client, id)
   const log = await knownLog(client.namespace, id, labels, root)
   if (typeof log === 'string') throw new CtrError('not-found', `container "${id}" ${log}`)

@@ -22,6 +22,7 @@ import type {ContainerdClient} from '../containerd/client'
 import type {CtrError} from '../containerd/errors'
 import {writeFailure} from '../write-failure'
 import {createFifos, type StdioPaths} from './stdio'
+import {refuseOverSsh} from '../ssh/remote'
 
 /** How long after the process exits its remaining output may take to arrive (a child that inherited the
  * pipes and keeps running must not hang ctr). */
@@ -90,6 +91,7 @@ export async function attachStdio(client: ContainerdClient, options: AttachOptio
   const input = (options.stdin ?? process.stdin) as NodeJS.ReadStream
   const output = options.stdout ?? process.stdout
   const errors = options.stderr ?? process.stderr
+  refuseOverSsh(client, 'an attached process (start or exec without --detach)', 'its stdio goes through FIFOs')
   const fifos = await createFifos({name: options.name, terminal: options.terminal, parentDir: options.fifoParent})
   const cleanups: Array<() => void> = []
   let end: SessionEnd | undefined

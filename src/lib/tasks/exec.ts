@@ -18,6 +18,7 @@ import {processStartError} from './runtime-errors'
 import {processStatus} from './status'
 import {NULL_STDIO} from './stdio'
 import {resolveUser, type UserSpec} from './users'
+import {refuseUserOverSsh} from '../ssh/remote'
 
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process'
 
@@ -196,6 +197,7 @@ async function containerRecord(client: ContainerdClient, id: string): Promise<{s
  * reused only once its process is gone, and then the task is no longer running).
  */
 async function containerUser(client: ContainerdClient, user: UserSpec, id: string, pid: number): Promise<{uid?: number; gid?: number}> {
+  refuseUserOverSsh(client, user.user, user.group)
   const resolved = await resolveUser(user, `/proc/${pid}/root`, id)
   if ((await requireRunning(client, id)) !== pid) throw new CtrError('failed-precondition', `container "${id}" was restarted while its users were looked up`)
   return resolved

@@ -10,7 +10,7 @@ import type {Descriptor} from '../../gen/containerd/types/descriptor'
 import type {Any} from '../../gen/google/protobuf/any'
 import type {Mount} from '../../gen/containerd/types/mount'
 import {loadBundle, containerSpec, type OciSpec} from '../containers/bundle'
-import {applyRunSettings, type RunSettings} from '../containers/run-options'
+import {applyRunSettings, isVolumeMount, type RunSettings} from '../containers/run-options'
 import {RESTART_LOGURI_LABEL, RESTART_STATUS_LABEL} from '../containers/restart-policy'
 import {
   defaultSpec,
@@ -38,7 +38,8 @@ import {LOG_LABEL, type LogOptions, prepareLog} from '../logs/files'
 import {getTask} from './tasks'
 import type {PortMapping} from '../network/cni'
 import type {NetworkAttachment} from '../network/attach'
-import {setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
+import {networkMode, setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
+import {refuseOverSsh, refuseUserOverSsh} from '../ssh/remote'
 import {prepareVolumeMounts} from '../volumes/mounts'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
@@ -246,11 +247,20 @@ type SourceOptions = StartOptions & Partial<Pick<RunOptions, 'attach' | 'tty' | 
 
 async function createContainer(client: ContainerdClient, options: SourceOptions, undo: UndoStack, stage: Stage): Promise<Made> {
   const {id} = options
+  // Over ssh, what needs this host's files is refused before anything is made (../ssh/remote.ts).
+  refuseUserOverSsh(client, options.settings?.user?.user, options.settings?.user?.group)
+  if (client.remote && networkMode(options.networks, options.portMappings?.length ?? 0).mode === 'cni') {
+    refuseOverSsh(client, 'a CNI network (--network, -p)', 'ctr runs the CNI plugins and keeps their records')
+  }
+  if (options.log) refuseOverSsh(client, "a detached container's log file", "the shim runs ctr's logger, which writes it", (o) => `start it with ${o('noLog')}`)
   const call = {signal: options.signal}
   const source = options.image ? await imageSource(client, {...options, image: options.image}, undo, call) : await bundleSource(client, options)
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
+  // Host paths and named volumes are this host's: checked, made and filled here, not where containerd runs.
+  if (options.settings?.mounts?.some((m) => isVolumeMount(m) || m.type === 'bind'))
+    refuseOverSsh(client, 'a host path or named volume (-v, --mount)', 'ctr checks host paths and keeps volumes on this host, not')
   // Named volumes (made, and filled from the image on first use) become bind mounts; their names go on the container.
   const volumes = options.settings?.mounts?.length
     ? await prepareVolumeMounts(client.namespace, options.settings.mounts, {snapshotMounts: source.snapshot?.mounts, signal: options.signal})
@@ -404,6 +414,7 @@ interface PreparedSource {
 }
 
 async function bundleSource(client: ContainerdClient, options: SourceOptions): Promise<PreparedSource> {
+  refuseOverSsh(client, 'a start from a bundle', 'ctr reads config.json here while the runtime mounts the rootfs')
   const bundle = await loadBundle(options.bundle ?? '')
   // A detached process has no console to read its terminal: a `runc spec` bundle (terminal: true by
   // default) then runs without one rather than failing or blocking on a console nobody drains.
@@ -440,6 +451,7 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
   const c = config.config ?? {}
   const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
   const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
+  if (typeof c.User === 'string') refuseUserOverSsh(client, c.User)
   const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
   const terminal = Boolean(options.attach) && Boolean(options.tty)
   const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
