@@ -14,6 +14,9 @@ const FRESH_DIST = 'test/helpers/fresh-dist.ts'
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // Set-up hooks do real work (bundles, images, private daemons): 10 s, vitest's default, was not enough
+    // on a loaded CI machine (reliability-input's beforeAll).
+    hookTimeout: 60_000,
     projects: [
       {
         extends: true,

@@ -18,6 +18,7 @@ import {goCtr, type PrivateDaemon, startPrivateContainerd, uniqueName} from '../
 import {errorShape, goContainers, leftovers, makeSandbox, removeNamespace} from '../helpers/leftovers'
 import {runInPty} from '../helpers/pty'
 import {CLI, cliEnv, runCli, spawnCli} from '../helpers/run-cli'
+import {waitUntil} from '../helpers/wait'
 
 const shared = inject('containerd')
 const namespace = uniqueName('it-rel-faults')
@@ -274,17 +275,20 @@ describe.concurrent('hostile input', () => {
 })
 
 describe.concurrent('interrupts at the wrong moment', () => {
-  it('SIGINT 1.5 s into a start whose createRuntime hook sleeps: 130, no record, no FIFO directory', async () => {
+  it('SIGINT while a start is in its createRuntime hook (which sleeps): 130, no record, no FIFO directory', async () => {
     const box = await makeSandbox(root)
     const b = await makeBundle(join(root, 'hook'), ['sleep', '1000'])
     const spec = await readBundleSpec(b)
-    spec.hooks = {createRuntime: [{path: '/bin/sleep', args: ['sleep', '3']}]}
+    // The hook says when it runs: a fixed delay was sometimes before ctr had even started on a loaded machine
+    // (the SIGINT then killed Node before ctr's handler was there: exit by signal, not 130).
+    const running = join(root, 'hook-running')
+    spec.hooks = {createRuntime: [{path: '/bin/sh', args: ['sh', '-c', `: > ${running}; sleep 3`]}]}
     await writeFile(join(b, 'config.json'), JSON.stringify(spec))
     const child = spawnCli(['containers', 'start', '-a', 'f-hook', b], {address: shared.address, namespace, env: box.env})
     let err = ''
     child.stderr!.setEncoding('utf8').on('data', (d) => (err += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    await new Promise((r) => setTimeout(r, 1500))
+    await waitUntil(() => existsSync(running), {timeoutMs: 30_000, what: 'the createRuntime hook to run'})
     child.kill('SIGINT')
     expect(await exited, err).toBe(130)
     expect(await leftovers(shared.address, namespace, box, {only: ['f-hook']})).toEqual([])
