@@ -217,6 +217,9 @@ describe('ctr -a ssh://', () => {
       ['containers', 'exec', '-a', '--id', 'on-a', 'true'],
       ['containers', 'start', '--no-log', 'from-bundle', suite.bundle],
       ['checkpoints', 'ls', 'on-a'],
+      ['containers', 'cp', 'on-a:/etc/hostname', '-'],
+      ['containers', 'start', '--no-log', '-v', 'data:/data', 'with-volume', suite.bundle],
+      ['containers', 'start', '--no-log', '-v', '/tmp:/data', 'with-bind', suite.bundle],
     ]) {
       const result = await ctr(['-a', viaSsh(suite.address), ...args])
       expect(errorShape(result)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})

@@ -252,15 +252,15 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   if (client.remote && networkMode(options.networks, options.portMappings?.length ?? 0).mode === 'cni') {
     refuseOverSsh(client, 'a CNI network (--network, -p)', 'ctr runs the CNI plugins and keeps their records')
   }
+  // Host paths and named volumes are this host's: checked, made and filled here, not where containerd runs.
+  if (options.settings?.mounts?.some((m) => isVolumeMount(m) || m.type === 'bind'))
+    refuseOverSsh(client, 'a host path or named volume (-v, --mount)', 'ctr checks host paths and keeps volumes on this host, not')
   if (options.log) refuseOverSsh(client, "a detached container's log file", "the shim runs ctr's logger, which writes it", (o) => `start it with ${o('noLog')}`)
   const call = {signal: options.signal}
   const source = options.image ? await imageSource(client, {...options, image: options.image}, undo, call) : await bundleSource(client, options)
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
-  // Host paths and named volumes are this host's: checked, made and filled here, not where containerd runs.
-  if (options.settings?.mounts?.some((m) => isVolumeMount(m) || m.type === 'bind'))
-    refuseOverSsh(client, 'a host path or named volume (-v, --mount)', 'ctr checks host paths and keeps volumes on this host, not')
   // Named volumes (made, and filled from the image on first use) become bind mounts; their names go on the container.
   const volumes = options.settings?.mounts?.length
     ? await prepareVolumeMounts(client.namespace, options.settings.mounts, {snapshotMounts: source.snapshot?.mounts, signal: options.signal})
