@@ -164,6 +164,31 @@ describe('ctr -a ssh://', () => {
     expect(nodes).toContainEqual([suite.address, 'on-a'])
   })
 
+  it('stats --no-stream of two nodes: NODE first, node in JSON; streaming several nodes is refused', async () => {
+    const [a, b] = [viaSsh(suite.address), viaSsh(second.address)]
+    const table = await ctr(['-a', a, '-a', b, 'containers', 'stats', '--no-stream', '--interval', '200ms'])
+    expect(table).toMatchObject({code: 0, stderr: ''})
+    const rows = table.stdout.trim().split('\n')
+    expect(rows[0]).toMatch(/^NODE\s+ID\s+CPU %\s+MEM USAGE/)
+    expect(rows.slice(1).map((row) => row.split(/\s+/).slice(0, 2))).toEqual(
+      expect.arrayContaining([
+        [`root@127.0.0.1:${sshd.port}${suite.address}`, 'on-a'],
+        [`root@127.0.0.1:${sshd.port}${second.address}`, 'on-b'],
+      ]),
+    )
+    const json = await ctr(['-a', `${a},${b}`, 'containers', 'stats', '--no-stream', '--json', '--interval', '200ms'])
+    expect(json.code, json.stderr).toBe(0)
+    const seen = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {node: string; id: string; pids: number})
+    expect(seen.map((s) => [s.node, s.id])).toContainEqual([`root@127.0.0.1:${sshd.port}${second.address}`, 'on-b'])
+    expect(seen.find((s) => s.id === 'on-a')?.pids).toBeGreaterThan(0)
+    const streaming = await ctr(['-a', `${a},${b}`, 'containers', 'stats'])
+    expect(errorShape(streaming)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+    expect(streaming.stderr).toMatch(/takes --no-stream/)
+  })
+
   it('events from two nodes in one stream, each row with its node; SIGTERM ends both tunnels', async () => {
     const child = spawnTracked(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'events'])
     const done = finish(child)
@@ -196,7 +221,9 @@ describe('ctr -a ssh://', () => {
   it('several addresses for a command of one node: a usage line', async () => {
     const result = await ctr(['-a', viaSsh(suite.address), '-a', viaSsh(second.address), 'containers', 'kill', 'on-a'])
     expect(result.code).toBe(125)
-    expect(result.stderr).toMatch(/^ctr: several addresses are for containers, images, namespaces, version and events; containers kill takes one\n$/)
+    expect(result.stderr).toMatch(
+      /^ctr: several addresses are for containers, images, namespaces, version, events and stats --no-stream; containers kill takes one\n$/,
+    )
   })
 
   it.each([

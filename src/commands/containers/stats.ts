@@ -11,6 +11,7 @@ import {type ContainerStats, watchStats} from '../../lib/metrics/metrics'
 import {formatBytes, formatPercent} from '../../cli/output/bytes'
 import {exitOnOutputFailure} from '../../cli/output/streams'
 import type {LiveColumn, Ux} from '../../cli/output/ux'
+import {type OnNode, rowsOnNodes} from '../../cli/output/nodes'
 
 const active = (s: ContainerStats) => s.memoryUsage !== undefined
 /** Values only for live tasks; a stopped container shows its state in the CPU column and `--` elsewhere. */
@@ -60,6 +61,7 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
     'no-stream': Flags.boolean({description: 'print one sample and exit'}),
   }
   static strict = false
+  static multiNode = true
 
   async run(): Promise<ContainerStats[]> {
     const {flags} = this
@@ -67,6 +69,7 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
     if (intervalMs < 100) throw usageError(`invalid --interval "${flags.interval.text}": must be at least 100ms`)
     const ids = [...new Set(positionalArgs(await this.parse(ContainersStats), " (see 'ctr containers stats --help')"))]
     exitOnOutputFailure()
+    if (this.severalNodes) return this.onSeveralNodes(ids, intervalMs)
     const rows = this.ux.rows(columns)
     const block = flags['no-stream'] ? undefined : this.ux.liveBlock(more)
     let last: ContainerStats[] = []
@@ -85,6 +88,24 @@ On a terminal the table refreshes in place, fitted to the window: long IDs are s
       if (flags['no-stream']) break
     }
     return last
+  }
+
+  /** One sample of each node's containers (--no-stream only), NODE first; `node` in JSON. */
+  private async onSeveralNodes(ids: string[], intervalMs: number): Promise<ContainerStats[]> {
+    if (!this.flags['no-stream']) throw usageError('several addresses: containers stats takes --no-stream (one sample of each node)')
+    const answers = await this.forEachNode(async (client) => {
+      for await (const round of watchStats(client, {ids, intervalMs, signal: this.signal})) return round
+      return []
+    })
+    const rows = rowsOnNodes(answers)
+    if (this.flags.json) for (const stats of rows) this.ux.jsonLine(stats)
+    else {
+      const writer = this.ux.rows<OnNode<ContainerStats>>([{header: 'NODE', width: 0, value: (s) => s.node}, ...columns])
+      writer.fit(rows)
+      if (rows.length === 0) writer.header()
+      for (const stats of rows) writer.row(stats)
+    }
+    return rows
   }
 }
 
