@@ -96,7 +96,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.addresses = splitAddresses(base.address ?? DEFAULT_ADDRESS)
     for (const address of this.addresses) if (isSshAddress(address)) parseSshAddress(address)
     if (this.addresses.length > 1 && !(this.ctor as typeof BaseCommand).multiNode) {
-      throw usageError(`several addresses are for containers, images, namespaces, version, events and stats --no-stream; ${this.id?.replaceAll(':', ' ')} takes one`)
+      throw usageError(
+        `several addresses are for containers, images, namespaces, version, events and stats --no-stream; ${this.id?.replaceAll(':', ' ')} takes one`,
+      )
     }
     this.callTimeoutMs = base['call-timeout']?.ms
     this.connectTimeoutMs = base['connect-timeout']?.ms
