@@ -1,7 +1,7 @@
 /**
  * `ctr containers cp` against the real private containerd: both ways on a running image container (read
  * back with exec) and on a stopped one (through its snapshot, mounted by ctr: nothing stays mounted under
- * /run/ctr/cp), `-` both ways as tar streams, symlinks in the container that point out of it (absolute to a
+ * /run/ctr/roots), `-` both ways as tar streams, symlinks in the container that point out of it (absolute to a
  * host sentinel, `../../..`, `/etc`) resolved inside its root for reads and writes, bad input (one line, 125,
  * nothing mounted) and Ctrl-C while a stopped container's snapshot is open.
  */
@@ -19,7 +19,7 @@ import {expectOneLineError} from './containers-fixture'
 import {type ImagesFixture, setupImagesFixture} from './images-fixture'
 
 const NAME = 'docker.io/library/cptest:1'
-const MOUNT_DIR = '/run/ctr/cp'
+const MOUNT_DIR = '/run/ctr/roots'
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n'
 
 let f: ImagesFixture
@@ -30,7 +30,7 @@ let sentinel: string
 const cli = (args: string[], input?: string) => f.cli(ns, ['containers', 'cp', ...args], input === undefined ? {} : {input})
 const exec = (id: string, ...args: string[]) => f.cli(ns, ['containers', 'exec', '--id', id, '-a', '--', ...args])
 
-/** Mount points under /run/ctr/cp in this mount namespace (ctr's). */
+/** Mount points under /run/ctr/roots in this mount namespace (ctr's). */
 async function mountsLeft(): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8')
   return info

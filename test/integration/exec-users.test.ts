@@ -17,6 +17,9 @@ const APP = 'docker.io/library/users-app:1'
 const LINKED = 'docker.io/library/users-linked:1'
 /** LINKED with User app. */
 const LINKED_USER = 'docker.io/library/users-linked-user:1'
+/** APP with a top layer that deletes /etc/passwd (a whiteout); and that with User app. */
+const WHITED = 'docker.io/library/users-whited:1'
+const WHITED_USER = 'docker.io/library/users-whited-user:1'
 const IDS = 'echo $(id -u):$(id -g)'
 /** What the host's planted files say: root. */
 const PLANTED_PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:0:0:app:/:/bin/sh\nuser:x:0:0::/:/bin/sh\n'
@@ -71,6 +74,8 @@ beforeAll(async () => {
     {image: await buildImage({layers: [base, app], config: {Env: ['PATH=/bin'], Cmd: ['sleep', '100000']}}), name: APP},
     {image: await buildImage({layers: [base, filesLayer(files)], config}), name: LINKED},
     {image: await buildImage({layers: [base, filesLayer(files)], config: {...config, User: 'app'}}), name: LINKED_USER},
+    {image: await buildImage({layers: [base, app, filesLayer({'etc/.wh.passwd': ''})], config}), name: WHITED},
+    {image: await buildImage({layers: [base, app, filesLayer({'etc/.wh.passwd': ''})], config: {...config, User: 'app'}}), name: WHITED_USER},
   ])
   const imported = await f.cli(ns, ['images', 'import', archive])
   expect(imported.code, imported.stderr).toBe(0)
@@ -126,5 +131,28 @@ describe("an image's User", () => {
   it('resolves through symlinks inside the image, never the host file of that name', async () => {
     const result = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'u-run', LINKED_USER], {cwd: planted})
     expect(result).toMatchObject({code: 0, stdout: '1234:1235\n', stderr: ''})
+  })
+
+  it("is looked up in the image's merged layers: a passwd a later layer deletes (whiteout) names nobody; so for start's -u", async () => {
+    const whited = await f.cli(ns, ['containers', 'start', '-a', '--rm', 'u-whited', WHITED_USER])
+    expect(whited).toMatchObject({code: 125, stdout: '', stderr: `ctr: image "${WHITED_USER}": no user "app" in its /etc/passwd\n`})
+    const dashU = await f.cli(ns, ['containers', 'start', '-a', '--rm', '-u', 'app', 'u-whited', WHITED])
+    expect(dashU).toMatchObject({code: 125, stdout: '', stderr: `ctr: no user "app" in image "${WHITED}" (its /etc/passwd)\n`})
+    // Numbers need no passwd; what the container sees: no /etc/passwd at all.
+    const numeric = await f.cli(ns, [
+      'containers',
+      'start',
+      '-a',
+      '--rm',
+      '-u',
+      '7:8',
+      'u-whited',
+      WHITED,
+      'sh',
+      '-c',
+      `${IDS}; test -e /etc/passwd || echo no passwd`,
+    ])
+    expect(numeric).toMatchObject({code: 0, stdout: '7:8\nno passwd\n', stderr: ''})
+    expect((await f.go(ns, ['containers', 'ls', '-q'])).stdout.trim().split('\n').sort()).toEqual(['u-app', 'u-bundle', 'u-linked'])
   })
 })

@@ -16,6 +16,7 @@ import {isIndexType, isManifestType} from '../images/media-types'
 import {defaultMatcher} from '../images/platform'
 import {normalizeDockerRef} from '../images/naming'
 import {chainIds, DEFAULT_SNAPSHOTTER} from '../images/unpack'
+import type {RootDir} from '../cp/in-root'
 import {lookupIds, readEntries} from '../tasks/users'
 import {DEFAULT_PATH, type OciSpec} from './bundle'
 
@@ -141,38 +142,20 @@ export function imageStopSignal(config: ImageConfig): string {
   return typeof signal === 'string' && signal ? signal : 'SIGTERM'
 }
 
-/**
- * User names from the snapshot: overlay mounts' upperdir then each lowerdir (in order), as host paths; a bind
- * mount's source. The first that has the file wins.
- */
-export function mountDirs(mounts: readonly Mount[]): string[] {
-  const dirs: string[] = []
-  for (const m of mounts) {
-    if (m.type === 'overlay') {
-      const upper = m.options.find((o) => o.startsWith('upperdir='))
-      if (upper) dirs.push(upper.slice('upperdir='.length))
-      const lower = m.options.find((o) => o.startsWith('lowerdir='))
-      if (lower) dirs.push(...lower.slice('lowerdir='.length).split(':'))
-    } else if (m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')) dirs.push(m.source)
-  }
-  return dirs
-}
-
 const isNumber = (text: string) => /^\d+$/.test(text)
 
 /**
- * The image's User (`uid`, `name`, `uid:gid`, `name:group`) as numbers, names looked up in the snapshot's
- * layers (exec's `-u` resolution, src/lib/tasks/users.ts, over the layer directories).
+ * The image's User (`uid`, `name`, `uid:gid`, `name:group`) as numbers, names looked up in the image's root
+ * (`root`: its read-only view, snapshot-root.ts openImageRoot, opened when first needed) as exec's `-u`.
  */
-export async function resolveImageUser(user: string, mounts: readonly Mount[], name: string): Promise<{uid: number; gid: number}> {
+export async function resolveImageUser(user: string, root: () => Promise<RootDir>, name: string): Promise<{uid: number; gid: number}> {
   const [u = '', g] = user.split(':')
-  const roots = mountDirs(mounts)
   const group = g === undefined || g === '' ? undefined : g
-  const ids = await lookupIds({user: u, group}, {roots, missing: (what, n, file) => `image "${name}": no ${what} "${n}" in its /etc/${file}`})
+  const ids = await lookupIds({user: u, group}, {root, missing: (what, n, file) => `image "${name}": no ${what} "${n}" in its /etc/${file}`})
   let gid = ids.gid ?? 0
   if (group === undefined && isNumber(u)) {
     // A numeric uid alone: its primary group from passwd when there is one (containerd's WithUserID does so).
-    const entry = (await readEntries(roots, 'passwd')).find((f) => f[2] === u)
+    const entry = (await readEntries(await root(), 'passwd')).find((f) => f[2] === u)
     if (entry && isNumber(entry[3] ?? '')) gid = Number(entry[3])
   }
   return {uid: ids.uid ?? 0, gid}

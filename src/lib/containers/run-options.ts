@@ -9,6 +9,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {posix, resolve} from 'node:path'
 
 import {CtrError, optionError} from '../containerd/errors'
+import type {RootDir} from '../cp/in-root'
 import {parseByteSize} from '../logs/log-options'
 import {lookupIds, parseUserSpec, type UserSpec} from '../tasks/users'
 import {isVolumeName} from '../volumes/volumes'
@@ -275,10 +276,10 @@ export async function readEnvFile(path: string, env: NodeJS.ProcessEnv = process
 }
 
 /**
- * Applies the settings to the spec that is sent. `userRoots` are where names of `user` are looked up (the
- * bundle's rootfs, or the image snapshot's layer directories); `what` names the source in errors.
+ * Applies the settings to the spec that is sent. `userRoot` is where names of `user` are looked up (the
+ * bundle's rootfs, or the image's read-only root), opened when a name needs it; `what` names the source in errors.
  */
-export async function applyRunSettings(spec: OciSpec, settings: RunSettings, userRoots: readonly string[], what: string): Promise<void> {
+export async function applyRunSettings(spec: OciSpec, settings: RunSettings, userRoot: () => Promise<RootDir>, what: string): Promise<void> {
   if (settings.mounts?.length) {
     const given = new Set(settings.mounts.map((m) => m.destination))
     const existing = Array.isArray(spec.mounts) ? (spec.mounts as OciMount[]) : []
@@ -295,7 +296,7 @@ export async function applyRunSettings(spec: OciSpec, settings: RunSettings, use
   if (settings.cpuShares !== undefined) resources.cpu = {...resources.cpu, shares: settings.cpuShares}
   if (settings.pidsLimit !== undefined) resources.pids = {limit: settings.pidsLimit}
   if (settings.user) {
-    const ids = await lookupIds(settings.user, {roots: userRoots, missing: (kind, name, file) => `no ${kind} "${name}" in ${what} (its /etc/${file})`})
+    const ids = await lookupIds(settings.user, {root: userRoot, missing: (kind, name, file) => `no ${kind} "${name}" in ${what} (its /etc/${file})`})
     const user = (spec.process.user ?? {}) as {uid?: number; gid?: number; additionalGids?: number[]}
     // A user alone: its own group when named; a number alone: group 0 unless passwd says (as WithUserID).
     spec.process.user = {

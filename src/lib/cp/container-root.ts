@@ -3,39 +3,18 @@
  * - a live task (running, paused, created): its init's /proc/PID/root (ctr and the daemon share the PID
  *   namespace, as they must here: ctr talks to a local containerd), the task asked again afterwards so the
  *   PID was still its own;
- * - otherwise a container with a snapshot: the snapshot's mounts (Snapshots.Mounts), mounted by ctr with
- *   mount(8) on a fresh 0700 directory under /run/ctr/cp, opened, and at once detached (`umount --lazy`) and
- *   the directory removed. The descriptor alone keeps the mount alive, outside every path, and the kernel
- *   drops it when ctr's last descriptor closes, however ctr ends (Ctrl-C, SIGKILL). Only between mount and
- *   detach (a few milliseconds) is it visible; a ctr killed then leaves it, and the next `cp` removes it
- *   (the directory names the PID that made it);
+ * - otherwise a container with a snapshot: the snapshot's mounts (Snapshots.Mounts), mounted by ctr and
+ *   detached at once, only ctr's descriptor holding them (containers/snapshot-root.ts openMounted);
  * - otherwise a bundle container's spec root.path, when absolute.
  */
-import {execFile} from 'node:child_process'
-import {mkdir, mkdtemp, readdir, readFile, rmdir} from 'node:fs/promises'
-import {join} from 'node:path'
-import {promisify} from 'node:util'
-
 import {SnapshotsDefinition} from '../../gen/containerd/services/snapshots/v1/snapshots'
 import {TasksDefinition} from '../../gen/containerd/services/tasks/v1/tasks'
-import type {Mount} from '../../gen/containerd/types/mount'
 import type {ContainerdClient} from '../containerd/client'
 import {CtrError} from '../containerd/errors'
 import {requireContainer} from '../containers/containers'
-import {trackInFlight} from '../in-flight'
-import {requirePrivateDir} from '../private-paths'
+import {openMounted} from '../containers/snapshot-root'
 import {processStatus} from '../tasks/status'
 import {RootDir} from './in-root'
-
-export const MOUNT_DIR = '/run/ctr/cp'
-const MOUNT = '/usr/bin/mount'
-const UMOUNT = '/usr/bin/umount'
-const run = promisify(execFile)
-
-const firstLine = (error: unknown): string =>
-  String((error as {stderr?: string}).stderr || (error as Error).message)
-    .trim()
-    .split('\n')[0]
 
 export type RootKind = 'task' | 'snapshot' | 'bundle'
 
@@ -89,60 +68,4 @@ async function livePid(client: ContainerdClient, id: string): Promise<number | u
   const status = processStatus(task?.process?.status)
   if (!task?.process?.pid || status === 'stopped' || status === 'unknown') return undefined
   return task.process.pid
-}
-
-/**
- * Mounts `mounts` (in order, on one directory, as containerd's mount.All), opens the result and detaches it
- * at once; the directory is removed. On any failure nothing stays mounted.
- */
-export async function openMounted(mounts: readonly Mount[], label: string, base: string = MOUNT_DIR): Promise<RootDir> {
-  if (mounts.length === 0) throw new CtrError('internal', `the snapshot of ${label} has no mounts`)
-  await mkdir(base, {recursive: true, mode: 0o700})
-  await requirePrivateDir(base, 'mount directory')
-  await sweep(base)
-  const target = await mkdtemp(join(base, `${process.pid}-`))
-  const forget = trackInFlight(`a mount at ${target} (remove with: umount --lazy ${target})`)
-  let mounted = 0
-  try {
-    for (const m of mounts) {
-      const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')
-      const args = ['--no-canonicalize', ...(bind ? [] : ['-t', m.type]), ...(m.options.length ? ['-o', m.options.join(',')] : []), m.source, target]
-      await run(MOUNT, args, {env: {LC_ALL: 'C'}}).catch((error: unknown) => {
-        throw new CtrError('internal', `cannot mount the snapshot of ${label}: ${firstLine(error)}`, {cause: error})
-      })
-      mounted++
-    }
-    return await RootDir.open(target, label)
-  } finally {
-    // Detached whether the open worked or not: an open descriptor keeps it alive, nothing else does.
-    for (; mounted > 0; mounted--) await run(UMOUNT, ['--lazy', '--no-canonicalize', target], {env: {LC_ALL: 'C'}}).catch(() => undefined)
-    await rmdir(target).catch(() => undefined)
-    forget()
-  }
-}
-
-/** Mounts left by a ctr killed between mount and detach: its directory names its PID, now gone. */
-async function sweep(base: string): Promise<void> {
-  const names = await readdir(base).catch(() => [] as string[])
-  const stale = names.filter((name) => {
-    const pid = /^(\d+)-/.exec(name)?.[1]
-    return pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))
-  })
-  if (stale.length === 0) return
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
-  for (const name of stale) {
-    const dir = join(base, name)
-    const times = mountinfo.split('\n').filter((line) => line.split(' ')[4] === dir).length
-    for (let i = 0; i < times; i++) await run(UMOUNT, ['--lazy', '--no-canonicalize', dir], {env: {LC_ALL: 'C'}}).catch(() => undefined)
-    await rmdir(dir).catch(() => undefined)
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

@@ -1,6 +1,8 @@
 /**
  * Paths looked up inside a root directory as if it were `/` (docker's symlink.FollowSymlinkInScope): a
- * container's root for `cp`, or the host's `/` for the host side, with the same rules. Node has no openat2
+ * container's root for `cp` (or the host's `/` for the host side, with the same rules), the /etc/passwd and
+ * /etc/group of a container or image for user names (tasks/users.ts), a volume's path in its image
+ * (volumes/fill.ts). The one resolver of paths inside a root. Node has no openat2
  * (RESOLVE_IN_ROOT), so each component is opened on the directory descriptor held for the one before it
  * (openat emulated through /proc/self/fd/N/NAME, O_PATH | O_NOFOLLOW); a symlink met on the way is read and
  * its text resolved again from here, an absolute one from the root, `..` never above the root. What is
@@ -129,10 +131,51 @@ export class RootDir {
     }
   }
 
+  /**
+   * A regular file's content at `path` in the root (symlinks followed inside it), at most `maxBytes`;
+   * undefined when there is none there, it is not a regular file (a FIFO is never opened), or the way to it
+   * fails (a link loop, a file where a directory should be).
+   */
+  async readRegular(path: string, maxBytes: number): Promise<Buffer | undefined> {
+    const found = await this.lookup(path, {follow: true}).catch(() => undefined)
+    if (!found) return undefined
+    try {
+      if (!found.file?.stats.isFile()) return undefined
+      // Opened again through its descriptor: the very file checked, whatever its name points at now.
+      const file = await reopen(found.file.handle, fsConstants.O_RDONLY)
+      try {
+        const buffer = Buffer.alloc(Math.min(found.file.stats.size, maxBytes))
+        const {bytesRead} = await file.read(buffer, 0, buffer.length, 0)
+        return buffer.subarray(0, bytesRead)
+      } finally {
+        await file.close()
+      }
+    } finally {
+      await found.close()
+    }
+  }
+
   private fsError(error: NodeJS.ErrnoException, path: string): CtrError {
     if (error.code === 'ENOENT') return new CtrError('not-found', `no such file or directory in ${this.label}: ${path}`, {cause: error})
     if (error.code === 'ENOTDIR') return new CtrError('invalid-argument', `not a directory in ${this.label}: ${path}`, {cause: error})
     return new CtrError('internal', `cannot look up ${path} in ${this.label}: ${error.code ?? error.message}`, {cause: error})
+  }
+}
+
+/** A root opened on first use and once only (a start's user names and volume fills share it); then closed. */
+export class LazyRoot {
+  private opened?: Promise<RootDir>
+  constructor(private readonly opener: () => Promise<RootDir>) {}
+
+  get(): Promise<RootDir> {
+    this.opened ??= this.opener()
+    return this.opened
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened
+    this.opened = undefined
+    if (opened) await (await opened.catch(() => undefined))?.close()
   }
 }
 

@@ -18,7 +18,6 @@ import {
   imageConfig,
   imageParent,
   imageStopSignal,
-  mountDirs,
   prepareSnapshot,
   removeSnapshot,
   resolveImageUser,
@@ -41,6 +40,8 @@ import type {NetworkAttachment} from '../network/attach'
 import {networkMode, setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
 import {refuseOverSsh, refuseUserOverSsh} from '../ssh/remote'
 import {prepareVolumeMounts} from '../volumes/mounts'
+import {LazyRoot, RootDir} from '../cp/in-root'
+import {openImageRoot} from '../containers/snapshot-root'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'
 /**
@@ -261,12 +262,18 @@ async function createContainer(client: ContainerdClient, options: SourceOptions,
   const {spec, terminal} = source
   if (options.env?.length) spec.process.env = mergeEnv(spec.process.env ?? [], options.env)
   if (terminal && options.consoleSize) spec.process.consoleSize = options.consoleSize
-  // Named volumes (made, and filled from the image on first use) become bind mounts; their names go on the container.
-  const volumes = options.settings?.mounts?.length
-    ? await prepareVolumeMounts(client.namespace, options.settings.mounts, {snapshotMounts: source.snapshot?.mounts, signal: options.signal})
-    : undefined
-  const settings = options.settings && volumes ? {...options.settings, mounts: volumes.mounts} : options.settings
-  if (settings) await applyRunSettings(spec, settings, source.userRoots, options.image ? `image "${options.image}"` : 'the bundle')
+  let volumes: Awaited<ReturnType<typeof prepareVolumeMounts>> | undefined
+  try {
+    // Named volumes (made, and filled from the image on first use) become bind mounts; their names go on the container.
+    const imageRoot = source.snapshot ? () => source.root.get() : undefined
+    volumes = options.settings?.mounts?.length
+      ? await prepareVolumeMounts(client.namespace, options.settings.mounts, {imageRoot, signal: options.signal})
+      : undefined
+    const settings = options.settings && volumes ? {...options.settings, mounts: volumes.mounts} : options.settings
+    if (settings) await applyRunSettings(spec, settings, () => source.root.get(), options.image ? `image "${options.image}"` : 'the bundle')
+  } finally {
+    await source.root.close()
+  }
   if (options.restore?.annotations) spec.annotations = {...(spec.annotations as Record<string, string> | undefined), ...options.restore.annotations}
   const network = await setUpNetwork(
     spec,
@@ -407,8 +414,9 @@ interface PreparedSource {
   snapshot?: {image: string; snapshotter: string; mounts: Mount[]; step: UndoStep}
   /** From an image: the lease the snapshot was prepared under, until the container record holds it. */
   lease?: {release(): Promise<void>}
-  /** Where user and group names are looked up: the bundle's rootfs, or the snapshot's layer directories. */
-  userRoots: string[]
+  /** Where user and group names are looked up and volumes filled from: the bundle's rootfs, or the image's
+   * read-only root; opened on first use, closed once the spec is made. */
+  root: LazyRoot
   /** Labels the source gives the container: the bundle's path, or the image's stop signal. */
   labels: Record<string, string>
 }
@@ -421,7 +429,8 @@ async function bundleSource(client: ContainerdClient, options: SourceOptions): P
   const terminal = Boolean(options.attach) && Boolean(options.tty || bundle.spec.process.terminal)
   const spec = containerSpec(bundle, {namespace: client.namespace, id: options.id, terminal})
   if (options.args?.length) spec.process.args = [...options.args]
-  return {spec, terminal, bundle: bundle.path, userRoots: [bundle.rootfs], labels: {[BUNDLE_LABEL]: bundle.path}}
+  const root = new LazyRoot(() => RootDir.open(bundle.rootfs, 'the bundle'))
+  return {spec, terminal, bundle: bundle.path, root, labels: {[BUNDLE_LABEL]: bundle.path}}
 }
 
 /**
@@ -452,7 +461,14 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
   const env = Array.isArray(c.Env) ? c.Env.filter((e): e is string => typeof e === 'string') : []
   const cwd = typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'
   if (typeof c.User === 'string') refuseUserOverSsh(client, c.User)
-  const user = typeof c.User === 'string' && c.User ? await resolveImageUser(c.User, mounts, image) : {uid: 0, gid: 0}
+  const root = new LazyRoot(() => openImageRoot(mounts, `image "${image}"`))
+  const user =
+    typeof c.User === 'string' && c.User
+      ? await resolveImageUser(c.User, () => root.get(), image).catch(async (error: unknown) => {
+          await root.close()
+          throw error
+        })
+      : {uid: 0, gid: 0}
   const terminal = Boolean(options.attach) && Boolean(options.tty)
   const spec = defaultSpec({namespace: client.namespace, id, args, env, cwd, uid: user.uid, gid: user.gid, terminal})
   // root.path is relative, `rootfs` as Go ctr writes it: the shim mounts the snapshot (Tasks.Create's rootfs)
@@ -462,7 +478,7 @@ async function imageSource(client: ContainerdClient, options: SourceOptions & {i
     spec,
     terminal,
     snapshot: {image, snapshotter, mounts, step},
-    userRoots: mountDirs(mounts),
+    root,
     lease: {
       release: async () => {
         leaseStep.dismiss()

@@ -31,7 +31,9 @@ export async function updateContainer(client: ContainerdClient, id: string, sett
   const container = await requireContainer(client, id)
   const spec = JSON.parse(Buffer.from(container.spec?.value ?? []).toString('utf8') || '{}') as OciSpec
   if (!spec.process) throw new CtrError('failed-precondition', `container "${id}" has no runtime spec ctr can change`)
-  await applyRunSettings(spec, settings, [], `container "${id}"`)
+  // Limits only: no user names to look up, so no root to open.
+  const noRoot = () => Promise.reject(new CtrError('internal', 'update looks up no user names'))
+  await applyRunSettings(spec, settings, noRoot, `container "${id}"`)
   const all = (spec.linux?.resources ?? {}) as Record<string, Record<string, unknown> | undefined>
   // Only what changes goes to runc update: the rest of the cgroup stays as it is.
   const changed: Record<string, unknown> = {}

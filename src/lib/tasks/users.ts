@@ -1,15 +1,12 @@
 /**
- * User and group names for exec's `-u NAME[:GROUP]` and an image's User, resolved in the container's own
- * /etc/passwd and /etc/group (as runc and docker do), read on the host under a root directory: a running
- * task's /proc/PID/root (exec) or a snapshot's layer directories (an image's User). Symlinks in the path
- * are resolved by us, inside that root, one component at a time on held directory descriptors (openat
- * emulated through /proc/self/fd, O_NOFOLLOW): the kernel would resolve an absolute link against ctr's
- * root, the host's, and a path checked first and opened after can be swapped in between.
+ * User and group names for exec's `-u NAME[:GROUP]`, start's `-u` and an image's User, resolved in the
+ * container's own /etc/passwd and /etc/group (as runc and docker do), read on the host under a root
+ * directory: a running task's /proc/PID/root (exec), a bundle's rootfs, an image's read-only root
+ * (containers/snapshot-root.ts). Paths are resolved inside that root by cp/in-root.ts (held descriptors):
+ * the kernel would resolve an absolute link against ctr's root, the host's.
  */
-import {constants as fsConstants} from 'node:fs'
-import {type FileHandle, open, readlink, stat} from 'node:fs/promises'
-
 import {CtrError, optionError} from '../containerd/errors'
+import {LazyRoot, RootDir} from '../cp/in-root'
 
 export interface UserSpec {
   /** A number or a name; undefined: the container's. */
@@ -29,10 +26,9 @@ export function parseUserSpec(text: string): UserSpec {
 
 const isNumber = (text: string) => /^\d+$/.test(text)
 
-/** Where names are looked up: root directories on the host (the first that holds the file wins), and the
- * error for a name none of them has. */
+/** Where names are looked up: the root, opened only when a name needs it; and the error for a name it lacks. */
 export interface UserFiles {
-  roots: readonly string[]
+  root: () => Promise<RootDir>
   missing: (what: 'user' | 'group', name: string, file: 'passwd' | 'group') => string
 }
 
@@ -42,7 +38,7 @@ export async function lookupIds(spec: UserSpec, files: UserFiles): Promise<{uid?
   if (spec.user !== undefined) {
     if (isNumber(spec.user)) out.uid = Number(spec.user)
     else {
-      const entry = (await readEntries(files.roots, 'passwd')).find((fields) => fields[0] === spec.user)
+      const entry = (await readEntries(await files.root(), 'passwd')).find((fields) => fields[0] === spec.user)
       if (!entry || !isNumber(entry[2] ?? '')) throw new CtrError('not-found', files.missing('user', spec.user, 'passwd'))
       out.uid = Number(entry[2])
       if (isNumber(entry[3] ?? '')) out.gid = Number(entry[3])
@@ -51,7 +47,7 @@ export async function lookupIds(spec: UserSpec, files: UserFiles): Promise<{uid?
   if (spec.group !== undefined) {
     if (isNumber(spec.group)) out.gid = Number(spec.group)
     else {
-      const entry = (await readEntries(files.roots, 'group')).find((fields) => fields[0] === spec.group)
+      const entry = (await readEntries(await files.root(), 'group')).find((fields) => fields[0] === spec.group)
       if (!entry || !isNumber(entry[2] ?? '')) throw new CtrError('not-found', files.missing('group', spec.group, 'group'))
       out.gid = Number(entry[2])
     }
@@ -64,86 +60,29 @@ export async function lookupIds(spec: UserSpec, files: UserFiles): Promise<{uid?
  * caller checks was still that task's once this returns).
  */
 export async function resolveUser(spec: UserSpec, root: string, id: string): Promise<{uid?: number; gid?: number}> {
-  const names = [spec.user, spec.group].some((name) => name !== undefined && !isNumber(name))
-  if (names) {
-    await stat(root).catch((error: NodeJS.ErrnoException) => {
+  const opened = new LazyRoot(() =>
+    RootDir.open(root, `container "${id}"`).catch((error: NodeJS.ErrnoException) => {
       throw new CtrError(
         'failed-precondition',
         `cannot read the files of container "${id}" (${root}: ${error.code ?? error.message}): give a numeric user and group`,
       )
-    })
+    }),
+  )
+  try {
+    return await lookupIds(spec, {root: () => opened.get(), missing: (what, name, file) => `no ${what} "${name}" in container "${id}" (its /etc/${file})`})
+  } finally {
+    await opened.close()
   }
-  return lookupIds(spec, {roots: [root], missing: (what, name, file) => `no ${what} "${name}" in container "${id}" (its /etc/${file})`})
 }
 
-/**
- * The lines of etc/passwd or etc/group, split into fields, from the first root that holds the file (as a
- * regular file reached inside that root).
- */
-export async function readEntries(roots: readonly string[], file: 'passwd' | 'group'): Promise<string[][]> {
-  for (const root of roots) {
-    const text = await readInRoot(root, `etc/${file}`).catch(() => undefined)
-    if (text === undefined) continue
-    return text
-      .split('\n')
-      .filter((line) => line && !line.startsWith('#'))
-      .map((line) => line.split(':'))
-  }
-  return []
-}
-
-// O_PATH (Linux, not in Node's fs.constants): a descriptor that names a file without opening it, so a device
-// node or FIFO met on the way is never opened. Numbers as in the kernel's asm-generic/fcntl.h.
-const O_PATH = 0o10000000
-const {O_DIRECTORY, O_NOFOLLOW, O_RDONLY} = fsConstants
-/** Symlinks followed in one lookup before giving up, as the kernel's MAXSYMLINKS. */
-const MAX_LINKS = 40
 /** More than any real passwd or group file; what is beyond is not read. */
 const MAX_BYTES = 8 << 20
 
-/**
- * A regular file's text at `path` (relative) inside `root`, as if `root` were `/`: `..` stops at the root, an
- * absolute symlink starts again from it. Undefined when there is no such regular file.
- */
-async function readInRoot(root: string, path: string): Promise<string | undefined> {
-  const held: FileHandle[] = []
-  // The root itself is followed (it is /proc/PID/root, a link by design, or a directory containerd gave).
-  const dirs: FileHandle[] = [await open(root, O_PATH | O_DIRECTORY)]
-  held.push(dirs[0])
-  try {
-    const rest = path.split('/').reverse()
-    let links = 0
-    while (rest.length > 0) {
-      const name = rest.pop()!
-      if (name === '' || name === '.') continue
-      if (name === '..') {
-        if (dirs.length > 1) dirs.pop()
-        continue
-      }
-      const at = `/proc/self/fd/${dirs.at(-1)!.fd}/${name}`
-      const handle = await open(at, O_PATH | O_NOFOLLOW).catch(() => undefined)
-      if (!handle) return undefined
-      held.push(handle)
-      const info = await handle.stat()
-      if (info.isSymbolicLink()) {
-        if (++links > MAX_LINKS) return undefined
-        // The link's text is only a path to resolve again here, so its being changed meanwhile is harmless.
-        const target = await readlink(at)
-        if (target.startsWith('/')) dirs.length = 1
-        rest.push(...target.split('/').reverse())
-      } else if (info.isDirectory()) {
-        dirs.push(handle)
-      } else if (info.isFile() && rest.every((part) => part === '' || part === '.')) {
-        // Opened again through its descriptor: the very file checked, whatever its name points at now.
-        const file = await open(`/proc/self/fd/${handle.fd}`, O_RDONLY)
-        held.push(file)
-        const buffer = Buffer.alloc(Math.min(info.size, MAX_BYTES))
-        const {bytesRead} = await file.read(buffer, 0, buffer.length, 0)
-        return buffer.subarray(0, bytesRead).toString('utf8')
-      } else return undefined
-    }
-    return undefined
-  } finally {
-    await Promise.all(held.map((handle) => handle.close().catch(() => undefined)))
-  }
+/** The lines of /etc/passwd or /etc/group in `root`, split into fields; none when it is not a regular file there. */
+export async function readEntries(root: RootDir, file: 'passwd' | 'group'): Promise<string[][]> {
+  const text = (await root.readRegular(`/etc/${file}`, MAX_BYTES))?.toString('utf8') ?? ''
+  return text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split(':'))
 }

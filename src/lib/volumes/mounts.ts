@@ -4,9 +4,9 @@
  * names for the container's VOLUMES_LABEL. A volume a failed start made stays, as docker's does
  * (`volumes prune` removes it).
  */
-import type {Mount} from '../../gen/containerd/types/mount'
 import {isVolumeMount, type OciMount, type VolumeMount} from '../containers/run-options'
-import {fillFromImage, imageRoot} from './fill'
+import type {RootDir} from '../cp/in-root'
+import {fillFromImage} from './fill'
 import {prepareVolume, VOLUMES_LABEL} from './volumes'
 
 export interface PreparedVolumes {
@@ -19,7 +19,7 @@ export interface PreparedVolumes {
 export async function prepareVolumeMounts(
   namespace: string,
   mounts: ReadonlyArray<OciMount | VolumeMount>,
-  options: {snapshotMounts?: readonly Mount[]; root?: string; signal?: AbortSignal} = {},
+  options: {imageRoot?: () => Promise<RootDir>; root?: string; signal?: AbortSignal} = {},
 ): Promise<PreparedVolumes> {
   const names: string[] = []
   const out: OciMount[] = []
@@ -28,14 +28,9 @@ export async function prepareVolumeMounts(
       out.push(m)
       continue
     }
-    const snapshot = options.snapshotMounts
-    const fill =
-      m.copy && snapshot ? (data: string, scratch: string) => fillFromImage(imageRoot(snapshot), m.destination, data, scratch, options.signal) : undefined
-    const {mountpoint} = await prepareVolume(namespace, m.volume, {
-      root: options.root,
-      signal: options.signal,
-      fill: fill && (async (d, s) => void (await fill(d, s))),
-    })
+    const image = options.imageRoot
+    const fill = m.copy && image ? async (data: string) => void (await fillFromImage(await image(), m.destination, data, options.signal)) : undefined
+    const {mountpoint} = await prepareVolume(namespace, m.volume, {root: options.root, signal: options.signal, fill})
     if (!names.includes(m.volume)) names.push(m.volume)
     out.push({destination: m.destination, type: 'bind', source: mountpoint, options: ['rbind', m.readOnly ? 'ro' : 'rw']})
   }

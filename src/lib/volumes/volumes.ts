@@ -138,7 +138,7 @@ export async function createVolume(
 export async function prepareVolume(
   namespace: string,
   name: string,
-  options: VolumeOptions & {fill?: (data: string, scratch: string) => Promise<void>} = {},
+  options: VolumeOptions & {fill?: (data: string) => Promise<void>} = {},
 ): Promise<{mountpoint: string; created: boolean}> {
   const root = options.root ?? volumeRoot()
   const mountpoint = volumeMountpoint(namespace, name, root)
@@ -148,16 +148,7 @@ export async function prepareVolume(
     root,
     async () => {
       const created = await makeVolume(namespace, name, root)
-      if (options.fill && (await readdir(mountpoint)).length === 0) {
-        const scratch = join(volumeDir(namespace, name, root), '.fill')
-        await rm(scratch, {recursive: true, force: true})
-        await mkdir(scratch, {mode: 0o700})
-        try {
-          await options.fill(mountpoint, scratch)
-        } finally {
-          await rm(scratch, {recursive: true, force: true})
-        }
-      }
+      if (options.fill && (await readdir(mountpoint)).length === 0) await options.fill(mountpoint)
       return {mountpoint, created}
     },
     options.signal,

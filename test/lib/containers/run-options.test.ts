@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {OciSpec} from '../../../src/lib/containers/bundle'
+import {RootDir} from '../../../src/lib/cp/in-root'
 import {
   applyRunSettings,
   parseCapability,
@@ -87,6 +88,8 @@ describe('parsing', () => {
 })
 
 describe('applyRunSettings', () => {
+  /** Settings without user names never open the root. */
+  const noRoot = () => Promise.reject(new Error('the root was opened'))
   const base = (): OciSpec => ({
     process: {
       args: ['sh'],
@@ -115,7 +118,7 @@ describe('applyRunSettings', () => {
         hostname: 'h',
         readOnly: true,
       },
-      [],
+      noRoot,
       'x',
     )
     expect(spec.mounts).toEqual([base().mounts![1 as never], {destination: '/tmp', type: 'bind', source: dir, options: ['rbind']}])
@@ -133,19 +136,22 @@ describe('applyRunSettings', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(join(root, 'etc'), {recursive: true}))
     await writeFile(join(root, 'etc', 'passwd'), 'app:x:1234:1235::/:/bin/sh\n')
     const spec = base()
-    await applyRunSettings(spec, {user: {user: 'app'}}, [root], 'the bundle')
+    const opened = await RootDir.open(root, 'the bundle')
+    const files = async () => opened
+    await applyRunSettings(spec, {user: {user: 'app'}}, files, 'the bundle')
     expect(spec.process.user).toMatchObject({uid: 1234, gid: 1235})
-    await applyRunSettings(spec, {user: {user: '7'}}, [root], 'the bundle')
+    await applyRunSettings(spec, {user: {user: '7'}}, files, 'the bundle')
     expect(spec.process.user).toMatchObject({uid: 7, gid: 0})
-    await expect(applyRunSettings(base(), {user: {user: 'nobody'}}, [root], 'the bundle')).rejects.toThrow('no user "nobody" in the bundle (its /etc/passwd)')
+    await expect(applyRunSettings(base(), {user: {user: 'nobody'}}, files, 'the bundle')).rejects.toThrow('no user "nobody" in the bundle (its /etc/passwd)')
+    await opened.close()
   })
 
   it('capabilities: drop then add; privileged opens masked paths, seccomp, devices and /sys', async () => {
     const spec = base()
-    await applyRunSettings(spec, {capDrop: ['CAP_CHOWN'], capAdd: ['CAP_SYS_TIME']}, [], 'x')
+    await applyRunSettings(spec, {capDrop: ['CAP_CHOWN'], capAdd: ['CAP_SYS_TIME']}, noRoot, 'x')
     expect(spec.process.capabilities).toMatchObject({bounding: ['CAP_KILL', 'CAP_SYS_TIME'], effective: ['CAP_KILL', 'CAP_SYS_TIME']})
     const privileged = base()
-    await applyRunSettings(privileged, {privileged: true}, [], 'x')
+    await applyRunSettings(privileged, {privileged: true}, noRoot, 'x')
     const caps = privileged.process.capabilities as {bounding: string[]}
     expect(caps.bounding.length).toBeGreaterThan(2)
     expect(privileged.linux).not.toHaveProperty('maskedPaths')

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {imageRoot} from '../../../src/lib/volumes/fill'
+import {imageView} from '../../../src/lib/containers/snapshot-root'
 import {isVolumeName, matchesVolumeFilter, parseVolumeFilters, volumeRoot, volumesOf} from '../../../src/lib/volumes/volumes'
 
 describe('volume names, filters and labels', () => {
@@ -31,12 +31,12 @@ describe('volume names, filters and labels', () => {
     expect(volumeRoot({XDG_STATE_HOME: '/home/u/.state'}, 1000)).toBe('/home/u/.state/ctr/volumes')
   })
 
-  it("the image's root from a snapshot's mounts: one layer or a bind is a directory, several are an overlay to mount", () => {
-    expect(imageRoot([{type: 'overlay', source: 'overlay', target: '', options: ['workdir=/w', 'upperdir=/u', 'lowerdir=/l2:/l1']}])).toEqual({
-      lowerdirs: ['/l2', '/l1'],
+  it("the image's root from a snapshot's mounts: one layer or a bind is a directory, several a read-only overlay of the layers", () => {
+    expect(imageView([{type: 'overlay', source: 'overlay', target: '', options: ['workdir=/w', 'upperdir=/u', 'lowerdir=/l2:/l1']}])).toEqual({
+      overlay: {type: 'overlay', source: 'overlay', target: '', options: ['ro', 'lowerdir=/l2:/l1']},
     })
-    expect(imageRoot([{type: 'overlay', source: 'overlay', target: '', options: ['upperdir=/u', 'lowerdir=/l1']}])).toEqual({dir: '/l1'})
-    expect(imageRoot([{type: 'bind', source: '/snap/fs', target: '', options: ['rbind', 'rw']}])).toEqual({dir: '/snap/fs'})
-    expect(() => imageRoot([{type: 'btrfs', source: '/dev/x', target: '', options: []}])).toThrow(/mounted as "btrfs"/)
+    expect(imageView([{type: 'overlay', source: 'overlay', target: '', options: ['upperdir=/u', 'lowerdir=/l1']}])).toEqual({dir: '/l1'})
+    expect(imageView([{type: 'bind', source: '/snap/fs', target: '', options: ['rbind', 'rw']}])).toEqual({dir: '/snap/fs'})
+    expect(() => imageView([{type: 'btrfs', source: '/dev/x', target: '', options: []}])).toThrow(/mounted as "btrfs"/)
   })
 })
