@@ -245,6 +245,9 @@ describe('ctr -a ssh://', () => {
       ['containers', 'start', '--no-log', 'from-bundle', suite.bundle],
       ['checkpoints', 'ls', 'on-a'],
       ['containers', 'cp', 'on-a:/etc/hostname', '-'],
+      ['volumes'],
+      ['volumes', 'create', 'data'],
+      ['volumes', 'rm', 'data'],
       ['containers', 'start', '--no-log', '-v', 'data:/data', 'with-volume', suite.bundle],
       ['containers', 'start', '--no-log', '-v', '/tmp:/data', 'with-bind', suite.bundle],
     ]) {

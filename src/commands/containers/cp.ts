@@ -23,7 +23,7 @@ A running (or paused) container is reached through its process's root; a stopped
     '<%= config.bin %> containers cp web:/etc/nginx/nginx.conf ./nginx.conf',
     '<%= config.bin %> containers cp ./site/. web:/usr/share/nginx/html',
     '<%= config.bin %> containers cp db:/var/lib/data - | tar -tv',
-    'tar -c -C conf . | <%= config.bin %> containers cp - web:/etc/app',
+    '<%= config.bin %> containers cp - web:/etc/app < conf.tar',
   ]
   static flags = {
     archive: Flags.boolean({char: 'a', description: 'keep numeric owners (uid, gid) as they are'}),

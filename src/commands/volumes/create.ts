@@ -19,7 +19,7 @@ Makes an empty volume for 'containers start -v NAME:PATH' (which also makes a mi
   async run(): Promise<Array<{name: string; mountpoint: string; created: boolean}>> {
     const names = positionalArgs(await this.parse(VolumesCreate), " (see 'ctr volumes create --help')")
     const {results, failures} = await forEachId(names, async (name) => {
-      const volume = await createVolume(this.client.namespace, name, {signal: this.signal})
+      const volume = await createVolume(this.client, name, {signal: this.signal})
       this.ux.log(volume.name)
       return volume
     })

@@ -16,7 +16,7 @@ import {isIndexType, isManifestType} from '../images/media-types'
 import {defaultMatcher} from '../images/platform'
 import {normalizeDockerRef} from '../images/naming'
 import {chainIds, DEFAULT_SNAPSHOTTER} from '../images/unpack'
-import type {RootDir} from '../cp/in-root'
+import type {RootDir} from './in-root'
 import {lookupIds, readEntries} from '../tasks/users'
 import {DEFAULT_PATH, type OciSpec} from './bundle'
 

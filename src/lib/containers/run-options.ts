@@ -9,7 +9,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {posix, resolve} from 'node:path'
 
 import {CtrError, optionError} from '../containerd/errors'
-import type {RootDir} from '../cp/in-root'
+import type {RootDir} from './in-root'
 import {parseByteSize} from '../logs/log-options'
 import {lookupIds, parseUserSpec, type UserSpec} from '../tasks/users'
 import {isVolumeName} from '../volumes/volumes'

@@ -18,7 +18,7 @@ import {promisify} from 'node:util'
 
 import type {Mount} from '../../gen/containerd/types/mount'
 import {CtrError} from '../containerd/errors'
-import {RootDir} from '../cp/in-root'
+import {RootDir} from './in-root'
 import {trackInFlight} from '../in-flight'
 import {requirePrivateDir} from '../private-paths'
 

@@ -1,5 +1,5 @@
 /**
- * A container's root filesystem, opened for `cp` as a held directory descriptor (in-root.ts RootDir):
+ * A container's root filesystem, opened for `cp` as a held directory descriptor (containers/in-root.ts RootDir):
  * - a live task (running, paused, created): its init's /proc/PID/root (ctr and the daemon share the PID
  *   namespace, as they must here: ctr talks to a local containerd), the task asked again afterwards so the
  *   PID was still its own;
@@ -14,7 +14,7 @@ import {CtrError} from '../containerd/errors'
 import {requireContainer} from '../containers/containers'
 import {openMounted} from '../containers/snapshot-root'
 import {processStatus} from '../tasks/status'
-import {RootDir} from './in-root'
+import {RootDir} from '../containers/in-root'
 
 export type RootKind = 'task' | 'snapshot' | 'bundle'
 

@@ -5,7 +5,7 @@
  * its own name (`SRC/.`: its contents only); DEST's parent must exist; a file never replaces a directory. A
  * `-` DEST writes SRC as a tar stream; a `-` SRC unpacks a tar stream into the DEST directory.
  *
- * Both ends are directories held open (in-root.ts): the container's root (container-root.ts) and the
+ * Both ends are directories held open (containers/in-root.ts): the container's root (container-root.ts) and the
  * host's `/`; one packs (tar.ts), the other unpacks. Owners: the container's root user for what comes in and
  * ctr's own user for what goes out, as docker; `archive` keeps the numeric owners. A tar stream always has
  * them.
@@ -17,7 +17,7 @@ import {CtrError} from '../containerd/errors'
 import {isIdentifier} from '../containerd/identifiers'
 import {refuseOverSsh} from '../ssh/remote'
 import {withContainerRoot} from './container-root'
-import {type Found, RootDir} from './in-root'
+import {type Found, RootDir} from '../containers/in-root'
 import {packTree, unpackInto} from './tar'
 
 export type CopyEnd = {kind: 'container'; id: string; path: string} | {kind: 'host'; path: string} | {kind: 'stream'}

@@ -18,7 +18,7 @@ type Header = Partial<TarStream.Header> & {name: string}
 
 import {CtrError} from '../containerd/errors'
 import {readArchive} from '../images/archive'
-import {atFd, type Found, joinPath, O_DIRECTORY, O_NOFOLLOW, ofFd, RootDir} from './in-root'
+import {atFd, type Found, joinPath, O_DIRECTORY, O_NOFOLLOW, ofFd, RootDir} from '../containers/in-root'
 
 const {O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK} = fsConstants
 

@@ -40,7 +40,7 @@ import type {NetworkAttachment} from '../network/attach'
 import {networkMode, setUpNetwork, teardownNetwork, teardownOrphanNetwork} from '../network/container-network'
 import {refuseOverSsh, refuseUserOverSsh} from '../ssh/remote'
 import {prepareVolumeMounts} from '../volumes/mounts'
-import {LazyRoot, RootDir} from '../cp/in-root'
+import {LazyRoot, RootDir} from '../containers/in-root'
 import {openImageRoot} from '../containers/snapshot-root'
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec'

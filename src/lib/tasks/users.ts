@@ -2,11 +2,11 @@
  * User and group names for exec's `-u NAME[:GROUP]`, start's `-u` and an image's User, resolved in the
  * container's own /etc/passwd and /etc/group (as runc and docker do), read on the host under a root
  * directory: a running task's /proc/PID/root (exec), a bundle's rootfs, an image's read-only root
- * (containers/snapshot-root.ts). Paths are resolved inside that root by cp/in-root.ts (held descriptors):
+ * (containers/snapshot-root.ts). Paths are resolved inside that root by containers/in-root.ts (held descriptors):
  * the kernel would resolve an absolute link against ctr's root, the host's.
  */
 import {CtrError, optionError} from '../containerd/errors'
-import {LazyRoot, RootDir} from '../cp/in-root'
+import {LazyRoot, RootDir} from '../containers/in-root'
 
 export interface UserSpec {
   /** A number or a name; undefined: the container's. */

@@ -4,7 +4,7 @@
  *
  * The image's root is the one ctr opened read-only for the start (containers/snapshot-root.ts: a layer
  * directory, or an overlay of the layers mounted and detached at once, only ctr's descriptor holding it).
- * The path is resolved inside that root (cp/in-root.ts: its symlinks, absolute or with .., never lead out
+ * The path is resolved inside that root (containers/in-root.ts: its symlinks, absolute or with .., never lead out
  * of it) to a held descriptor, and cp(1) copies the directory's contents from /proc/<ctr's PID>/fd/<that
  * descriptor>, the very directory found. Only absolute paths of programs, none found through PATH.
  */
@@ -13,7 +13,7 @@ import {access} from 'node:fs/promises'
 import {promisify} from 'node:util'
 
 import {CtrError} from '../containerd/errors'
-import type {RootDir} from '../cp/in-root'
+import type {RootDir} from '../containers/in-root'
 
 const CP = ['/usr/bin/cp', '/bin/cp']
 const run = promisify(execFile)

@@ -5,7 +5,7 @@
  * (`volumes prune` removes it).
  */
 import {isVolumeMount, type OciMount, type VolumeMount} from '../containers/run-options'
-import type {RootDir} from '../cp/in-root'
+import type {RootDir} from '../containers/in-root'
 import {fillFromImage} from './fill'
 import {prepareVolume, VOLUMES_LABEL} from './volumes'
 

@@ -18,6 +18,7 @@ import {isAbsolute, join, resolve} from 'node:path'
 
 import {ContainersDefinition} from '../../gen/containerd/services/containers/v1/containers'
 import type {ContainerdClient} from '../containerd/client'
+import {refuseOverSsh} from '../ssh/remote'
 import {CtrError, usageError} from '../containerd/errors'
 import {isIdentifier} from '../containerd/identifiers'
 import {withFileLock} from '../network/lock'
@@ -122,10 +123,12 @@ async function makeVolume(namespace: string, name: string, root: string): Promis
 
 /** `volumes create`: makes the volume, or finds it (an existing one is not an error, as docker). */
 export async function createVolume(
-  namespace: string,
+  client: Pick<ContainerdClient, 'namespace' | 'remote' | 'address'>,
   name: string,
   options: VolumeOptions = {},
 ): Promise<{name: string; mountpoint: string; created: boolean}> {
+  refuseVolumesOverSsh(client)
+  const {namespace} = client
   const root = options.root ?? volumeRoot()
   const created = await withVolumeLock(namespace, name, root, () => makeVolume(namespace, name, root), options.signal)
   return {name, mountpoint: volumeMountpoint(namespace, name, root), created}
@@ -161,6 +164,11 @@ export function volumesOf(labels: Record<string, string>): string[] {
   return value ? value.split(',').filter((name) => isVolumeName(name)) : []
 }
 
+/** Volumes are directories of this host: over ssh, containerd's containers could not use them. */
+function refuseVolumesOverSsh(client: Pick<ContainerdClient, 'remote' | 'address'>): void {
+  refuseOverSsh(client, 'volumes', 'ctr keeps them in a directory')
+}
+
 /** Volume name → the containers of the namespace that name it. */
 async function usersByVolume(client: ContainerdClient, signal?: AbortSignal): Promise<Map<string, string[]>> {
   const {containers} = await client.service(ContainersDefinition).list({filters: [`labels."${VOLUMES_LABEL}"`]}, {signal})
@@ -173,6 +181,7 @@ async function usersByVolume(client: ContainerdClient, signal?: AbortSignal): Pr
 
 /** The namespace's volumes, sorted by name, with the containers that use each. */
 export async function listVolumes(client: ContainerdClient, options: VolumeOptions = {}): Promise<VolumeInfo[]> {
+  refuseVolumesOverSsh(client)
   const root = options.root ?? volumeRoot()
   const dir = namespaceDir(client.namespace, root)
   const problem = await privateDirProblem(dir)
@@ -217,6 +226,7 @@ export interface RemovedVolume {
  * not-found error. The directory is renamed away first, then deleted (rm does not follow symlinks in it).
  */
 export async function removeVolume(client: ContainerdClient, name: string, options: VolumeOptions = {}): Promise<RemovedVolume> {
+  refuseVolumesOverSsh(client)
   checkVolumeName(name)
   const root = options.root ?? volumeRoot()
   const namespace = client.namespace
@@ -253,6 +263,7 @@ export async function danglingVolumes(client: ContainerdClient, options: VolumeO
  * ctr's removal left. Resolves those removed.
  */
 export async function pruneVolumes(client: ContainerdClient, volumes: readonly VolumeInfo[], options: VolumeOptions = {}): Promise<RemovedVolume[]> {
+  refuseVolumesOverSsh(client)
   const root = options.root ?? volumeRoot()
   const dir = namespaceDir(client.namespace, root)
   const removed: RemovedVolume[] = []

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {OciSpec} from '../../../src/lib/containers/bundle'
-import {RootDir} from '../../../src/lib/cp/in-root'
+import {RootDir} from '../../../src/lib/containers/in-root'
 import {
   applyRunSettings,
   parseCapability,

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {MOUNT_DIR, openImageRoot} from '../../../src/lib/containers/snapshot-root'
-import {RootDir} from '../../../src/lib/cp/in-root'
+import {RootDir} from '../../../src/lib/containers/in-root'
 import {resolveImageUser} from '../../../src/lib/containers/image-source'
 import {lookupIds, readEntries} from '../../../src/lib/tasks/users'
 
