@@ -111,6 +111,14 @@ export interface ConnectOptions {
 }
 
 /** `unix:///abs`, `unix:/abs` or a path → an absolute socket path. */
+/**
+ * A request message already encoded (a hot path's own encoding: Content.Write's data), sent as it is. Any
+ * stream or call takes one in place of a request object.
+ */
+export class Encoded {
+  constructor(readonly bytes: Buffer) {}
+}
+
 export function socketPath(address: string): string {
   const path = address.replace(/^unix:(\/\/)?/, '')
   return isAbsolute(path) ? path : resolve(path)
@@ -384,7 +392,11 @@ export class ContainerdClient {
       channel,
       metadata,
       options: timeoutMs ? {deadline: Date.now() + timeoutMs} : {},
-      serialize: (value: unknown) => Buffer.from(method.requestType.encode(method.requestType.fromPartial(value)).finish()),
+      serialize: (value: unknown) => {
+        if (value instanceof Encoded) return value.bytes
+        const bytes = method.requestType.encode(method.requestType.fromPartial(value)).finish()
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      },
       deserialize: (bytes: Buffer) => method.responseType.decode(bytes),
       track(call) {
         handle = call

@@ -71,6 +71,28 @@ describe('writeBlob', () => {
     expect(store.ingests.size).toBe(0)
   })
 
+  it('pieces made of chunks of any size (1 byte, larger than a piece): every WRITE decodes with its ref and offset, the blob arrives whole and in order', async () => {
+    const blob = randomBytes(3 * 1024 * 1024 + 5)
+    const digest = sha256(blob)
+    const sizes = [1, 300_000, 1024 * 1024 + 7, 3, 512 * 1024, 65_536]
+    const data = (async function* () {
+      for (let at = 0, k = 0; at < blob.length; k++) {
+        const n = sizes[k % sizes.length]
+        yield blob.subarray(at, at + n)
+        at += n
+      }
+    })()
+    // A ref longer than 127 bytes and not ASCII: its length takes two varint bytes, its bytes more than its characters.
+    const ref = `layer-ä-${'x'.repeat(200)}`
+    const written = await writeBlob(client, 'blob', options({ref, expected: digest, size: blob.length, data}))
+    expect(written).toMatchObject({digest, size: blob.length, existed: false})
+    const writes = store.requests('Content.Write').filter((r) => r.action === WriteAction.WRITE)
+    expect(writes.map((r) => [Number(r.offset), r.data.length])).toEqual([...[0, 1, 2, 3, 4, 5].map((k) => [k * 512 * 1024, 512 * 1024]), [6 * 512 * 1024, 5]])
+    expect(writes.every((r) => r.ref === ref && r.total === 0n && r.expected === '')).toBe(true)
+    expect(Buffer.concat(writes.map((r) => Buffer.from(r.data))).equals(blob)).toBe(true)
+    expect(store.blobs.get(`${NS}/${digest}`)?.data.equals(blob)).toBe(true)
+  })
+
   it('pipelines with a bounded window: what was read but has not reached containerd stays under 1 MiB + one piece', async () => {
     const blob = randomBytes(8 * 1024 * 1024)
     const input = source(blob)
