@@ -16,6 +16,8 @@ eval "$daemon_env"
 export CONTAINERD_NAMESPACE=ctr-demo
 # ctr's networks (conflists, attachment records) beside the private daemon, not in /etc/cni/net.d.
 export CNI_CONF_DIR=$CTR_DAEMON_DIR/cni CTR_NET_DIR=$CTR_DAEMON_DIR/net
+# and its named volumes, rather than /var/lib/ctr/volumes.
+export CTR_VOLUME_DIR=$CTR_DAEMON_DIR/volumes
 mkdir -p -m 700 "$CNI_CONF_DIR"
 bundle=$CTR_DAEMON_DIR/bundles/busybox
 hello=$CTR_DAEMON_DIR/bundles/hello
@@ -24,7 +26,8 @@ ctr() { node bin/run.js "$@"; }
 step() { printf '\n\033[1m$ ctr %s\033[0m\n' "$*"; ctr "$@"; }
 
 # Leave nothing of an earlier demo behind.
-ctr containers rm --force demo demo-attach web >/dev/null 2>&1 || true
+ctr containers rm --force demo demo-attach web data >/dev/null 2>&1 || true
+ctr volumes rm demo-data >/dev/null 2>&1 || true
 
 step version
 step containers start demo "$bundle"
@@ -49,6 +52,18 @@ ctr containers info web | sed -n '/^  "network": {/,/^  }/p'
 step containers delete --force web
 step networks
 step networks rm ctr-bridge
+# Files in and out, and a service's data on a named volume, stopped gracefully.
+echo "a note from the host" > "$CTR_DAEMON_DIR/note.txt"
+step containers cp "$CTR_DAEMON_DIR/note.txt" demo:/tmp/note.txt
+step containers exec --id demo --attach cat /tmp/note.txt
+step containers cp demo:/etc/passwd "$CTR_DAEMON_DIR/demo-passwd"
+step containers start -v demo-data:/data data "$bundle" sh -c 'date > /data/started; exec sleep 1000'
+step volumes
+step containers stop --time 2 data
+step containers delete data
+step volumes --filter dangling=true
+printf '\n\033[1m$ ctr volumes rm $(ctr volumes ls -q --filter dangling=true)\033[0m\n'
+ctr volumes rm $(ctr volumes ls -q --filter dangling=true)
 printf '\n\033[1m$ ctr events   (in the background while demo is killed)\033[0m\n'
 # node itself in the background, not the ctr() function: a backgrounded function is a subshell that ignores
 # SIGINT, so the Ctrl-C below would never reach ctr.
