@@ -222,6 +222,39 @@ describe('ctr containers cp, stopped container (its snapshot)', () => {
   })
 })
 
+describe('ctr containers cp, files shorter than their size', () => {
+  // A sysfs file says 4096 bytes and has a few: as a file the container truncates while ctr reads it.
+  const SHORT = '/sys/kernel/uevent_seqnum'
+  for (const [what, args] of [
+    ['in', [SHORT, 'run1:/tmp/']],
+    ['out', ['run1:' + SHORT, join(tmpdir(), 'ctr-it-cp-never')]],
+    ['out to -', ['run1:' + SHORT, '-']],
+  ] as const) {
+    it(`${what}: one line, exit 125 (no stack trace)`, async () => {
+      expectOneLineError(await cli([...args]), /cannot copy [^:]+: it has \d+ bytes where its size said 4096/)
+    })
+  }
+
+  it('Ctrl-C in the middle of a large file going in: exit 130, no stack trace, nothing mounted', async () => {
+    const big = join(host, 'big')
+    await writeFile(big, Buffer.alloc(1024 * 1024 * 1024))
+    try {
+      const child = spawnCli(['containers', 'cp', big, 'stop1:/tmp/big'], {address: f.address, namespace: ns})
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      child.kill('SIGINT')
+      const code = await new Promise((resolve) => child.on('close', resolve))
+      // Before: the tar entry's unheard 'error' event, a stack trace and exit 1.
+      expect(code, stderr).toBe(130)
+      expect(stderr).not.toMatch(/\n\s+at /)
+      expect(await mountsLeft()).toEqual([])
+    } finally {
+      await rm(big, {force: true})
+    }
+  })
+})
+
 describe('ctr containers cp, symlinks that point out of the container', () => {
   for (const id of ['run1', 'stop1']) {
     it(`${id}: reads and writes through them stay inside its root; the host sentinel is neither read nor written`, async () => {

@@ -84,9 +84,20 @@ export function packTree(found: Found, top: string | undefined, signal?: AbortSi
           // tar-stream's entry is a streamx Writable: write, 'drain' and end as Node's.
           sink = pack.entry(head, (error) => (error ? reject(error) : resolve())) as unknown as NodeJS.WritableStream
         })
+        // The entry's failure (a pack destroyed by an interrupt) reaches `written`; unheard, its 'error' event killed ctr.
+        sink.on('error', () => undefined)
+        written.catch(() => undefined)
         // Exactly the size in the header: a file that grew meanwhile is cut there, one that shrank fails.
+        let copied = 0
         for await (const chunk of file.createReadStream({start: 0, end: info.size - 1, autoClose: false})) {
+          copied += (chunk as Buffer).length
           if (!sink.write(chunk as Buffer)) await new Promise((resolve) => sink.once('drain', resolve))
+        }
+        if (copied !== info.size) {
+          throw new CtrError(
+            'failed-precondition',
+            `cannot copy ${name || 'the file'}: it has ${copied} bytes where its size said ${info.size} (it shrank, or is not an ordinary file)`,
+          )
         }
         sink.end()
         await written
