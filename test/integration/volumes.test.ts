@@ -183,10 +183,18 @@ describe('ctr volumes', () => {
     expect((await cli(['volumes', 'rm', '-f', 'nothere'])).code).toBe(0)
   })
 
+  it('create and rm of several print the names in the order given (before: as each finished)', async () => {
+    const names = Array.from({length: 8}, (_, i) => `order${i}`)
+    expect((await ok(['volumes', 'create', ...names])).stdout).toBe(`${names.join('\n')}\n`)
+    expect((await ok(['volumes', 'rm', ...names])).stdout).toBe(`${names.join('\n')}\n`)
+  })
+
   it.each([
     ['volumes create', ['volumes', 'create', 'bad/name'], /invalid volume name "bad\/name"/],
     ['volumes create dot', ['volumes', 'create', '.hidden'], /invalid volume name "\.hidden"/],
     ['volumes rm', ['volumes', 'rm', '../x'], /invalid volume name "\.\.\/x"/],
+    // Its lock file, NAME.lock, must fit in 255 bytes (before: a raw ENAMETOOLONG naming the lock file).
+    ['volumes create long', ['volumes', 'create', 'v'.repeat(251)], /invalid volume name "v{251}": .*at most 250 characters/],
     ['-v', ['containers', 'start', '-v', 'a:b:c:/x', 'v-bad', IMAGE, 'true'], /invalid --volume "a:b:c:\/x"/],
     ['-v name', ['containers', 'start', '-v', '_x:/data', 'v-bad', IMAGE, 'true'], /invalid --volume "_x:\/data": "_x" is neither a host path/],
   ])('a bad name: %s → one line, 125, nothing made', async (_what, args, message) => {

@@ -18,10 +18,9 @@ Makes an empty volume for 'containers start -v NAME:PATH' (which also makes a mi
 
   async run(): Promise<Array<{name: string; mountpoint: string; created: boolean}>> {
     const names = positionalArgs(await this.parse(VolumesCreate), " (see 'ctr volumes create --help')")
-    const {results, failures} = await forEachId(names, async (name) => {
-      const volume = await createVolume(this.client, name, {signal: this.signal})
-      this.ux.log(volume.name)
-      return volume
+    // Printed in the order given (forEachId's onResult), not as each finishes.
+    const {results, failures} = await forEachId(names, (name) => createVolume(this.client, name, {signal: this.signal}), {
+      onResult: (volume) => this.ux.log(volume.name),
     })
     process.exitCode = reportFailures(failures)
     return results

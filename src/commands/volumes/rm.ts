@@ -22,10 +22,9 @@ Deletes the volume and everything in it. Refuses a volume a container of the nam
 
   async run(): Promise<RemovedVolume[]> {
     const names = positionalArgs(await this.parse(VolumesRm), " (see 'ctr volumes rm --help')")
-    const {results, failures} = await forEachId(names, async (name) => {
-      const removed = await removeVolume(this.client, name, {signal: this.signal})
-      this.ux.log(removed.name)
-      return removed
+    // Printed in the order given (forEachId's onResult), not as each finishes.
+    const {results, failures} = await forEachId(names, (name) => removeVolume(this.client, name, {signal: this.signal}), {
+      onResult: (removed) => this.ux.log(removed.name),
     })
     const counted = this.flags.force ? failures.filter((f) => f.error.kind !== 'not-found') : failures
     process.exitCode = reportFailures(counted)

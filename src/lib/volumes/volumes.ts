@@ -36,14 +36,16 @@ const REMOVING = '.removing-'
 
 /** docker's rule for a local volume's name: a letter or digit, then letters, digits, _ . - */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
-const MAX_NAME = 255
+/** So that its lock file, NAME.lock, fits in a file name (255 bytes). */
+const MAX_NAME = 250
 
 export function isVolumeName(name: string): boolean {
   return name.length <= MAX_NAME && NAME.test(name)
 }
 
 export function checkVolumeName(name: string): void {
-  if (!isVolumeName(name)) throw usageError(`invalid volume name "${name}": a letter or digit, then letters, digits, "_", "." or "-"`)
+  if (!isVolumeName(name))
+    throw usageError(`invalid volume name "${name}": a letter or digit, then letters, digits, "_", "." or "-", at most ${MAX_NAME} characters`)
 }
 
 /** The root of ctr's volumes (each namespace has a directory in it). */
