@@ -315,6 +315,8 @@ describe('ctr containers cp, bad input', () => {
     ['a missing path (stopped)', ['stop1:/no/such', '/tmp/x'], /no such file or directory in container "stop1": \/no\/such/],
     ['a missing host source', ['/no/such/host', 'stop1:/tmp'], /no such file or directory in the host: \/no\/such\/host/],
     ['no path after ID:', ['run1:', '/tmp/x'], /no path after "run1:"/],
+    // The container's /proc/self names no process of ctr's PID namespace (before: a raw ENOENT of readlink '/proc/self/fd/N/self').
+    ['an unreadable link (running)', ['run1:/proc/self/environ', '/tmp/x'], /no such file or directory in container "run1": \/proc\/self\/environ/],
     ['a directory onto a file', ['stop1:/data', sentinelPath()], /cannot copy a directory to a file/],
     ['a file into a missing directory', ['stop1:/data/hello.txt', '/no/such/dir/'], /no such (file or )?directory in the host/],
   ]

@@ -114,7 +114,10 @@ export class RootDir {
         if (stats.isSymbolicLink() && (!last || follow)) {
           if (++links > MAX_LINKS) throw new CtrError('invalid-argument', `too many levels of symbolic links in ${this.label}: ${path}`)
           // The link's text is only a path to resolve again here, so its changing meanwhile is harmless.
-          const target = await readlink(atFd(top, name))
+          // A link that cannot be read (the container's /proc/self, seen from outside its PID namespace) is an error about `path`.
+          const target = await readlink(atFd(top, name)).catch((error: NodeJS.ErrnoException) => {
+            throw this.fsError(error, path)
+          })
           if (target.startsWith('/')) dirs.length = 1
           rest.push(...target.split('/').reverse())
         } else if (stats.isDirectory()) {
