@@ -5,6 +5,7 @@
  * host sentinel, `../../..`, `/etc`) resolved inside its root for reads and writes, bad input (one line, 125,
  * nothing mounted) and Ctrl-C while a stopped container's snapshot is open.
  */
+import {execFileSync} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -303,6 +304,40 @@ describe('ctr containers cp, symlinks that point out of the container', () => {
       expect(await mountsLeft()).toEqual([])
     })
   }
+})
+
+describe('ctr containers cp, the host side', () => {
+  // The kernel refuses to follow another user's symlink in a sticky world-writable directory
+  // (fs.protected_symlinks); ctr resolves links itself, so it must apply that rule too (probe finding).
+  let sticky: string
+  let secret: string
+  beforeAll(async () => {
+    sticky = join(host, 'sticky')
+    await mkdir(sticky)
+    await chmod(sticky, 0o1777)
+    secret = join(host, 'secret')
+    await mkdir(secret, {mode: 0o700})
+    await writeFile(join(secret, 'key'), 'SECRET\n', {mode: 0o600})
+    execFileSync('/usr/sbin/runuser', ['-u', 'nobody', '--', '/bin/ln', '-s', secret, join(sticky, 'evil')])
+    execFileSync('/bin/ln', ['-s', secret, join(sticky, 'mine')])
+  })
+
+  it("another user's symlink in a sticky world-writable directory is not followed, either way; root's own is", async () => {
+    expectOneLineError(await cli([join(sticky, 'evil', 'key'), 'run1:/tmp/stolen']), /refusing to follow .*evil on the host: a symlink of another user/)
+    expect((await exec('run1', 'cat', '/tmp/stolen')).code).not.toBe(0)
+    expectOneLineError(await cli(['run1:/data/.', join(sticky, 'evil')]), /refusing to follow .*evil on the host/)
+    expect(await readdir(secret)).toEqual(['key'])
+    expect(await cli([join(sticky, 'mine', 'key'), 'run1:/tmp/mine'])).toMatchObject({code: 0, stderr: ''})
+    expect((await exec('run1', 'cat', '/tmp/mine')).stdout).toBe('SECRET\n')
+  })
+
+  it("a set-user-ID file copied out loses its set-ID bits, as it becomes the user's; -a keeps them", async () => {
+    expect((await exec('run1', 'sh', '-c', 'echo x > /tmp/su && chmod 6755 /tmp/su')).code).toBe(0)
+    expect(await cli(['run1:/tmp/su', join(host, 'su')])).toMatchObject({code: 0, stderr: ''})
+    expect((await stat(join(host, 'su'))).mode & 0o7777).toBe(0o755)
+    expect(await cli(['-a', 'run1:/tmp/su', join(host, 'su-a')])).toMatchObject({code: 0, stderr: ''})
+    expect((await stat(join(host, 'su-a'))).mode & 0o7777).toBe(0o6755)
+  })
 })
 
 describe('ctr containers cp, bad input', () => {

@@ -20,6 +20,7 @@ Makes an empty volume for 'containers start -v NAME:PATH' (which also makes a mi
     const names = positionalArgs(await this.parse(VolumesCreate), " (see 'ctr volumes create --help')")
     // Printed in the order given (forEachId's onResult), not as each finishes.
     const {results, failures} = await forEachId(names, (name) => createVolume(this.client, name, {signal: this.signal}), {
+      signal: this.signal,
       onResult: (volume) => this.ux.log(volume.name),
     })
     process.exitCode = reportFailures(failures)

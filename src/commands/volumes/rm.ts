@@ -24,6 +24,7 @@ Deletes the volume and everything in it. Refuses a volume a container of the nam
     const names = positionalArgs(await this.parse(VolumesRm), " (see 'ctr volumes rm --help')")
     // Printed in the order given (forEachId's onResult), not as each finishes.
     const {results, failures} = await forEachId(names, (name) => removeVolume(this.client, name, {signal: this.signal}), {
+      signal: this.signal,
       onResult: (removed) => this.ux.log(removed.name),
     })
     const counted = this.flags.force ? failures.filter((f) => f.error.kind !== 'not-found') : failures

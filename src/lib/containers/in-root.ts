@@ -50,11 +50,18 @@ export class RootDir {
     readonly handle: FileHandle,
     /** Words for errors: `container "web"` or `the host`. */
     readonly label: string,
+    /**
+     * Apply the kernel's fs.protected_symlinks rule, which resolving links here would otherwise bypass: a
+     * link in a sticky, world-writable directory (/tmp) is followed only if ctr's user or the directory's
+     * owner owns it. For the host's `/`, where another user may plant links; inside a container every link
+     * stays inside its root anyway.
+     */
+    private readonly protectedSymlinks = false,
   ) {}
 
   /** Opens a root: /proc/PID/root, a mount ctr made, `/`. The path itself is trusted (followed). */
-  static async open(path: string, label: string): Promise<RootDir> {
-    return new RootDir(await open(path, O_PATH | O_DIRECTORY), label)
+  static async open(path: string, label: string, options: {protectedSymlinks?: boolean} = {}): Promise<RootDir> {
+    return new RootDir(await open(path, O_PATH | O_DIRECTORY), label, options.protectedSymlinks)
   }
 
   static of(handle: FileHandle, label: string): RootDir {
@@ -113,6 +120,7 @@ export class RootDir {
         const stats = await handle.stat()
         if (stats.isSymbolicLink() && (!last || follow)) {
           if (++links > MAX_LINKS) throw new CtrError('invalid-argument', `too many levels of symbolic links in ${this.label}: ${path}`)
+          if (this.protectedSymlinks) await this.refuseProtectedLink(top, stats, joinPath(dirPath(), name))
           // The link's text is only a path to resolve again here, so its changing meanwhile is harmless.
           // A link that cannot be read (the container's /proc/self, seen from outside its PID namespace) is an error about `path`.
           const target = await readlink(atFd(top, name)).catch((error: NodeJS.ErrnoException) => {
@@ -132,6 +140,18 @@ export class RootDir {
       await closeAll()
       throw error
     }
+  }
+
+  /** The kernel's may_follow_link, for a link `at` whose directory is `dir` (protectedSymlinks). */
+  private async refuseProtectedLink(dir: FileHandle, link: Stats, at: string): Promise<void> {
+    const parent = await dir.stat()
+    const stickyWorldWritable = (parent.mode & 0o1002) === 0o1002
+    const self = process.geteuid?.() ?? 0
+    if (!stickyWorldWritable || link.uid === self || link.uid === parent.uid) return
+    throw new CtrError(
+      'permission-denied',
+      `refusing to follow ${at} on ${this.label}: a symlink of another user (uid ${link.uid}) in a sticky world-writable directory`,
+    )
   }
 
   /**

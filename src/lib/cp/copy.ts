@@ -98,10 +98,12 @@ async function copyOut(
         const {skipped} = await done
         return {id: src.id, direction: 'out', skipped}
       }
-      const host = await RootDir.open('/', 'the host')
+      const host = await RootDir.open('/', 'the host', {protectedSymlinks: true})
       try {
         const owner = options.archive ? undefined : {uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0}
-        const skipped = await copyInto(host, absolute(dest.path), found, contents, {owner, signal: options.signal})
+        // Without -a the files become the user's (root's, mostly): a set-user-ID file of the image must not
+        // become a set-user-ID-root file of the host, so those bits go (-a keeps owners and bits as they are).
+        const skipped = await copyInto(host, absolute(dest.path), found, contents, {owner, dropSetId: !options.archive, signal: options.signal})
         return {id: src.id, direction: 'out', skipped}
       } finally {
         await host.close()
@@ -138,7 +140,7 @@ async function copyIn(
       }
     })
   }
-  const host = await RootDir.open('/', 'the host')
+  const host = await RootDir.open('/', 'the host', {protectedSymlinks: true})
   try {
     const path = absolute(src.path)
     const found = await requireSource(host, path, options.followLink)
@@ -172,7 +174,7 @@ async function copyInto(
   destPath: string,
   src: Found,
   contents: boolean,
-  options: {owner?: {uid: number; gid: number}; signal?: AbortSignal},
+  options: {owner?: {uid: number; gid: number}; dropSetId?: boolean; signal?: AbortSignal},
 ): Promise<number> {
   const srcIsDir = src.file!.stats.isDirectory()
   const dest = await root.lookup(destPath, {follow: true})
@@ -199,7 +201,7 @@ async function copyInto(
   let packFailure: unknown
   done.catch((error: unknown) => (packFailure = error))
   try {
-    const {skipped} = await unpackInto(root, dir, stream, {owner: options.owner, signal: options.signal, label: 'the copy'})
+    const {skipped} = await unpackInto(root, dir, stream, {owner: options.owner, dropSetId: options.dropSetId, signal: options.signal, label: 'the copy'})
     return skipped + (await done).skipped
   } catch (error) {
     // The reading side's own failure says more than the archive it cut short.

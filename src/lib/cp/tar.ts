@@ -141,6 +141,8 @@ function readFailure(error: unknown): CtrError {
 export interface UnpackOptions {
   /** Owner of everything unpacked; undefined: the archive's. */
   owner?: {uid: number; gid: number}
+  /** Clear set-user-ID and set-group-ID bits (what comes out of a container without -a). */
+  dropSetId?: boolean
   signal?: AbortSignal
   /** Names the archive in errors: `stdin`, `the copy`. */
   label: string
@@ -174,7 +176,7 @@ export async function unpackInto(root: RootDir, dir: string, input: Readable, op
       const found = await root.lookup(path)
       try {
         const owner = options.owner ?? {uid: header.uid ?? 0, gid: header.gid ?? 0}
-        const mode = (header.mode ?? 0o644) & 0o7777
+        const mode = (header.mode ?? 0o644) & (options.dropSetId ? 0o1777 : 0o7777)
         const at = atFd(found.dir, found.name)
         const existing = found.file?.stats
         const replace = async (keepDir: boolean) => {
