@@ -18,7 +18,6 @@
 import type {Dirent} from 'node:fs'
 import {lstat, readdir, realpath} from 'node:fs/promises'
 import {dirname, isAbsolute, join, posix} from 'node:path'
-import {rootCertificates} from 'node:tls'
 
 import {parse as parseToml, TomlError} from 'smol-toml'
 
@@ -127,7 +126,9 @@ async function hostTls(config: HostConfig, defaults: HostTls | undefined): Promi
   if (!config.caFiles && !config.clientPairs && config.skipVerify === undefined) return defaults
   const tls: HostTls = {certs: [...(defaults?.certs ?? [])]}
   if (config.caFiles) {
-    tls.ca = [...(defaults?.ca ?? rootCertificates)]
+    // node:tls on first use only: this module is part of every start-up (the pull and push flags).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tls.ca = [...(defaults?.ca ?? (require('node:tls') as typeof import('node:tls')).rootCertificates)]
     for (const file of config.caFiles) tls.ca.push(await readPem(file, 'CA file', 'CERTIFICATE'))
   } else if (defaults?.ca) tls.ca = defaults.ca
   for (const [cert, key] of config.clientPairs ?? []) tls.certs.push(await readPair(cert, key))
