@@ -306,6 +306,9 @@ class RegistryBlobs implements ImageBlobs {
       call: this.call,
       leaseId: this.leaseId,
       skipExisting: true,
+      // containerd hashes what is written and checks it at COMMIT; hashing it here too cost ≈0.17 s of CPU
+      // per 200 MiB pull (docs/performance.md).
+      verifiedAtCommit: true,
     })
     this.written.add(d.digest)
     onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: result.existed ? d.size : done, state: result.existed ? 'exists' : 'done'})
