@@ -19,17 +19,7 @@ const common = {
   logLevel: 'warning',
 }
 
-// undici (the TLS-configured registry hosts' fetch, src/lib/registry/client.ts) is its own file, dist/undici.js,
-// that the CLI and the library require only when a registry host has TLS settings: bundled into dist/cli.js
-// it added 560 KB that every start-up parses (~10 ms of CPU per command, measured), for the few pulls that use it.
-const undiciApart = {
-  name: 'undici-apart',
-  setup(b) {
-    b.onResolve({filter: /^undici$/}, () => ({path: './undici.js', external: true}))
-  },
-}
-
-const [cli, , library, undici] = await Promise.all([
+const [cli, , library] = await Promise.all([
   // The CLI bundles everything for start-up speed, except typescript: oclif requires it only to run .ts
   // sources in development (src/cli/main.ts turns that off), and bundling it made dist/cli.js 12 MB (+180 ms).
   // Minified (a smaller file reads and compiles faster); with --debug, bin/run.js maps stack traces back
@@ -51,7 +41,6 @@ const [cli, , library, undici] = await Promise.all([
     sourcesContent: false,
     // Which packages went into the bundle, for the third-party notices below.
     metafile: true,
-    plugins: [undiciApart],
   }),
   // The log writer containerd's shim starts for each detached container (src/logger.ts): Node built-ins only.
   build({...common, entryPoints: ['src/logger.ts'], outfile: 'dist/logger.js', sourcemap: false, minifyWhitespace: true}),
@@ -63,15 +52,10 @@ const [cli, , library, undici] = await Promise.all([
     outfile: 'dist/index.js',
     external: ['@grpc/proto-loader', '@bufbuild/protobuf'],
     metafile: true,
-    plugins: [undiciApart],
   }),
-  build({...common, entryPoints: ['undici'], outfile: 'dist/undici.js', minify: true, sourcemap: false, metafile: true}),
 ])
 
-writeFileSync(
-  'dist/THIRD-PARTY-NOTICES.md',
-  thirdPartyNotices([...Object.keys(cli.metafile.inputs), ...Object.keys(library.metafile.inputs), ...Object.keys(undici.metafile.inputs)]),
-)
+writeFileSync('dist/THIRD-PARTY-NOTICES.md', thirdPartyNotices([...Object.keys(cli.metafile.inputs), ...Object.keys(library.metafile.inputs)]))
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {stdio: 'inherit'})
 

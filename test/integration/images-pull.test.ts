@@ -176,6 +176,35 @@ describe('images pull', () => {
     }
   }, 60_000)
 
+  it('a layer whose bytes do not match its digest (checked by containerd at COMMIT): one line, no ingest left', async () => {
+    const tampered = await startRegistry()
+    try {
+      // Its own layer: one another test pulled is in containerd's shared content, and would not be downloaded.
+      const {randomBytes} = await import('node:crypto')
+      const archive = join(f.dir, 'mismatch.tar')
+      const image = await buildImage({layers: [await busyboxLayer(), filesLayer({'own.bin': randomBytes(100_000)})], gzip: true, config: {Cmd: ['true']}})
+      await writeOciArchive(archive, [{image, name: 'x'}])
+      await tampered.put(archive, 'test/busybox:1')
+      const blob = (digest: string) => join(tampered.storage, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data')
+      const manifest = JSON.parse(await readFile(blob(await tampered.inspectDigest('test/busybox:1')), 'utf8')) as {layers: Array<{digest: string}>}
+      const layer = manifest.layers[1].digest
+      // Same size, one byte changed.
+      const bytes = await readFile(blob(layer))
+      bytes[bytes.length >> 1] ^= 0xff
+      await writeFile(blob(layer), bytes)
+      const ns = f.namespace('layer-mismatch')
+      const result = await f.cli(ns, ['images', 'pull', '--plain-http', '--max-concurrent-downloads', '1', `${tampered.host}/test/busybox:1`])
+      expect(errorShape(result)).toEqual({code: 125, lines: 1, oneLine: true, stack: false})
+      expect(result.stderr).toMatch(
+        new RegExp(`^ctr: layer ${layer} from ${tampered.host} does not match its digest: expected ${layer}, the data has sha256:[0-9a-f]{64}\\n$`),
+      )
+      await f.gc()
+      expect(await f.state(ns)).toEqual(EMPTY_STATE)
+    } finally {
+      await tampered.stop()
+    }
+  }, 60_000)
+
   it("a blob another namespace holds is not downloaded again (containerd's shared content), only committed here", async () => {
     const [first, second] = [f.namespace('shared-a'), f.namespace('shared-b')]
     const ref = `${registry.host}/test/busybox:1`

@@ -68,6 +68,12 @@ export interface WriteBlobOptions {
    * downloaded). Otherwise it is read through, so an archive's digest is still checked.
    */
   skipExisting?: boolean
+  /**
+   * With `expected`: the data is not hashed here, containerd checks it at COMMIT (a pull: as Go's fetcher
+   * relies on). Its FAILED_PRECONDITION "unexpected commit digest" is the same "does not match its digest"
+   * error, and the ingest is dropped so that the next try starts over.
+   */
+  verifiedAtCommit?: boolean
 }
 
 export interface WrittenBlob {
@@ -235,6 +241,8 @@ class WriteCall {
 /** What was read from the data: its hash, first bytes, length, and (small blobs) the bytes. */
 class Tally {
   readonly hash = sha256Hash()
+  /** containerd hashes it at COMMIT (verifiedAtCommit): not here. */
+  private readonly unhashed: boolean
   head = Buffer.alloc(0)
   read = 0
   private readonly kept: Buffer[] | undefined
@@ -245,17 +253,20 @@ class Tally {
     public from = 0,
   ) {
     this.kept = options.size !== undefined && options.size <= KEEP_BYTES ? [] : undefined
+    this.unhashed = Boolean(options.verifiedAtCommit && options.expected)
   }
 
   observe(chunk: Buffer): void {
-    this.hash.update(chunk)
+    if (!this.unhashed) this.hash.update(chunk)
     if (this.head.length < 16) this.head = Buffer.concat([this.head, chunk.subarray(0, 16 - this.head.length)])
     this.kept?.push(chunk)
     this.read += chunk.length
     this.options.onBytes?.(chunk.length)
   }
 
+  /** What was read hashes to (with verifiedAtCommit: `expected`, which containerd's COMMIT checks). */
   digest(): string {
+    if (this.unhashed) return this.options.expected!
     return `sha256:${this.hash.copy().digest('hex')}`
   }
 
@@ -364,12 +375,15 @@ async function writeOnce(client: ContainerdClient, name: string, options: WriteB
     try {
       answer = await commitAnswer()
     } catch (error) {
-      if (tally.from > 0 && error instanceof CtrError && error.kind === 'failed-precondition') {
-        // The resumed blob does not have its digest (the ingest's first part was bad): the next try starts over.
+      if ((tally.from > 0 || options.verifiedAtCommit) && error instanceof CtrError && error.kind === 'failed-precondition') {
+        // The blob does not have its digest (a resumed one: maybe the ingest's first part): the next try starts over.
         await client
           .service(ContentDefinition)
           .abort({ref}, {signal: options.call.signal})
           .catch(() => undefined)
+        // containerd (content/local/writer.go): "unexpected commit digest <actual>, expected <expected>: failed precondition"
+        const actual = /unexpected commit digest (\S+), expected /.exec(error.message)?.[1]
+        if (actual && expected && options.verifiedAtCommit) throw digestMismatch(name, expected, actual)
       }
       return existingAtCommit(error)
     }

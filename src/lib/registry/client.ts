@@ -1,5 +1,5 @@
 /**
- * The OCI distribution API over Node's fetch (undici, built in): one repository of one registry, its
+ * The OCI distribution API over Node's http/https (./http): one repository of one registry, its
  * authorization (./auth: Basic, or a Bearer token per scope, fetched on the first 401 and kept), a
  * deadline for each answer (the body of a blob may take longer: it is bounded by its own idle timer), and
  * every failure as one CtrError (unreachable, refused, unauthorized, not found, the registry's own error).
@@ -9,12 +9,12 @@
  * itself): a request goes to each host that may answer it in turn, as containerd's resolver and fetcher do,
  * until one answers; a host that cannot be reached is not asked again by this client. When all fail, the
  * error names each host and what it said. A host with TLS settings (its CAs, client certificates, no
- * verification) is asked through undici's own fetch and an Agent with them (Node's built-in fetch takes no
- * TLS options); undici is loaded only then (~55 ms), from a file of its own in the build.
+ * verification) is asked through an https Agent with them.
  */
 import {CtrError, formatMs, type OptionNamer, optionWords} from '../containerd/errors'
 import {basicHeader, type Credentials, parseChallenge} from './auth'
 import {type HostCapability, type HostsOptions, type RegistryHost, registryHosts} from './hosts'
+import {discard, httpRequest, readText, type RegistryResponse} from './http'
 import {apiHost} from './reference'
 
 export interface RegistryOptions {
@@ -64,9 +64,9 @@ export async function registryFor(
   return new RegistryClient({domain: ref.domain, repository: ref.repository, credentials, timeoutMs, signal, actions, hosts})
 }
 
-type Fetch = (url: string, init: RequestInit) => Promise<Response>
+export type {RegistryResponse} from './http'
 
-/** One host of the registry: its URLs, its authorization once answered, its fetch. */
+/** One host of the registry: its URLs, its authorization once answered. */
 class Endpoint {
   readonly base: string
   /** As messages name it: the registry's domain for the registry itself, else the host. */
@@ -74,7 +74,6 @@ class Endpoint {
   authorization?: string
   /** Set when it could not be reached: not asked again. */
   down?: CtrError
-  private fetcher?: Promise<Fetch>
 
   constructor(
     readonly host: RegistryHost,
@@ -83,26 +82,6 @@ class Endpoint {
   ) {
     this.base = `${host.scheme}://${host.host}${host.path}/${repository}`
     this.label = host.origin ? domain : host.host
-  }
-
-  fetch(url: string, init: RequestInit): Promise<Response> {
-    this.fetcher ??= this.makeFetch()
-    return this.fetcher.then((f) => f(url, init))
-  }
-
-  private async makeFetch(): Promise<Fetch> {
-    const tls = this.host.tls
-    if (!tls || this.host.scheme === 'http') return (url, init) => fetch(url, init)
-    // The build makes this dist/undici.js, required only here (scripts/build.mjs).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const undici = require('undici') as typeof import('undici')
-    const connect = {
-      ...(tls.ca ? {ca: tls.ca} : {}),
-      ...(tls.certs.length ? {cert: tls.certs.map((c) => c.cert), key: tls.certs.map((c) => c.key)} : {}),
-      rejectUnauthorized: !tls.skipVerify,
-    }
-    const dispatcher = new undici.Agent({connect})
-    return (url, init) => undici.fetch(url, {...(init as object), dispatcher} as Parameters<typeof undici.fetch>[1]) as unknown as Promise<Response>
   }
 }
 
@@ -113,7 +92,7 @@ export class RegistryClient {
   private readonly endpoints: Endpoint[]
   private readonly timeoutMs: number
   /** Which host sent a response (its body's errors name it). */
-  private readonly senders = new WeakMap<Response, Endpoint>()
+  private readonly senders = new WeakMap<RegistryResponse, Endpoint>()
 
   constructor(private readonly options: RegistryOptions) {
     const hosts = options.hosts ?? [
@@ -143,7 +122,7 @@ export class RegistryClient {
    * A request to `/v2/<repo><path>` (or an absolute URL, e.g. an upload location), authorized on a 401,
    * at each host that may answer it in turn until one does.
    */
-  async request(path: string, init: RegistryRequest): Promise<Response> {
+  async request(path: string, init: RegistryRequest): Promise<RegistryResponse> {
     const candidates = init.capability ? this.endpoints.filter((e) => e.host.capabilities.has(init.capability!)) : this.endpoints
     if (candidates.length === 0) throw new CtrError('not-found', `no host of ${this.domain} may ${init.capability} (${init.what})`)
     // An absolute URL (an upload location, a redirect's) belongs to the host that gave it.
@@ -164,7 +143,7 @@ export class RegistryClient {
     throw allFailed(failures, init.what)
   }
 
-  private async requestAt(endpoint: Endpoint, path: string, init: RegistryRequest): Promise<Response> {
+  private async requestAt(endpoint: Endpoint, path: string, init: RegistryRequest): Promise<RegistryResponse> {
     const url = /^https?:/.test(path)
       ? path
       : path.startsWith('/v2/')
@@ -173,7 +152,7 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       const response = await this.send(endpoint, url, init)
       if (response.status === 401 && attempt === 0 && !isStream(init.body)) {
-        await response.body?.cancel().catch(() => undefined)
+        discard(response)
         await this.authorize(endpoint, response.headers.get('www-authenticate') ?? '', init.what)
         continue
       }
@@ -185,60 +164,55 @@ export class RegistryClient {
     }
   }
 
-  /** The body of a response as chunks, with an idle timeout and transport failures as CtrErrors. */
-  async *chunks(response: Response, what: string): AsyncGenerator<Buffer> {
-    if (!response.body) return
+  /**
+   * The body of a response as chunks (read as they are taken: backpressure to the registry), with an idle
+   * timeout (the longest pause of the registry, not of the taker) and transport failures as CtrErrors.
+   */
+  async *chunks(response: RegistryResponse, what: string): AsyncGenerator<Buffer> {
     const endpoint = this.senders.get(response) ?? this.endpoints[0]
-    const reader = response.body.getReader()
+    const body = response.body
+    let taken = false
+    const timer = this.timeoutMs
+      ? setTimeout(() => {
+          // The taker holds the last chunk: its time does not count.
+          if (taken) timer!.refresh()
+          else body.destroy(new CtrError('deadline-exceeded', `registry ${endpoint.label} sent nothing of ${what} for ${formatMs(this.timeoutMs)}`))
+        }, this.timeoutMs)
+      : undefined
     try {
-      for (;;) {
-        const {done, value} = await this.withIdle(endpoint, reader.read(), what)
-        if (done) return
-        yield Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        taken = true
+        yield chunk
+        taken = false
+        timer?.refresh()
       }
     } catch (error) {
       throw this.transportError(error, what, endpoint)
     } finally {
-      reader.cancel().catch(() => undefined)
-    }
-  }
-
-  private async withIdle<T>(endpoint: Endpoint, promise: Promise<T>, what: string): Promise<T> {
-    if (!this.timeoutMs) return promise
-    let timer: NodeJS.Timeout | undefined
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new CtrError('deadline-exceeded', `registry ${endpoint.label} sent nothing of ${what} for ${formatMs(this.timeoutMs)}`)),
-        this.timeoutMs,
-      )
-    })
-    try {
-      return await Promise.race([promise, idle])
-    } finally {
       clearTimeout(timer)
+      if (!body.complete) body.destroy()
     }
   }
 
-  private async send(endpoint: Endpoint, url: string, init: RegistryRequest): Promise<Response> {
+  private async send(endpoint: Endpoint, url: string, init: RegistryRequest): Promise<RegistryResponse> {
     const headers: Record<string, string> = {}
     for (const [name, values] of Object.entries(endpoint.host.header)) headers[name.toLowerCase()] = values.join(', ')
     Object.assign(headers, init.headers)
     if (endpoint.authorization) headers.authorization = endpoint.authorization
-    const timeout = this.timeoutMs ? AbortSignal.timeout(this.timeoutMs) : undefined
-    const signals = [this.options.signal, timeout].filter((s): s is AbortSignal => Boolean(s))
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+    let timedOut = false
     try {
-      return await endpoint.fetch(url, {
+      return await httpRequest(url, {
         method: init.method ?? 'GET',
         headers,
         body: init.body,
-        signal,
-        redirect: 'follow',
-        ...(isStream(init.body) ? {duplex: 'half'} : {}),
-      } as unknown as RequestInit)
+        signal: this.options.signal,
+        tls: endpoint.host.scheme === 'https' ? endpoint.host.tls : undefined,
+        timeoutMs: this.timeoutMs,
+        onTimeout: () => ((timedOut = true), new Error('no answer')),
+      })
     } catch (error) {
       if (this.options.signal?.aborted) throw new CtrError('cancelled', `${init.what}: cancelled`, {cause: error})
-      const failure = timeout?.aborted ? this.noAnswer(endpoint, init.what, error) : this.transportError(error, init.what, endpoint, true)
+      const failure = timedOut ? this.noAnswer(endpoint, init.what, error) : this.transportError(error, init.what, endpoint, true)
       // Unreachable: the other requests of this client do not wait for it again (a mirror that is down).
       if (this.endpoints.length > 1) endpoint.down = failure
       throw failure
@@ -252,7 +226,7 @@ export class RegistryClient {
     return error
   }
 
-  /** A fetch failure (TypeError "fetch failed" with the socket error as its cause) as one line. */
+  /** A transport failure (a system, TLS or OpenSSL error: its code) as one line. */
   transportError(error: unknown, what: string, endpoint: Endpoint = this.endpoints[0], beforeAnswer = false): CtrError {
     if (error instanceof CtrError) return error
     if (this.options.signal?.aborted) return new CtrError('cancelled', `${what}: cancelled`, {cause: error})
@@ -265,7 +239,7 @@ export class RegistryClient {
       ? () => 'connection refused'
       : has('ENOTFOUND', 'EAI_AGAIN')
         ? () => 'no such host'
-        : has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')
+        : has('ECONNRESET', 'EPIPE')
           ? // A TLS 1.3 server that wants a client certificate closes the connection after the handshake:
             // the client sees no alert, only the close, before any answer.
             beforeAnswer && endpoint.host.scheme === 'https' && !endpoint.host.tls?.certs.length
@@ -297,22 +271,38 @@ export class RegistryClient {
     url.searchParams.set('scope', `repository:${this.options.repository}:${this.options.actions}`)
     const headers: Record<string, string> = {}
     if (credentials) headers.authorization = basicHeader(credentials)
-    let response: Response
+    let response: RegistryResponse
+    let text: string
+    let timedOut = false
     try {
-      response = await endpoint.fetch(url.toString(), {headers, signal: this.options.signal})
+      response = await httpRequest(url.toString(), {
+        method: 'GET',
+        headers,
+        signal: this.options.signal,
+        tls: endpoint.host.tls,
+        timeoutMs: this.timeoutMs,
+        onTimeout: () => ((timedOut = true), new Error('no answer')),
+      })
+      text = await readText(response)
     } catch (error) {
+      if (timedOut && !this.options.signal?.aborted) throw this.noAnswer(endpoint, `token for ${what}`, error)
       throw this.transportError(error, `token for ${what}`, endpoint)
     }
     if (response.status === 401 || response.status === 403) throw unauthorized(endpoint, what, 'the token service refused the credentials')
-    if (!response.ok) throw hostError('unavailable', endpoint, () => `token service answered ${response.status}`, what)
-    const body = (await response.json().catch(() => ({}))) as {token?: string; access_token?: string}
+    if (response.status < 200 || response.status >= 300) throw hostError('unavailable', endpoint, () => `token service answered ${response.status}`, what)
+    let body: {token?: string; access_token?: string} = {}
+    try {
+      body = JSON.parse(text) as typeof body
+    } catch {
+      // no token: said below
+    }
     const token = body.token ?? body.access_token
     if (!token) throw hostError('unavailable', endpoint, () => 'token service sent no token', what)
     endpoint.authorization = `Bearer ${token}`
   }
 
-  private async statusError(endpoint: Endpoint, response: Response, what: string): Promise<CtrError> {
-    const text = await response.text().catch(() => '')
+  private async statusError(endpoint: Endpoint, response: RegistryResponse, what: string): Promise<CtrError> {
+    const text = await readText(response, 64 * 1024).catch(() => '')
     let detail = ''
     try {
       const first = (JSON.parse(text) as {errors?: Array<{code?: string; message?: string}>}).errors?.[0]
@@ -377,13 +367,12 @@ const TLS_VERIFY_CODES = new Map([
 ])
 
 function isStream(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && (Symbol.asyncIterator in body || body instanceof ReadableStream)
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body
 }
 
 /**
- * The error codes along a fetch failure's cause chain (undici: TypeError "fetch failed" or "terminated",
- * caused by a SocketError UND_ERR_SOCKET, a system error ECONNRESET, an OpenSSL ERR_SSL_...): decided by
- * code, never by text.
+ * The error codes along a failure's cause chain (a system error ECONNRESET, a TLS verification code, an
+ * OpenSSL ERR_SSL_...): decided by code, never by text.
  */
 function errorCodes(error: unknown): string[] {
   const codes: string[] = []

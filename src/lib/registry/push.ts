@@ -15,6 +15,7 @@ import {normalizeDockerRef} from '../images/naming'
 import {parsePlatform, strictMatcher} from '../images/platform'
 import {type RegistryOptions, registryFor} from './client'
 import type {HostsOptions} from './hosts'
+import {discard} from './http'
 import {pool} from './pull'
 import {parseReference} from './reference'
 
@@ -96,12 +97,13 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
   await pool([...blobs.values()], options.maxConcurrentUploads ?? 3, signal, async ({descriptor: d, kind}) => {
     const label = `${kind} ${d.digest}`
     const head = await registry.request(`/blobs/${d.digest}`, {method: 'HEAD', what: label, ok: [404]})
+    discard(head)
     if (head.status !== 404) {
       options.onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: d.size, state: 'exists'})
       return
     }
     const started = await registry.request('/blobs/uploads/', {method: 'POST', what: `upload of ${label}`, headers: {'content-length': '0'}})
-    await started.body?.cancel()
+    discard(started)
     const location = started.headers.get('location')
     if (!location) throw new CtrError('internal', `registry ${ref.domain}: no upload location for ${label}`)
     const url = new URL(location, registry.base)
@@ -121,7 +123,7 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
       headers: {'content-type': 'application/octet-stream', 'content-length': String(d.size)},
       body: body(),
     })
-    await put.body?.cancel()
+    discard(put)
     uploaded.blobs++
     uploaded.bytes += d.size
     onProgress?.({phase: 'blob', digest: d.digest, kind, size: d.size, bytes: d.size, state: 'done'})
@@ -136,7 +138,7 @@ export async function pushImage(client: ContainerdClient, options: PushOptions):
       headers: {'content-type': m.descriptor.mediaType},
       body: m.bytes,
     })
-    await response.body?.cancel()
+    discard(response)
     const digest = response.headers.get('docker-content-digest')
     if (digest && digest !== m.descriptor.digest) throw new CtrError('internal', `registry ${ref.domain} stored manifest ${m.descriptor.digest} as ${digest}`)
   }

@@ -215,6 +215,25 @@ describe('writeBlob', () => {
     expect(store.blobs.size).toBe(0)
   })
 
+  it('verifiedAtCommit (a pull): the data is checked by COMMIT; a mismatch is the same one-line error, the ingest dropped', async () => {
+    const blob = randomBytes(200_000)
+    const good = await writeBlob(
+      client,
+      'layer',
+      options({ref: 'layer-a', expected: sha256(blob), size: blob.length, data: source(blob).data, verifiedAtCommit: true}),
+    )
+    expect(good).toMatchObject({digest: sha256(blob), size: blob.length, existed: false})
+    expect(store.blobs.get(`${NS}/${sha256(blob)}`)?.data.equals(blob)).toBe(true)
+    const expected = sha256('something else')
+    const write = writeBlob(client, 'layer x from r', options({ref: 'layer-b', expected, size: blob.length, data: source(blob).data, verifiedAtCommit: true}))
+    await expect(write).rejects.toThrow(`layer x from r does not match its digest: expected ${expected}, the data has ${sha256(blob)}`)
+    await expect(write).rejects.toMatchObject({kind: 'usage'})
+    expect(actions().at(-1)).toBe('COMMIT')
+    expect(store.requests('Content.Abort')).toEqual([{ref: 'layer-b'}])
+    expect(store.ingests.has(`${NS}/layer-b`)).toBe(false)
+    expect(store.blobs.has(`${NS}/${expected}`)).toBe(false)
+  })
+
   it('a size other than the one given is an error naming both', async () => {
     const blob = randomBytes(1000)
     await expect(writeBlob(client, 'entry', options({size: 2000, data: source(blob).data}))).rejects.toThrow('entry: read 1000 bytes, the archive says 2000')

@@ -2,7 +2,7 @@
  * The registry client against a small in-process HTTP registry: Bearer challenges (token fetched from the
  * realm with the scope, with Basic credentials when given, then reused), Basic, and errors as one CtrError.
  */
-import {createServer, type IncomingMessage, type Server} from 'node:http'
+import {createServer, type IncomingMessage, type RequestListener, type Server} from 'node:http'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -114,6 +114,114 @@ describe('RegistryClient transport failures, by error code', () => {
     } finally {
       cutting.closeAllConnections()
       await new Promise<void>((resolve) => cutting.close(() => resolve()))
+    }
+  })
+})
+
+describe('RegistryClient over node:http: redirects, deadlines, connections', () => {
+  const listen = async (handler: RequestListener) => {
+    const s = createServer(handler)
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+    return {server: s, host: `127.0.0.1:${(s.address() as {port: number}).port}`}
+  }
+  const close = async (s: Server) => {
+    s.closeAllConnections()
+    await new Promise<void>((resolve) => s.close(() => resolve()))
+  }
+
+  it('follows a blob redirect to another host without the Authorization header; same origin keeps it', async () => {
+    const got: Array<{url: string; authorization?: string}> = []
+    const storage = await listen((req, res) => {
+      got.push({url: req.url!, authorization: req.headers.authorization})
+      res.writeHead(200, {'content-length': '5'}).end('blob!')
+    })
+    const registry = await listen((req, res) => {
+      got.push({url: req.url!, authorization: req.headers.authorization})
+      if (req.headers.authorization !== 'Basic dTpw') return res.writeHead(401, {'www-authenticate': 'Basic realm="r"'}).end()
+      if (req.url === '/v2/a/b/blobs/x') return res.writeHead(307, {location: `http://${storage.host}/data/x?sig=1`}).end()
+      if (req.url === '/v2/a/b/blobs/y') return res.writeHead(302, {location: '/v2/a/b/blobs/x2'}).end()
+      if (req.url === '/v2/a/b/blobs/x2') return res.writeHead(200).end('same')
+      res.writeHead(404).end()
+    })
+    try {
+      const c = new RegistryClient({domain: registry.host, repository: 'a/b', plainHttp: true, credentials: {username: 'u', password: 'p'}, actions: 'pull'})
+      const read = async (path: string) => {
+        const chunks: Buffer[] = []
+        for await (const chunk of c.chunks(await c.request(path, {what: 'layer x'}), 'layer x')) chunks.push(chunk)
+        return Buffer.concat(chunks).toString()
+      }
+      expect(await read('/blobs/x')).toBe('blob!')
+      expect(got.at(-1)).toEqual({url: '/data/x?sig=1', authorization: undefined})
+      expect(await read('/blobs/y')).toBe('same')
+      expect(got.at(-1)).toEqual({url: '/v2/a/b/blobs/x2', authorization: 'Basic dTpw'})
+    } finally {
+      await Promise.all([close(storage.server), close(registry.server)])
+    }
+  })
+
+  it('a registry that does not answer, or pauses in a body, past timeoutMs: deadline-exceeded naming it', async () => {
+    const slow = await listen((req, res) => {
+      if (req.url!.includes('silent')) return // never answers
+      res.writeHead(200, {'content-length': '100'})
+      res.write(Buffer.alloc(10)) // then pauses
+    })
+    try {
+      const c = new RegistryClient({domain: slow.host, repository: 'a/b', plainHttp: true, actions: 'pull', timeoutMs: 300})
+      await expect(c.request('/blobs/silent', {what: 'layer s'})).rejects.toMatchObject({
+        kind: 'deadline-exceeded',
+        message: `registry ${slow.host} did not answer within 300ms (layer s)`,
+      })
+      const response = await c.request('/blobs/p', {what: 'layer p'})
+      const read = async () => {
+        for await (const chunk of c.chunks(response, 'layer p')) void chunk
+      }
+      await expect(read()).rejects.toMatchObject({kind: 'deadline-exceeded', message: `registry ${slow.host} sent nothing of layer p for 300ms`})
+    } finally {
+      await close(slow.server)
+    }
+  })
+
+  it('the time its reader holds a chunk is not a pause of the registry; an abort mid-body is cancelled', async () => {
+    const steady = await listen((_req, res) => {
+      res.writeHead(200, {'content-length': '20'})
+      res.write(Buffer.alloc(10))
+      setTimeout(() => res.end(Buffer.alloc(10)), 50)
+    })
+    try {
+      const c = new RegistryClient({domain: steady.host, repository: 'a/b', plainHttp: true, actions: 'pull', timeoutMs: 200})
+      let n = 0
+      for await (const chunk of c.chunks(await c.request('/blobs/s', {what: 'layer s'}), 'layer s')) {
+        n += chunk.length
+        await new Promise((resolve) => setTimeout(resolve, 400))
+      }
+      expect(n).toBe(20)
+      const controller = new AbortController()
+      const aborting = new RegistryClient({domain: steady.host, repository: 'a/b', plainHttp: true, actions: 'pull', signal: controller.signal})
+      const response = await aborting.request('/blobs/s', {what: 'layer s'})
+      const read = async () => {
+        for await (const chunk of aborting.chunks(response, 'layer s')) controller.abort(void chunk)
+      }
+      await expect(read()).rejects.toMatchObject({kind: 'cancelled'})
+    } finally {
+      await close(steady.server)
+    }
+  })
+
+  it('blobs of one host reuse one kept-alive connection', async () => {
+    const sockets = new Set<unknown>()
+    const keep = await listen((req, res) => {
+      sockets.add(req.socket)
+      res.writeHead(200, {'content-length': '3'}).end('abc')
+    })
+    try {
+      const c = new RegistryClient({domain: keep.host, repository: 'a/b', plainHttp: true, actions: 'pull'})
+      for (let i = 0; i < 3; i++) for await (const chunk of c.chunks(await c.request(`/blobs/${i}`, {what: 'layer'}), 'layer')) void chunk
+      const head = await c.request('/blobs/h', {method: 'HEAD', what: 'layer'})
+      expect(head.headers.get('content-length')).toBe('3')
+      head.body.resume()
+      expect(sockets.size).toBe(1)
+    } finally {
+      await close(keep.server)
     }
   })
 })
