@@ -105,6 +105,16 @@ export async function readAttachment(namespace: string, id: string, paths: Netwo
   return parseRecord(await readOwnFile(recordFile(paths, namespace, id)))
 }
 
+/**
+ * The container IDs of `namespace` that have a record: one readdir, so that a listing of thousands of
+ * containers does not try to open a file for each (2,000 failed opens were a third of `containers --json`).
+ */
+export async function recordedIds(namespace: string, paths: NetworkPaths = networkPaths()): Promise<Set<string>> {
+  if (!isIdentifier(namespace)) return new Set()
+  const files = await readdir(join(paths.stateDir, namespace)).catch(() => [] as string[])
+  return new Set(files.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)))
+}
+
 /** Every record in the state directory (all namespaces). */
 export async function listAttachments(paths: NetworkPaths = networkPaths()): Promise<AttachmentRecord[]> {
   const records: AttachmentRecord[] = []

@@ -18,7 +18,7 @@ import {isIdentifier} from '../containerd/identifiers'
 import type {UndoStack, UndoStep} from '../containerd/undo'
 import {ownerState} from '../owner'
 import {requirePrivateDir} from '../private-paths'
-import {attachNetworks, detachNetworks, type NetworkAttachment, readAttachment, summarize} from './attach'
+import {attachNetworks, detachNetworks, type NetworkAttachment, readAttachment, recordedIds, summarize} from './attach'
 import type {PortMapping} from './cni'
 import {createNetns, netnsPath, removeNetns} from './netns'
 import {type NetworkPaths, networkPaths, prepareStateDir} from './networks'
@@ -201,9 +201,10 @@ export async function withNetworks<T extends {id: string}>(
   containers: readonly T[],
   paths: NetworkPaths = networkPaths(),
 ): Promise<Array<T & {network?: NetworkAttachment}>> {
+  const recorded = await recordedIds(namespace, paths)
   return Promise.all(
     containers.map(async (container) => {
-      const network = isIdentifier(container.id) ? await containerNetwork(namespace, container.id, paths) : undefined
+      const network = recorded.has(container.id) && isIdentifier(container.id) ? await containerNetwork(namespace, container.id, paths) : undefined
       return network ? {...container, network} : container
     }),
   )
