@@ -78,7 +78,34 @@ export function normalizeArgv(argv: readonly string[], commands: Readonly<Record
   // No such command: oclif names the first word; the globals go after it so they are not taken for it.
   if (idLength === 0) return [...rest, ...leading]
   const command = commands[rest.slice(0, idLength).join(':')]
-  return [...rest.slice(0, idLength), ...leading, ...commandArgv(rest.slice(idLength), command)]
+  return joinAddresses([...rest.slice(0, idLength), ...leading, ...commandArgv(rest.slice(idLength), command)])
+}
+
+/**
+ * --address given more than once, before or after the command (several nodes): one comma-separated
+ * --address where the first was, as oclif takes a flag once. Only the long form: after the command, `-a` is
+ * the command's own. Nothing after `--` (a program's arguments) is looked at.
+ */
+function joinAddresses(argv: string[]): string[] {
+  const end = argv.indexOf('--')
+  const head = end < 0 ? argv : argv.slice(0, end)
+  const values: string[] = []
+  const kept: string[] = []
+  let first = -1
+  for (let i = 0; i < head.length; i++) {
+    const token = head[i]
+    if (token !== '--address' && !token.startsWith('--address=')) {
+      kept.push(token)
+      continue
+    }
+    const value = token === '--address' ? head[++i] : token.slice('--address='.length)
+    if (value === undefined) return argv // oclif says what is missing
+    if (first < 0) first = kept.length
+    values.push(value)
+  }
+  if (values.length < 2) return argv
+  kept.splice(first, 0, `--address=${values.join(',')}`)
+  return end < 0 ? kept : [...kept, ...argv.slice(end)]
 }
 
 /** The command's own words: `-h` → --help, and `--` before a program's first word (see CommandShape). */

@@ -13,3 +13,36 @@ describe('normalizeArgv: -a repeated before the command', () => {
     ])
   })
 })
+
+describe('normalizeArgv: --address repeated after the command', () => {
+  const shapes = {containers: {}, 'containers:exec': {flags: {id: {type: 'option'}}, programAfter: 0}}
+
+  it('joins them with those before it, where the first was', () => {
+    expect(normalizeArgv(['-a', '/a.sock', 'containers', '--json', '--address', '/b.sock', '--address=/c.sock'], shapes)).toEqual([
+      'containers',
+      '--address=/a.sock,/b.sock,/c.sock',
+      '--json',
+    ])
+    expect(normalizeArgv(['containers', '--address=/b.sock', '--json', '--address', '/c.sock'], shapes)).toEqual([
+      'containers',
+      '--address=/b.sock,/c.sock',
+      '--json',
+    ])
+  })
+
+  it("leaves one --address, -a after the command, and a program's own arguments alone", () => {
+    expect(normalizeArgv(['containers', '--address', '/b.sock'], shapes)).toEqual(['containers', '--address', '/b.sock'])
+    expect(normalizeArgv(['containers', 'exec', '--id', 'x', 'app', '--address', '/p', '--address', '/q'], shapes)).toEqual([
+      'containers',
+      'exec',
+      '--id',
+      'x',
+      '--',
+      'app',
+      '--address',
+      '/p',
+      '--address',
+      '/q',
+    ])
+  })
+})

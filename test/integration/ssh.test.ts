@@ -162,6 +162,10 @@ describe('ctr -a ssh://', () => {
     const nodes = (JSON.parse(json.stdout) as Array<{id: string; node: string}>).map((c) => [c.node, c.id])
     expect(nodes).toContainEqual([`root@127.0.0.1:${sshd.port}${second.address}`, 'on-b'])
     expect(nodes).toContainEqual([suite.address, 'on-a'])
+    // --address repeated after the command, as docker users write flags: the same two nodes.
+    const after = await ctr(['containers', '-q', '--address', suite.address, '--address', second.address])
+    expect(after).toMatchObject({code: 0, stderr: ''})
+    expect(after.stdout.trim().split('\n')).toEqual(expect.arrayContaining(['on-a', 'on-b']))
   })
 
   it('stats --no-stream of two nodes: NODE first, node in JSON; streaming several nodes is refused', async () => {
