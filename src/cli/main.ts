@@ -60,11 +60,8 @@ export function normalizeArgv(argv: readonly string[], commands: Readonly<Record
     } else if (LEADING_VALUE_FLAGS[name]) {
       const value = eq > 0 ? token.slice(eq + 1) : argv[++i]
       if (value === undefined) throw usageError(`${name} needs a value (see 'ctr --help')`)
-      const flag = LEADING_VALUE_FLAGS[name]
-      // -a repeated (several nodes): one comma-separated --address, as oclif takes a flag once.
-      const earlier = flag === '--address' ? leading.findIndex((t) => t.startsWith('--address=')) : -1
-      if (earlier >= 0) leading[earlier] += `,${value}`
-      else leading.push(`${flag}=${value}`)
+      // -a repeated (several nodes) is joined with any other --address by joinAddresses.
+      leading.push(`${LEADING_VALUE_FLAGS[name]}=${value}`)
     } else {
       const known = [...Object.keys(LEADING_VALUE_FLAGS), ...LEADING_BOOLEAN_FLAGS].filter((f) => f.startsWith('--'))
       const suggestion = closest(name, known)

@@ -6,6 +6,8 @@
  * what it marks is left to its lease's expiry.
  */
 import {readFileSync, readlinkSync} from 'node:fs'
+import {lstat, readdir} from 'node:fs/promises'
+import {join} from 'node:path'
 
 export type OwnerState = 'alive' | 'dead' | 'unknown'
 
@@ -52,4 +54,22 @@ export function ownerState(token: string | undefined): OwnerState {
   if (!match || !mine || match[1] !== mine.split('.')[0]) return 'unknown'
   const started = startTime(Number(match[2]))
   return started === match[3] ? 'alive' : 'dead'
+}
+
+/**
+ * The directories in `parent` that ctr processes killed with SIGKILL (no exit hook ran) left: named for an
+ * owner token (`name`'s first group) whose process is dead, real directories (lstat: a symlink is never
+ * followed), of this user and private (0700): never one another user could have planted.
+ */
+export async function deadOwnersDirs(parent: string, name: RegExp): Promise<string[]> {
+  const uid = process.geteuid?.() ?? -1
+  const dirs: string[] = []
+  for (const entry of await readdir(parent)) {
+    const token = name.exec(entry)?.[1]
+    if (!token || ownerState(token) !== 'dead') continue
+    const path = join(parent, entry)
+    const info = await lstat(path).catch(() => undefined)
+    if (info?.isDirectory() && info.uid === uid && (info.mode & 0o777) === 0o700) dirs.push(path)
+  }
+  return dirs
 }

@@ -17,13 +17,13 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {lstatSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher} from 'node:fs'
-import {lstat, mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {stripVTControlCharacters} from 'node:util'
 
 import {CtrError, formatMs} from '../containerd/errors'
-import {ownerState, ownerToken} from '../owner'
+import {deadOwnersDirs, ownerToken} from '../owner'
 import {privateDirProblem} from '../private-paths'
 import type {SshAddress} from './address'
 import {sshCommand} from './command'
@@ -310,14 +310,8 @@ export function closeTunnels(): void {
  * for a dead owner: never one another user could have planted. Resolves with the directories removed.
  */
 export async function removeDeadTunnels(parent: string = tmpdir()): Promise<string[]> {
-  const uid = process.geteuid?.() ?? -1
   const removed: string[] = []
-  for (const name of await readdir(parent)) {
-    const token = DIR.exec(name)?.[1]
-    if (!token || ownerState(token) !== 'dead') continue
-    const path = join(parent, name)
-    const info = await lstat(path).catch(() => undefined)
-    if (!info?.isDirectory() || info.uid !== uid || (info.mode & 0o777) !== 0o700) continue
+  for (const path of await deadOwnersDirs(parent, DIR)) {
     const recorded = await readFile(join(path, PID_FILE), {encoding: 'utf8', flag: 'r'}).catch(() => '')
     const [pid, started] = recorded.trim().split(' ')
     if (pid && started && processStartTime(Number(pid)) === started) {

@@ -10,14 +10,14 @@
  */
 import {execFile} from 'node:child_process'
 import {accessSync, closeSync, constants as fsConstants, openSync, rmSync} from 'node:fs'
-import {lstat, mkdtemp, readdir, rm} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {CtrError} from '../containerd/errors'
-import {ownerToken, ownerState} from '../owner'
+import {deadOwnersDirs, ownerToken} from '../owner'
 
 const {O_NONBLOCK, O_RDONLY, O_RDWR} = fsConstants
 
@@ -66,14 +66,8 @@ const FIFO_DIR = /^ctr-io-(\d+\.\d+\.\d+)-[A-Za-z0-9]{6}$/
  * this user and private (0700): never one another user could have planted. Resolves with the paths removed.
  */
 export async function removeDeadFifoDirs(parent: string = tmpdir()): Promise<string[]> {
-  const uid = process.geteuid?.() ?? -1
   const removed: string[] = []
-  for (const name of await readdir(parent)) {
-    const token = FIFO_DIR.exec(name)?.[1]
-    if (!token || ownerState(token) !== 'dead') continue
-    const path = join(parent, name)
-    const info = await lstat(path).catch(() => undefined)
-    if (!info?.isDirectory() || info.uid !== uid || (info.mode & 0o777) !== 0o700) continue
+  for (const path of await deadOwnersDirs(parent, FIFO_DIR)) {
     await rm(path, {recursive: true, force: true}).then(
       () => removed.push(path),
       () => undefined,
