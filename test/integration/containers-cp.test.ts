@@ -6,9 +6,9 @@
  * nothing mounted) and Ctrl-C while a stopped container's snapshot is open.
  */
 import {execFileSync} from 'node:child_process'
-import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import * as tar from 'tar-stream'
@@ -196,6 +196,24 @@ describe('ctr containers cp, stopped container (its snapshot)', () => {
     const again = await f.cli(ns, ['containers', 'start', '-a', 'stop1-check', NAME, 'true'])
     expect(again.code).toBe(0)
     await f.cli(ns, ['containers', 'delete', 'stop1-check'])
+  })
+
+  it("the next mount sweeps a directory a killed ctr left (its owner token's process is dead), and keeps a live one's", async () => {
+    const pidNs = (await readlink('/proc/self/ns/pid')).replace(/\D/g, '')
+    const started = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1].split(' ')[19]
+    await mkdir(MOUNT_DIR, {recursive: true, mode: 0o700})
+    const dead = join(MOUNT_DIR, `${pidNs}.${process.pid}.1-dead00`) // this PID, another start time: a dead process
+    const live = join(MOUNT_DIR, `${pidNs}.${process.pid}.${started}-live00`) // this test process, alive
+    await mkdir(dead, {mode: 0o700})
+    await mkdir(live, {mode: 0o700})
+    try {
+      expect(await cli(['stop1:/etc/passwd', join(host, 'swept-passwd')])).toMatchObject({code: 0})
+      expect(await dirsLeft()).toEqual([basename(live)])
+    } finally {
+      await rm(dead, {recursive: true, force: true})
+      await rm(live, {recursive: true, force: true})
+    }
+    expect(await mountsLeft()).toEqual([])
   })
 
   it('Ctrl-C while a stopped container is open (waiting for stdin): exit 130, nothing mounted', async () => {

@@ -20,6 +20,7 @@ import type {Mount} from '../../gen/containerd/types/mount'
 import {CtrError} from '../containerd/errors'
 import {RootDir} from './in-root'
 import {trackInFlight} from '../in-flight'
+import {ownerState, ownerToken} from '../owner'
 import {requirePrivateDir} from '../private-paths'
 
 export const MOUNT_DIR = '/run/ctr/roots'
@@ -72,7 +73,7 @@ export async function openMounted(mounts: readonly Mount[], label: string, base:
   await mkdir(base, {recursive: true, mode: 0o700})
   await requirePrivateDir(base, 'mount directory')
   await sweep(base)
-  const target = await mkdtemp(join(base, `${process.pid}-`))
+  const target = await mkdtemp(join(base, `${ownerToken() ?? process.pid}-`))
   const forget = trackInFlight(`a mount at ${target} (remove with: umount --lazy ${target})`)
   let mounted = 0
   try {
@@ -92,13 +93,14 @@ export async function openMounted(mounts: readonly Mount[], label: string, base:
   }
 }
 
-/** Mounts left by a ctr killed between mount and detach: its directory names its PID, now gone. */
+/**
+ * Mounts left by a ctr killed between mount and detach: its directory names its owner token (../owner.ts),
+ * whose process is dead. (Not owner.ts's deadOwnersDirs: a directory still mounted shows its mount's owner
+ * and mode, not the 0700 of the directory made here.)
+ */
 async function sweep(base: string): Promise<void> {
   const names = await readdir(base).catch(() => [] as string[])
-  const stale = names.filter((name) => {
-    const pid = /^(\d+)-/.exec(name)?.[1]
-    return pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))
-  })
+  const stale = names.filter((name) => ownerState(/^(\d+\.\d+\.\d+)-/.exec(name)?.[1]) === 'dead')
   if (stale.length === 0) return
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
   for (const name of stale) {
@@ -106,14 +108,5 @@ async function sweep(base: string): Promise<void> {
     const times = mountinfo.split('\n').filter((line) => line.split(' ')[4] === dir).length
     for (let i = 0; i < times; i++) await run(UMOUNT, ['--lazy', '--no-canonicalize', dir], {env: {LC_ALL: 'C'}}).catch(() => undefined)
     await rmdir(dir).catch(() => undefined)
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
